@@ -1,0 +1,51 @@
+# Two commands matter: `make run` serves the product, `make test` passes the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck pytest test-postgres i18n i18n-check flows-graph bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## Serve the web chat, the APIs and the admin on http://127.0.0.1:8000 (SQLite, no token needed).
+run: $(STAMP)
+	$(BIN)/aiguillage serve --host 127.0.0.1 --port 8000
+
+## Lint, type-check and run every test (SQLite; PostgreSQL too when AIGUILLAGE_TEST_POSTGRES_URL is set).
+test: lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+pytest: $(STAMP)
+	$(BIN)/pytest -q
+	@if [ -n "$$AIGUILLAGE_TEST_POSTGRES_URL" ]; then \
+		echo "--- database tests on PostgreSQL"; \
+		$(BIN)/pytest -q -m db --db=postgresql; \
+	fi
+
+## Extract every text (Python, templates, messages.yaml) and update the catalogues.
+i18n: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		-k pgettext:1c,2 -o locales/messages.pot .
+	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
+		--omit-header --ignore-obsolete
+
+## Redraw the flow diagrams committed next to the flows.
+flows-graph: $(STAMP)
+	$(BIN)/aiguillage flows graph --write
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.telegram_load
+
+clean:
+	rm -rf $(VENV) *.egg-info .mypy_cache .ruff_cache .pytest_cache test-artifacts

@@ -1,0 +1,1 @@
+"""Conversation runtime of Aiguillage: settings, storage, channels and reminders."""

@@ -1,0 +1,115 @@
+"""One Settings object for the whole service, read from AIGUILLAGE_* variables and .env."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "AIGUILLAGE_"
+PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret"})
+DEFAULT_SECRET_KEY = "changethis"
+TELEGRAM_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+class SettingsError(ValueError):
+    """A setting has a wrong value; the message names the variable and what is expected."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", env_ignore_empty=True, extra="ignore"
+    )
+
+    environment: Literal["development", "test", "production"] = "development"
+    database_url: str = "sqlite+aiosqlite:///./aiguillage.db"
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    public_url: str | None = None
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org/bot"
+    telegram_webhook_secret: SecretStr | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    privacy_url: str = "/confidentialite"
+    reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    close_after_days: float = Field(default=7.0, gt=0, le=365)
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        # People paste plain URLs; the service always talks through the async drivers.
+        for plain, async_scheme in (
+            ("postgres://", "postgresql+asyncpg://"),
+            ("postgresql://", "postgresql+asyncpg://"),
+            ("sqlite://", "sqlite+aiosqlite://"),
+        ):
+            if value.startswith(plain):
+                value = async_scheme + value[len(plain) :]
+        if not value.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("expected an http:// or https:// address")
+        return value.rstrip("/") if value else value
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError("expected an http:// or https:// address of a Bot API server")
+        return value
+
+    @field_validator("telegram_token")
+    @classmethod
+    def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not TELEGRAM_TOKEN_PATTERN.match(value.get_secret_value()):
+            raise ValueError("expected a BotFather token such as 123456:ABC-…")
+        return value
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
+            raise ValueError("expected 1-256 characters among A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @model_validator(mode="after")
+    def _no_placeholder_secrets_in_production(self) -> Settings:
+        if self.environment == "production":
+            key = self.secret_key.get_secret_value()
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+                raise ValueError(
+                    "secret_key: expected a random value of at least 32 characters in"
+                    " production (python -c 'import secrets; print(secrets.token_urlsafe())')"
+                )
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        """Whether the database is the embedded SQLite default."""
+        return self.database_url.startswith("sqlite")
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if not field and ":" in message:  # model-level checks name their field first
+        field, message = (part.strip() for part in message.split(":", 1))
+    return f"{ENV_PREFIX}{field.upper()}: {message}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment (and .env); SettingsError names the first wrong variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise SettingsError(_describe(error)) from None

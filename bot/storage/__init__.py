@@ -1,0 +1,1 @@
+"""Conversation storage: SQLAlchemy models, the session factory and migrations."""

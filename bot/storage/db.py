@@ -1,0 +1,36 @@
+"""The one database engine and session factory of a process."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # WAL lets the web chat read while a step is written; foreign keys make erasure cascade.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def create_engine(database_url: str) -> AsyncEngine:
+    """An async engine for a SQLite or PostgreSQL URL."""
+    if database_url.startswith("sqlite"):
+        engine = create_async_engine(database_url, connect_args={"timeout": 30})
+        sync_engine: Engine = engine.sync_engine
+        event.listen(sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(database_url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions that keep loaded objects usable after commit."""
+    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,0 +1,85 @@
+"""Database models. Every change here needs an Alembic migration (bot/storage/migrations)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from bot.storage.types import UTCDateTime, utcnow
+
+# Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_id() -> str:
+    """A random opaque identifier."""
+    return uuid.uuid4().hex
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
+
+
+class Referrer(Base):
+    """Who shares the bot link: a Mission locale, a job fair, a poster."""
+
+    __tablename__ = "referrers"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    """One person's conversation on one channel, with the engine state after its last step."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    channel: Mapped[str] = mapped_column(String(16))
+    # Telegram chat id or web chat session id; opaque, never shown in logs.
+    external_id: Mapped[str] = mapped_column(String(128))
+    flow_id: Mapped[str] = mapped_column(String(64))
+    flow_version: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(8), default="fr")
+    referrer_code: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+
+
+class TranscriptEntry(Base):
+    """One message of a conversation, in either direction, kept for the counsellor."""
+
+    __tablename__ = "transcript_entries"
+    __table_args__ = (Index("ix_transcript_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    direction: Mapped[str] = mapped_column(String(8))  # "in" or "out"
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FlowVersion(Base):
+    """Every flow definition a conversation may be pinned to, kept so it can finish on it."""
+
+    __tablename__ = "flow_versions"
+
+    flow_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    definition: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

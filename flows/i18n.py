@@ -1,0 +1,88 @@
+"""One translation setup for every channel: French source texts, Babel catalogues per language.
+
+User-facing wording lives in ``flows/data/messages.yaml`` (French, keyed by a message id).
+Catalogues in ``locales/<lang>/LC_MESSAGES/messages.po`` translate it with the message id as
+context (``msgctxt``) and the French text as ``msgid``, so translators always see the source.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Mapping
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+from typing import Literal, get_args
+
+import yaml
+from babel.messages.pofile import read_po
+
+from flows.catalogue import DATA_DIR
+
+Language = Literal["fr", "en"]
+LANGUAGES: tuple[Language, ...] = get_args(Language)
+SOURCE_LANGUAGE: Language = "fr"
+LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+MESSAGES_PATH = DATA_DIR / "messages.yaml"
+
+current_language: ContextVar[Language] = ContextVar("current_language", default=SOURCE_LANGUAGE)
+
+
+class UnknownMessageError(KeyError):
+    """A message id has no French text in messages.yaml."""
+
+
+def parse_language(value: str | None) -> Language:
+    """The supported language closest to a tag such as ``en-GB``; French otherwise."""
+    if value:
+        primary = value.strip().lower().replace("_", "-").split("-")[0]
+        for language in LANGUAGES:
+            if primary == language:
+                return language
+    return SOURCE_LANGUAGE
+
+
+@cache
+def source_messages() -> Mapping[str, str]:
+    """French text of every message id."""
+    raw = yaml.safe_load(MESSAGES_PATH.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError(f"{MESSAGES_PATH}: expected a mapping of message id to French text")
+    return {str(key): str(value) for key, value in raw.items()}
+
+
+@cache
+def _catalogue(language: Language) -> Mapping[tuple[str | None, str], str]:
+    """(context, French msgid) → translation, for non-fuzzy, non-empty entries."""
+    path = LOCALES_DIR / language / "LC_MESSAGES" / "messages.po"
+    if language == SOURCE_LANGUAGE or not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=language)
+    return {
+        (message.context, str(message.id)): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
+
+
+def gettext(french: str, language: Language | None = None) -> str:
+    """Translate a French source string (templates and code) into a language."""
+    lang = language or current_language.get()
+    return _catalogue(lang).get((None, french), french)
+
+
+def text(message_id: str, language: Language | None = None, /, **params: object) -> str:
+    """The text of a message id in a language, with its ``{placeholders}`` filled."""
+    try:
+        french = source_messages()[message_id]
+    except KeyError as error:
+        raise UnknownMessageError(message_id) from error
+    lang = language or current_language.get()
+    template = _catalogue(lang).get((message_id, french), french)
+    return template.format(**params) if params else template
+
+
+def placeholders(template: str) -> set[str]:
+    """Names of the ``{placeholders}`` in a message template."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

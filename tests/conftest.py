@@ -1,0 +1,96 @@
+"""Shared fixtures: settings, migrated databases (SQLite or PostgreSQL) and the web service."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.settings import Settings, load_settings
+from tests.auxil.databases import PostgresDatabases, SqliteDatabases
+from webhook.app import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+PERSONAS_PATH = ROOT.parent / "shared" / "personas" / "public.json"
+POSTGRES_URL_VARIABLE = "AIGUILLAGE_TEST_POSTGRES_URL"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help=f"database for the db tests (postgresql needs {POSTGRES_URL_VARIABLE})",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Any test that touches the database is a db test, so `-m db` selects all of them.
+    for item in items:
+        if "database_url" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="session")
+def database_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.config.getoption("--db")
+    return kind
+
+
+@pytest.fixture(scope="session")
+def databases(
+    database_kind: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[SqliteDatabases | PostgresDatabases]:
+    if database_kind == "sqlite":
+        yield SqliteDatabases(tmp_path_factory.mktemp("sqlite"))
+        return
+    admin_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not admin_url:
+        raise pytest.UsageError(f"--db=postgresql needs {POSTGRES_URL_VARIABLE} (see .ci/run)")
+    postgres = PostgresDatabases(admin_url)
+    yield postgres
+    postgres.close()
+
+
+@pytest.fixture
+async def database_url(databases: SqliteDatabases | PostgresDatabases) -> AsyncIterator[str]:
+    """A freshly migrated database of the chosen kind, dropped after the test."""
+    url = await databases.create()
+    yield url
+    await databases.drop(url)
+
+
+@pytest.fixture
+def settings(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    # The developer's own .env must not leak into tests.
+    monkeypatch.chdir(ROOT / "tests")
+    return load_settings(environment="test", database_url=database_url)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def persona_params() -> list[Any]:
+    """One pytest param per persona, or one skipped param naming why there are none."""
+    if not PERSONAS_PATH.exists():
+        reason = f"personas not found at {PERSONAS_PATH} (../shared is not beside the repo)"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-personas")]
+    personas = json.loads(PERSONAS_PATH.read_text(encoding="utf-8"))
+    return [pytest.param(p, id=p["who"][:40]) for p in personas]

@@ -1,0 +1,25 @@
+"""``aiguillage db upgrade``: apply the database migrations."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.settings import load_settings
+from bot.storage.migrate import upgrade_database
+from webhook.cli._output import emit
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("db", help="database maintenance")
+    actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upgrade = actions.add_parser("upgrade", help="apply migrations to AIGUILLAGE_DATABASE_URL")
+    upgrade.add_argument("--revision", default="head", help="target revision (default: newest)")
+    upgrade.set_defaults(handler=run_upgrade)
+
+
+def run_upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    upgrade_database(settings.database_url, args.revision)
+    emit(f"database at revision {args.revision}")
+    return 0
