@@ -35,10 +35,10 @@ pytest: $(STAMP)
 
 ## Extract every text (Python, templates, messages.yaml) and update the catalogues.
 i18n: $(STAMP)
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
-		-k pgettext:1c,2 -o locales/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --width=100 \
+		--project=Aiguillage -k pgettext:1c,2 -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
-		--omit-header --ignore-obsolete
+		--ignore-obsolete --width=100
 
 ## Redraw the flow diagrams committed next to the flows.
 flows-graph: $(STAMP)

@@ -80,7 +80,15 @@ def text(message_id: str, language: Language | None = None, /, **params: object)
         raise UnknownMessageError(message_id) from error
     lang = language or current_language.get()
     template = _catalogue(lang).get((message_id, french), french)
-    return template.format(**params) if params else template
+    if not placeholders(template):
+        return template
+    # A parameter a channel did not provide shows as nothing rather than failing the reply.
+    return template.format_map(_Blank(params))
+
+
+class _Blank(dict[str, object]):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def placeholders(template: str) -> set[str]:

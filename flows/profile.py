@@ -130,3 +130,14 @@ class Profile(BaseModel):
 
 
 PROFILE_FIELDS = tuple(Profile.model_fields)
+
+# Values a choice may store in each profile field, for checking flow files.
+CHOICE_VALUES: dict[str, frozenset[str]] = {
+    "diploma_level": frozenset(v.value for v in DiplomaLevel),
+    "situation": frozenset(v.value for v in Situation),
+    "france_travail": frozenset(v.value for v in FranceTravail),
+    "interests": frozenset(v.value for v in Interest),
+    "criteria": frozenset(DECLARABLE_CRITERIA),
+}
+LIST_FIELDS = frozenset({"criteria", "interests"})
+NUMBER_FIELDS = frozenset({"age", "child_age"})

@@ -64,7 +64,7 @@ def test_translations_keep_the_placeholders() -> None:
 
 def test_texts_are_translated_and_filled() -> None:
     assert text("reason.too_young", "fr", min_age=18) == "Ce parcours commence à 18 ans."
-    assert text("reason.too_young", "en", min_age=18) == "This path starts at 18."
+    assert text("reason.too_young", "en", min_age=18) == "This programme starts at age 18."
     assert gettext("texte inconnu", "en") == "texte inconnu"
     assert len(source_messages()) > 10
 

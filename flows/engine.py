@@ -1,0 +1,425 @@
+"""The conversation engine: (flow, state, input) → (new state, outputs), with no I/O."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows import inputs
+from flows.catalogue import Catalogue, default_catalogue
+from flows.conditions import holds
+from flows.flow import Flow, Step
+from flows.i18n import LANGUAGES, Language, parse_language
+from flows.messages import Input, Literal, Option, Question, Say, Text
+from flows.presentation import orientation_messages, summary_messages
+from flows.profile import LIST_FIELDS, PROFILE_FIELDS
+from flows.render import render
+from flows.rules import FIT_RANK, Orientation, orient
+from flows.state import ConversationState
+
+STUCK_AFTER = 3  # bad answers in a row before offering a counsellor
+MAX_STEPS_PER_TURN = 200  # a guard against a cycle of message-only steps
+
+
+class EngineError(RuntimeError):
+    """The flow led somewhere it cannot go on from (flow checks should prevent it)."""
+
+
+@dataclass
+class Turn:
+    """The result of one input: the new state, what to say, what is asked, what happened."""
+
+    state: ConversationState
+    messages: list[Text] = field(default_factory=list)
+    question: Question | None = None
+    events: list[str] = field(default_factory=list)
+
+
+def start(
+    flow: Flow,
+    *,
+    language: Language = "fr",
+    context: Mapping[str, Any] | None = None,
+    catalogue: Catalogue | None = None,
+) -> Turn:
+    """A new conversation on a flow, at its first question."""
+    state = ConversationState(flow_id=flow.id, flow_version=flow.pinned_version, language=language)
+    run = _Run(flow, state, context, catalogue)
+    run.events.append("started")
+    run.enter(flow.start)
+    return run.turn()
+
+
+def handle(
+    flow: Flow,
+    state: ConversationState,
+    received: Input,
+    *,
+    context: Mapping[str, Any] | None = None,
+    catalogue: Catalogue | None = None,
+) -> Turn:
+    """Apply one input to a conversation; the given state is left untouched."""
+    run = _Run(flow, state.model_copy(deep=True), context, catalogue)
+    if received.command:
+        run.command(received.command, received.payload)
+    elif run.state.done:
+        run.after_end(received)
+    elif run.state.step is None:
+        run.enter(flow.start)
+    else:
+        run.answer(received)
+    return run.turn()
+
+
+def current_orientation(
+    state: ConversationState, catalogue: Catalogue | None = None
+) -> Orientation | None:
+    """The rules' result for a conversation once it has been shown to the person."""
+    if not state.orientation_shown:
+        return None
+    return orient(state.profile(), language=state.language, catalogue=catalogue)
+
+
+class _Run:
+    """One turn of the engine; mutates its own copy of the state."""
+
+    def __init__(
+        self,
+        flow: Flow,
+        state: ConversationState,
+        context: Mapping[str, Any] | None,
+        catalogue: Catalogue | None,
+    ) -> None:
+        self.flow = flow
+        self.state = state
+        self.context = dict(context or {})
+        self.catalogue = catalogue or default_catalogue()
+        self.messages: list[Text] = []
+        self.question: Question | None = None
+        self.events: list[str] = []
+
+    def turn(self) -> Turn:
+        return Turn(self.state, self.messages, self.question, self.events)
+
+    # --- what the conditions see -------------------------------------------------------
+    def facts(self) -> dict[str, Any]:
+        facts = dict(self.state.answers)
+        profile = self.state.profile()
+        facts["sites_count"] = len(self.catalogue.sites_for(profile.postal_code))
+        orientation = orient(profile, language=self.state.language, catalogue=self.catalogue)
+        facts["best_fit"] = min((p.fit for p in orientation.programmes), key=FIT_RANK.__getitem__)
+        facts["human_requested"] = self.state.human_requested
+        return facts
+
+    def next_of(self, step: Step) -> str | None:
+        transitions = step.transitions()
+        if not transitions:
+            return None
+        facts = self.facts()
+        return next((t.goto for t in transitions if t.when is None or holds(t.when, facts)), None)
+
+    def next_after_answer(self, step: Step) -> str | None:
+        """Where an answered step led: the chosen button's own target, else the step's next."""
+        answer = self.state.answers.get(step.field or "")
+        chosen = next((c for c in step.choices if c.value == answer and c.next), None)
+        return chosen.next if chosen else self.next_of(step)
+
+    # --- saying and asking -------------------------------------------------------------
+    def say(self, message_id: str, **params: Any) -> None:
+        self.messages.append(Say(message_id, {**self.params(), **params}))
+
+    def params(self) -> dict[str, Any]:
+        first_name = self.state.answers.get("first_name")
+        return {**self.context, "first_name": Literal(first_name or "")}
+
+    def options(self, step: Step) -> list[Option]:
+        if step.choices_from == "sites":
+            postal_code = self.state.profile().postal_code
+            return [
+                Option(
+                    site_id,
+                    Say(
+                        "site.option",
+                        {
+                            "site": Literal(self.catalogue.site(site_id).name),
+                            "status": Say(f"site.status.{self.catalogue.site(site_id).status}"),
+                        },
+                    ),
+                )
+                for site_id in self.catalogue.sites_for(postal_code)
+            ]
+        if step.choices_from == "editable_fields":
+            return [
+                Option(name, Say(self.flow.answers.get(name, f"field.{name}")))
+                for name in self.flow.summary_fields
+                if name in self.state.answers
+            ]
+        return [Option(c.value, Say(c.label)) for c in step.choices]
+
+    def ask(self, step_id: str) -> None:
+        step = self.flow.step(step_id)
+        assert step.ask is not None
+        self.state.step = step_id
+        self.question = Question(
+            step=step_id,
+            field=step.field,
+            kind=step.input,
+            text=Say(step.ask, self.params()),
+            options=tuple(self.options(step)),
+        )
+
+    # --- moving through the flow -------------------------------------------------------
+    def enter(self, step_id: str | None) -> None:
+        for _ in range(MAX_STEPS_PER_TURN):
+            if step_id is None:
+                raise EngineError(f"flow {self.flow.id} has a dead end")
+            step = self.flow.step(step_id)
+            if self.state.editing and self._skip_while_editing(step_id, step):
+                step_id = self.next_after_answer(step)
+                continue
+            if step.skip_if is not None and holds(step.skip_if, self.facts()):
+                step_id = self.next_of(step)
+                continue
+            if step.choices_from == "sites" and len(options := self.options(step)) <= 1:
+                # Nothing to choose: one site is taken as it is, none leaves the field empty.
+                if options and step.field:
+                    self.state.answers[step.field] = options[0].value
+                step_id = self.next_of(step)
+                continue
+            for message_id in step.say:
+                self.say(message_id)
+            self._act_on_entry(step)
+            if step.end:
+                self.state.done, self.state.step, self.state.outcome = True, None, step.outcome
+                self.events.append("finished")
+                return
+            if step.input == "none":
+                step_id = self.next_of(step)
+                continue
+            self.ask(step_id)
+            return
+        raise EngineError(f"flow {self.flow.id} loops without asking anything")
+
+    def _skip_while_editing(self, step_id: str, step: Step) -> bool:
+        """After an edit, pass over the steps already answered until the summary."""
+        if step.show == "summary":
+            self.state.editing = False
+            return False
+        if step.show == "orientation":
+            return False  # answers changed: show the new orientation
+        if step.input == "none":
+            return True
+        if step_id in self.state.history:
+            return True
+        # A question the edit made relevant is asked; a step that asks nothing stops editing.
+        self.state.editing = step.field is not None
+        return False
+
+    def _act_on_entry(self, step: Step) -> None:
+        if step.action == "human" and not self.state.human_requested:
+            self.state.human_requested = True
+            self.events.append("human_requested")
+        if step.action == "forget_answers":
+            # Under the age of digital consent: keep nothing the person told us.
+            self.state.answers.clear()
+            self.state.history.clear()
+            self.state.orientation_shown = False
+            self.events.append("answers_forgotten")
+        if step.show == "orientation":
+            orientation = orient(
+                self.state.profile(), language=self.state.language, catalogue=self.catalogue
+            )
+            self.messages.extend(
+                orientation_messages(orientation, self.state.profile(), self.catalogue)
+            )
+            self.state.orientation_shown = True
+            self.events.append("orientation_ready")
+        if step.show == "summary":
+            self.messages.extend(summary_messages(self.flow, self.state, self.catalogue))
+
+    # --- answers -----------------------------------------------------------------------
+    def answer(self, received: Input) -> None:
+        step_id = self.state.step
+        assert step_id is not None
+        step = self.flow.step(step_id)
+        try:
+            value = self._read(step, received)
+        except inputs.InvalidInput:
+            self._invalid(step_id, step)
+            return
+        self.state.retries = 0
+        self.state.history.append(step_id)
+        chosen = next((c for c in step.choices if c.value == value), None)
+        self._store(step, value, chosen.sets if chosen else {})
+        if step.action == "edit":
+            target = self.flow.step_for_field(str(value))
+            if target is None:
+                raise EngineError(f"no step asks for {value}")
+            self.state.editing = True
+            self.ask(target)
+            return
+        if step.action == "retry" and (chosen is None or chosen.next is None):
+            target, self.state.stuck_at = self.state.stuck_at or self.flow.start, None
+            self.ask(target)
+            return
+        if step.action == "confirm" and value == "confirm":
+            self.events.append("confirmed")
+        self.enter(chosen.next if chosen and chosen.next else self.next_of(step))
+
+    def _read(self, step: Step, received: Input) -> Any:
+        options = [(o.value, render(o.label, self.state.language)) for o in self.options(step)]
+        values = [value for value, _ in options]
+        if step.input == "choice":
+            if received.choice is not None:
+                if received.choice not in values:
+                    raise inputs.InvalidInput("unknown choice")
+                return received.choice
+            return inputs.match_choice(self._typed(received), options)
+        if step.input == "multi":
+            if received.choices is not None:
+                if not set(received.choices) <= set(values):
+                    raise inputs.InvalidInput("unknown choice")
+                return sorted(set(received.choices), key=values.index)
+            if received.choice is not None:
+                return self._read(step, Input(choices=(received.choice,)))
+            return inputs.match_choices(self._typed(received), options)
+        text = self._typed(received)
+        if step.input == "number":
+            return inputs.read_number(
+                text, step.min or 0, step.max if step.max is not None else 120
+            )
+        if step.input == "postal_code":
+            return inputs.read_postal_code(text)
+        if step.input == "phone":
+            return inputs.read_phone(text)
+        if step.input == "email":
+            return inputs.read_email(text)
+        return inputs.read_text(text, step.max_length or 100)
+
+    @staticmethod
+    def _typed(received: Input) -> str:
+        if received.text is None or len(received.text) > inputs.MAX_TEXT_LENGTH:
+            raise inputs.InvalidInput("no text")
+        return received.text
+
+    def _store(self, step: Step, value: Any, implied: Mapping[str, Any]) -> None:
+        if step.field is not None:
+            if step.input == "multi" and step.field in LIST_FIELDS:
+                # Several steps may fill one list (criteria): replace only this step's part.
+                own = {c.value for c in step.choices}
+                kept = [v for v in self.state.answers.get(step.field, []) if v not in own]
+                value = kept + list(value)
+            self.state.answers[step.field] = value
+        self.state.answers.update(implied)
+        self._drop_stale_sites()
+        if step.field in PROFILE_FIELDS and self.state.orientation_shown:
+            self.events.append("profile_changed")
+
+    def _drop_stale_sites(self) -> None:
+        """A new postal code may make a chosen site wrong: ask for it again."""
+        for step in self.flow.steps.values():
+            if step.choices_from != "sites" or step.field not in self.state.answers:
+                continue
+            if self.state.answers[step.field] not in {o.value for o in self.options(step)}:
+                del self.state.answers[step.field]
+
+    def _invalid(self, step_id: str, step: Step) -> None:
+        self.state.retries += 1
+        stuck = self.flow.commands.get("stuck")
+        if self.state.retries >= STUCK_AFTER and stuck is not None:
+            self.state.retries, self.state.stuck_at = 0, step_id
+            self.events.append("stuck")
+            self.enter(stuck)
+            return
+        self.say(step.invalid or f"invalid.{step.input}")
+        self.ask(step_id)
+
+    # --- commands ----------------------------------------------------------------------
+    def command(self, name: str, payload: str | None) -> None:
+        handlers = {
+            "start": self._start,
+            "restart": self._restart,
+            "back": self._back,
+            "human": self._human,
+            "language": self._language,
+            "edit": self._edit,
+        }
+        handler = handlers.get(name)
+        if handler is None:
+            self.say("command.unknown")
+            self.reask()
+            return
+        handler(payload)
+
+    def reask(self) -> None:
+        if self.state.done or self.state.step is None:
+            self.after_end(Input())
+        else:
+            self.ask(self.state.step)
+
+    def _start(self, payload: str | None) -> None:
+        if self.state.done or self.state.step is None:
+            self._restart(payload)
+            return
+        self.say("command.welcome_back")
+        self.reask()
+
+    def _restart(self, payload: str | None) -> None:
+        self.state = ConversationState(
+            flow_id=self.flow.id,
+            flow_version=self.flow.pinned_version,
+            language=self.state.language,
+        )
+        self.events.append("restarted")
+        self.enter(self.flow.start)
+
+    def _back(self, payload: str | None) -> None:
+        if self.state.done or not self.state.history:
+            self.say("command.back_at_start" if not self.state.done else "command.back_after_end")
+            self.reask()
+            return
+        self.state.editing, self.state.retries = False, 0
+        self.ask(self.state.history.pop())
+
+    def _human(self, payload: str | None) -> None:
+        self.state.human_requested = True
+        self.events.append("human_requested")
+        target = self.flow.commands.get("human")
+        if target is None:
+            self.say("command.human_unavailable")
+            self.reask()
+            return
+        self.state.done, self.state.editing = False, False
+        self.enter(target)
+
+    def _language(self, payload: str | None) -> None:
+        if payload in LANGUAGES:
+            self.state.language = parse_language(payload)
+            self.say("command.language_changed")
+        else:
+            self.say("command.language_unknown")
+        self.reask()
+
+    def _edit(self, payload: str | None) -> None:
+        target = self.flow.step_for_field(payload or "")
+        if self.state.done or payload not in self.flow.summary_fields or target is None:
+            self.say("command.cannot_edit")
+            self.reask()
+            return
+        self.state.editing = True
+        self.ask(target)
+
+    def after_end(self, received: Input) -> None:
+        if received.choice == "restart" or (
+            received.text is not None and inputs.fold(received.text) in ("recommencer", "restart")
+        ):
+            self._restart(None)
+            return
+        self.question = Question(
+            step="",
+            field=None,
+            kind="choice",
+            text=Say("command.finished", self.params()),
+            options=(Option("restart", Say("command.restart_label")),),
+        )

@@ -1,0 +1,68 @@
+"""What the person reads about their orientation and their answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.catalogue import Catalogue
+from flows.flow import Flow
+from flows.messages import Join, Literal, Say, Text
+from flows.profile import Profile
+from flows.rules import Orientation
+from flows.state import ConversationState
+
+
+def orientation_messages(
+    orientation: Orientation, profile: Profile, catalogue: Catalogue
+) -> list[Text]:
+    """The programmes that fit and why, where, and the next step; a maybe is a chance."""
+    messages: list[Text] = []
+    fitting = [p for p in orientation.programmes if p.fit != "no"]
+    if fitting:
+        messages.append(Say("orientation.intro"))
+        for programme in fitting:
+            messages.append(
+                Say(
+                    f"orientation.{programme.fit}",
+                    {
+                        "programme": Say(f"programme.{programme.id}"),
+                        "reasons": Literal(" ".join(programme.reasons)),
+                    },
+                )
+            )
+    else:
+        messages.append(Say("orientation.nothing"))
+        messages.append(Say("orientation.other_routes"))
+    if not orientation.sites and profile.postal_code is not None:
+        messages.append(Say("orientation.out_of_area"))
+    for site_id in orientation.sites:
+        site = catalogue.site(site_id)
+        messages.append(Say(f"orientation.site.{site.status}", {"site": Literal(site.name)}))
+    return messages
+
+
+def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
+    """An answer as the person reads it: the label they chose, or what they typed."""
+    steps = [s for s in flow.steps.values() if s.field == name]
+    # Several steps may fill one field (criteria): their labels together name its values.
+    labels = {c.value: Say(c.label) for s in steps for c in s.choices}
+    if isinstance(value, list):
+        parts = tuple(labels.get(v, Literal(str(v))) for v in value)
+        return Join(parts) if parts else Say("summary.none")
+    if any(s.choices_from == "sites" for s in steps):
+        return Literal(catalogue.site(value).name) if value else Say("summary.none")
+    if value is None:
+        return Say("summary.none")
+    return labels.get(str(value), Literal(str(value)))
+
+
+def summary_messages(flow: Flow, state: ConversationState, catalogue: Catalogue) -> list[Text]:
+    """Every answer of the summary, one line each, before the person confirms."""
+    lines: list[Say | Literal] = []
+    for name in flow.summary_fields:
+        if name not in state.answers:
+            continue
+        label = Say(flow.answers.get(name, f"field.{name}"))
+        value = value_text(flow, name, state.answers[name], catalogue)
+        lines.append(Say("summary.line", {"label": label, "value": value}))
+    return [Say("summary.intro"), Join(tuple(lines), separator="\n")]

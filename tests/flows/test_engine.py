@@ -1,0 +1,280 @@
+"""The conversation engine on the real PôleS flow: commands, re-asks, edits and data care."""
+
+from __future__ import annotations
+
+import pytest
+
+from flows import engine
+from flows.flow import Flow
+from flows.flow_loader import load_flows
+from flows.messages import Input
+from flows.render import render, render_turn
+from flows.state import ConversationState
+
+CONTEXT = {"privacy_url": "/confidentialite"}
+
+
+@pytest.fixture(scope="module")
+def flow() -> Flow:
+    return load_flows()["prescreening"]
+
+
+class Person:
+    """A conversation driven input by input, as a channel would."""
+
+    def __init__(self, flow: Flow, language: str = "fr") -> None:
+        self.flow = flow
+        self.turn = engine.start(flow, language=language, context=CONTEXT)  # type: ignore[arg-type]
+
+    def send(self, **kwargs: object) -> engine.Turn:
+        received = Input(**kwargs)  # type: ignore[arg-type]
+        self.turn = engine.handle(self.flow, self.turn.state, received, context=CONTEXT)
+        return self.turn
+
+    @property
+    def state(self) -> ConversationState:
+        return self.turn.state
+
+    @property
+    def asking(self) -> str | None:
+        return self.turn.question.field if self.turn.question else None
+
+    def texts(self) -> list[str]:
+        return [
+            m.text for m in render_turn(self.turn.messages, self.turn.question, self.state.language)
+        ]
+
+    def answer(self, *answers: object) -> None:
+        for answer in answers:
+            if isinstance(answer, tuple):
+                self.send(choices=answer)
+            elif isinstance(answer, str) and answer.startswith("="):
+                self.send(text=answer[1:])
+            else:
+                self.send(choice=answer)
+
+
+def to_summary(person: Person) -> None:
+    """A 19-year-old from Pantin, out of work, up to the summary."""
+    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",), ("digital",))
+    person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
+
+
+def test_a_whole_conversation_ends_with_a_confirmed_summary(flow: Flow) -> None:
+    person = Person(flow)
+    to_summary(person)
+    assert person.asking == "confirm"
+    summary = "\n".join(person.texts())
+    assert "• ton âge : 19" in summary
+    assert "• ton numéro : +33612345678" in summary
+    assert "J'habite un quartier prioritaire" in summary
+    person.answer("confirm")
+    assert person.state.done
+    assert person.state.outcome == "lead"
+    assert "confirmed" in person.turn.events
+    assert "Merci Samir" in person.texts()[0]
+
+
+def test_back_returns_to_the_previous_question_and_keeps_going(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=19")
+    assert person.asking == "postal_code"
+    person.send(command="back")
+    assert person.asking == "age"
+    person.send(command="back")
+    assert person.asking == "asker"
+    person.answer("self", "=20")
+    assert person.state.answers["age"] == 20
+    assert person.asking == "postal_code"
+
+
+def test_back_at_the_first_question_says_so(flow: Flow) -> None:
+    person = Person(flow)
+    person.send(command="back")
+    assert person.asking == "consent"
+    assert "déjà au début" in person.texts()[0]
+
+
+def test_edit_from_the_summary_changes_one_answer_and_returns(flow: Flow) -> None:
+    person = Person(flow)
+    to_summary(person)
+    person.answer("edit")
+    assert person.asking == "edit_field"
+    assert "phone" in [o.value for o in person.turn.question.options]  # type: ignore[union-attr]
+    person.answer("phone")
+    assert person.asking == "phone"
+    person.answer("=07 00 00 00 01")
+    assert person.asking == "confirm"
+    assert any("+33700000001" in t for t in person.texts())
+
+
+def test_an_edit_that_makes_a_new_question_relevant_asks_it(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=17", "=93500", "none", "below_3", ("qpv",), ("digital",))
+    person.answer("yes", "=Samir", "call", "=0612345678", "edit", "age", "=30")
+    # At 30 allowances matter (they were skipped at 17); the rest is kept.
+    assert person.asking == "criteria"
+    assert [o.value for o in person.turn.question.options] == ["rsa", "ass", "aah"]  # type: ignore[union-attr]
+    person.answer(("rsa",))
+    assert person.asking == "confirm"
+    assert person.state.answers["criteria"] == ["qpv", "rsa"]
+
+
+def test_restart_forgets_the_answers_but_keeps_the_language(flow: Flow) -> None:
+    person = Person(flow, language="en")
+    person.answer("yes", "self", "=19")
+    person.send(command="restart")
+    assert person.asking == "consent"
+    assert person.state.answers == {}
+    assert person.state.language == "en"
+
+
+def test_three_bad_answers_offer_a_counsellor_then_retry_works(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self")
+    person.send(text="vingt")
+    assert "par exemple 19" in person.texts()[0]
+    person.send(text="beaucoup")
+    assert person.asking == "age"
+    person.send(text="???")
+    assert "stuck" in person.turn.events
+    assert [o.value for o in person.turn.question.options] == ["retry", "human"]  # type: ignore[union-attr]
+    person.answer("retry")
+    assert person.asking == "age"
+    person.answer("=22")
+    assert person.asking == "postal_code"
+
+
+def test_three_bad_answers_then_a_counsellor(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=abc", "=abc", "=abc", "human")
+    assert person.state.human_requested
+    assert person.asking == "first_name"
+
+
+def test_asking_for_a_human_at_any_step_collects_contact_with_consent(flow: Flow) -> None:
+    person = Person(flow)
+    person.send(command="human")
+    # No consent yet: it is asked before any contact detail.
+    assert person.asking == "consent"
+    person.answer("yes", "=Awa", "sms", "=0611223344")
+    assert person.asking == "confirm"
+    person.answer("confirm")
+    assert person.state.done
+    assert person.state.human_requested
+
+
+def test_a_human_request_after_contact_details_goes_straight_to_the_summary(flow: Flow) -> None:
+    person = Person(flow)
+    to_summary(person)
+    person.answer("confirm")
+    person.send(command="human")
+    assert person.asking == "confirm"
+
+
+def test_switching_language_repeats_the_question_in_english(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self")
+    person.send(command="language", payload="en")
+    texts = person.texts()
+    assert texts[0] == "Got it, I'll continue in English."
+    assert person.asking == "age"
+    assert "How old" in texts[-1]
+
+
+def test_under_15_keeps_nothing_and_offers_the_parent_path(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=13")
+    assert person.state.answers == {}
+    assert "answers_forgotten" in person.turn.events
+    assert "parent" in " ".join(person.texts())
+    person.answer("parent_here")
+    assert person.asking == "consent"
+    person.answer("yes", "parent", "=13", "=92390")
+    assert any("ateliers" in t.lower() for t in person.texts())
+
+
+def test_out_of_area_is_said_honestly_with_the_next_step(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=22", "=69003")
+    assert "pas encore de site près de chez toi" in person.texts()[0]
+    person.answer("job_seeker", "under_12_months", "4", (), (), ("digital",))
+    joined = " ".join(person.texts())
+    assert "Mission locale" in joined
+    # No lead unless the person asks: the next question is whether they want a counsellor.
+    assert person.asking == "other_routes"
+
+
+def test_a_maybe_is_worded_as_a_chance(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer(
+        "yes", "self", "=27", "=78300", "job_seeker", "under_12_months", "4", (), (), ("digital",)
+    )
+    joined = " ".join(person.texts())
+    assert "c'est possible" in joined
+    assert "peut confirmer ton éligibilité" in joined
+
+
+def test_an_opening_site_is_said_to_be_opening_soon(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer(
+        "yes",
+        "self",
+        "=23",
+        "=94400",
+        "job_seeker",
+        "12_23_months",
+        "4",
+        (),
+        ("qpv",),
+        ("digital",),
+    )
+    assert any("ouvre bientôt" in t for t in person.texts())
+
+
+def test_several_sites_let_the_person_choose(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=20", "=93140", "none", "3", (), (), ("digital",))
+    assert person.asking == "site"
+    assert [o.value for o in person.turn.question.options] == ["pantin", "pierrefitte-sur-seine"]  # type: ignore[union-attr]
+
+
+def test_choices_can_be_typed_by_number_or_label(flow: Flow) -> None:
+    person = Person(flow)
+    person.send(text="oui, c'est ok")
+    assert person.asking == "asker"
+    person.send(text="1")
+    assert person.asking == "age"
+
+
+def test_a_choice_from_an_old_keyboard_changes_nothing(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self")
+    person.send(choice="parent")  # a button of the previous question
+    assert person.asking == "age"
+    assert person.state.answers["asker"] == "self"
+
+
+def test_after_the_end_the_person_can_restart(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("no")
+    assert person.state.done
+    person.send(text="hello")
+    assert [o.value for o in person.turn.question.options] == ["restart"]  # type: ignore[union-attr]
+    person.answer("restart")
+    assert person.asking == "consent"
+
+
+def test_the_engine_never_changes_the_state_it_is_given(flow: Flow) -> None:
+    person = Person(flow)
+    before = person.state.model_dump()
+    engine.handle(flow, person.state, Input(choice="yes"), context=CONTEXT)
+    assert person.state.model_dump() == before
+
+
+def test_every_output_renders_in_both_languages(flow: Flow) -> None:
+    person = Person(flow)
+    to_summary(person)
+    for message in person.turn.messages:
+        assert render(message, "en")
+        assert render(message, "fr")
