@@ -1,0 +1,44 @@
+"""Answering the conversation's questions as a persona would, from its profile only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flows.profile import PROFILE_FIELDS
+
+# How a persona answers the questions that are not about its profile.
+OTHER_ANSWERS: dict[str, Any] = {
+    "consent": "yes",
+    "contact_consent": "yes",
+    "other_routes": "counsellor",
+    "first_name": "Samir",
+    "contact_preference": "call",
+    "phone": "06 12 34 56 78",
+    "email": "samir@example.org",
+    "confirm": "confirm",
+}
+
+
+class UnexpectedQuestion(AssertionError):
+    """The conversation asked something the persona's profile cannot answer."""
+
+
+def answer_for(question: dict[str, Any], profile: dict[str, Any]) -> dict[str, Any]:
+    """The /api/chat body fields answering a question ({"text": …} or {"choice": …}…)."""
+    field, kind = question["field"], question["kind"]
+    values = [c["value"] for c in question["choices"]]
+    if field == "asker":
+        return {"choice": "parent" if profile.get("child_age") is not None else "self"}
+    if field == "site":
+        return {"choice": values[0]}
+    if field in PROFILE_FIELDS:
+        value = profile.get(field)
+        if kind == "multi":
+            return {"choices": [v for v in values if v in (value or [])]}
+        if value is None:
+            raise UnexpectedQuestion(f"asked {field}, which the profile leaves empty")
+        return {"choice": value} if kind == "choice" else {"text": str(value)}
+    if field in OTHER_ANSWERS:
+        answer = OTHER_ANSWERS[field]
+        return {"choice": answer} if kind == "choice" else {"text": answer}
+    raise UnexpectedQuestion(f"no answer for question {field!r} ({kind})")
