@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import SettingsError
-from webhook.cli import db, orient, serve
+from webhook.cli import chat, db, flows_cmd, orient, serve
 from webhook.cli._errors import CliError
 
-COMMAND_MODULES = (orient, serve, db)
+COMMAND_MODULES = (orient, serve, db, flows_cmd, chat)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -14,3 +14,8 @@ def emit(line: str = "") -> None:
 def emit_json(data: object) -> None:
     """Pretty JSON on standard output, accents kept readable."""
     emit(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def emit_error(line: str) -> None:
+    """One line on standard error, for commands that report several problems before failing."""
+    sys.stderr.write(line + "\n")

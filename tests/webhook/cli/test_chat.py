@@ -1,0 +1,34 @@
+"""``aiguillage chat`` runs the same conversation in a terminal."""
+
+from __future__ import annotations
+
+import io
+
+from bot.conversations import ConversationService
+from bot.flow_registry import FlowRegistry
+from bot.storage.db import create_engine, create_session_factory
+from webhook.cli.chat import converse, parse_line
+
+
+async def test_a_terminal_conversation_reaches_the_orientation(database_url: str) -> None:
+    engine = create_engine(database_url)
+    service = ConversationService(create_session_factory(engine), FlowRegistry())
+    await service.prepare()
+    typed = "oui\n1\nvingt\n19 ans\n/retour\n19\n93500\n5\n1\n0\n1\n1\n/quitter\n"
+    out = io.StringIO()
+    await converse(service, "console-test", "fr", io.StringIO(typed), out)
+    await engine.dispose()
+    screen = out.getvalue()
+    assert "1. Oui, c'est OK" in screen
+    assert "Écris juste l'âge en chiffres" in screen
+    assert "Voilà ce que PôleS peut te proposer" in screen
+    assert "L'École du Web" in screen
+    assert "--session console-test" in screen
+
+
+def test_typed_commands_are_understood() -> None:
+    assert parse_line("/retour\n").command == "back"  # type: ignore[union-attr]
+    assert parse_line("/langue en").payload == "en"  # type: ignore[union-attr]
+    assert parse_line("/conseiller").command == "human"  # type: ignore[union-attr]
+    assert parse_line("/quitter") is None
+    assert parse_line("93500").text == "93500"  # type: ignore[union-attr]

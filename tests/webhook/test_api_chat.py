@@ -1,0 +1,127 @@
+"""The web chat API: personas from greeting to orientation, and every kind of bad request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from flows.profile import Profile
+from flows.rules import orient
+from tests.auxil.personas import answer_for
+from tests.conftest import persona_params
+
+SESSION = "session-0123456789"
+
+
+async def send(client: httpx.AsyncClient, session: str = SESSION, **body: Any) -> dict[str, Any]:
+    response = await client.post("/api/chat", json={"session": session, **body})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def last_question(reply: dict[str, Any]) -> dict[str, Any] | None:
+    question: dict[str, Any] | None = reply["messages"][-1]["question"]
+    return question
+
+
+async def drive(
+    client: httpx.AsyncClient, profile: dict[str, Any], session: str = SESSION, *, lang: str = "fr"
+) -> tuple[dict[str, Any], list[str]]:
+    """Answer every question from the profile until the conversation ends."""
+    reply = await send(client, session, command="start", payload="ML_POISSY")
+    fields: list[str] = []
+    orientation = None
+    for _ in range(40):
+        orientation = reply["orientation"] or orientation
+        if reply["done"]:
+            break
+        question = last_question(reply)
+        assert question is not None
+        fields.append(question["field"])
+        reply = await send(client, session, **answer_for(question, profile))
+    assert reply["done"], f"not done after {fields}"
+    assert orientation is not None
+    return orientation, fields
+
+
+@pytest.mark.parametrize("persona", persona_params())
+async def test_personas_end_with_the_orientation_of_their_profile(
+    persona: dict[str, Any], client: httpx.AsyncClient
+) -> None:
+    orientation, fields = await drive(client, persona["profile"])
+    expected = orient(Profile.model_validate(persona["profile"])).model_dump(mode="json")
+    assert orientation == expected
+    assert fields[:2] == ["consent", "asker"]
+
+
+async def test_a_parent_is_not_asked_about_their_own_situation(client: httpx.AsyncClient) -> None:
+    _, fields = await drive(client, {"child_age": 11, "postal_code": "93380"})
+    assert "situation" not in fields
+    assert "age" not in fields
+
+
+async def test_a_school_pupil_is_not_asked_about_france_travail_or_allowances(
+    client: httpx.AsyncClient,
+) -> None:
+    profile = {"age": 15, "postal_code": "93500", "situation": "school", "diploma_level": "below_3"}
+    _, fields = await drive(client, profile)
+    assert "france_travail" not in fields
+    assert "criteria" not in fields
+
+
+async def test_a_wrong_postal_code_is_answered_kindly(client: httpx.AsyncClient) -> None:
+    await send(client, command="start")
+    await send(client, choice="yes")
+    await send(client, choice="self")
+    await send(client, text="19")
+    reply = await send(client, text="abc")
+    assert "5 chiffres, par exemple 93500" in reply["messages"][0]["text"]
+    assert last_question(reply)["field"] == "postal_code"  # type: ignore[index]
+
+
+async def test_english_from_the_browser_language(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/api/chat",
+        json={"session": "english-session-1", "command": "start"},
+        headers={"Accept-Language": "en-GB,en"},
+    )
+    assert "PôleS" in response.json()["messages"][0]["text"]
+    assert "Hi" in response.json()["messages"][0]["text"]
+
+
+async def test_an_unknown_session_starts_a_new_conversation(client: httpx.AsyncClient) -> None:
+    reply = await send(client, "never-seen-before", text="bonjour")
+    assert last_question(reply)["field"] == "consent"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"session": SESSION}, "send exactly one of"),
+        ({"session": SESSION, "text": "a", "choice": "b"}, "got text, choice"),
+        ({"session": "x", "text": "a"}, "session"),
+        ({"session": SESSION, "command": "dance"}, "command"),
+        ({"session": SESSION, "text": "a" * 4001}, "text"),
+        ({"session": SESSION, "choices": "qpv"}, "choices"),
+        ({"text": "hello"}, "session"),
+    ],
+)
+async def test_bad_requests_get_422_naming_the_problem(
+    body: dict[str, Any], problem: str, client: httpx.AsyncClient
+) -> None:
+    response = await client.post("/api/chat", json=body)
+    assert response.status_code == 422
+    assert problem in response.text
+
+
+@pytest.mark.parametrize(
+    "text", ["🙂🙂", "x" * 3999, "", "   ", "\u0000", "<script>alert(1)</script>"]
+)
+async def test_odd_texts_are_reasked_not_crashed(text: str, client: httpx.AsyncClient) -> None:
+    await send(client, command="start")
+    reply = await send(client, text=text)
+    assert "Choisis une des réponses" in reply["messages"][0]["text"]
+    assert last_question(reply)["field"] == "consent"  # type: ignore[index]

@@ -1,0 +1,242 @@
+"""The web chat in a real browser on a phone-sized screen, against the real service.
+
+Runs Debian's chromium through Playwright (no browser download). Without /usr/bin/chromium the
+test is skipped, unless AIGUILLAGE_REQUIRE_BROWSER=1 (CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import uvicorn
+from playwright.async_api import (
+    Browser,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Request,
+    Response,
+    ViewportSize,
+    async_playwright,
+)
+
+from bot.settings import Settings
+from webhook.app import create_app
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOT = ROOT / "test-artifacts" / "chat-phone.png"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = ViewportSize(width=390, height=844)
+MAX_STEPS = 60
+# Generous: the first turn also warms up the flow definitions and the database.
+TURN_TIMEOUT_MS = 15_000
+
+TEXT_ANSWERS = {
+    "age": "19",
+    "postal_code": "93500",
+    "first_name": "Samir",
+    "phone": "06 12 34 56 78",
+    "email": "samir@example.org",
+}
+# When a question has no field of its own the kind still says what a sensible answer is.
+ANSWERS_BY_KIND = {
+    "number": "19",
+    "postal_code": "93500",
+    "phone": "06 12 34 56 78",
+    "email": "samir@example.org",
+    "text": "Samir",
+}
+CHOICE_PREFERENCES = {
+    "consent": "yes",
+    "asker": "self",
+    "situation": "none",
+    "diploma_level": "below_3",
+    "contact_consent": "yes",
+    "confirm": "confirm",
+    "contact_preference": "phone",
+}
+IDLE = '#app[data-state="idle"], #app[data-state="done"]'
+
+
+@pytest.fixture
+def chromium() -> Path:
+    if CHROMIUM.exists():
+        return CHROMIUM
+    reason = f"{CHROMIUM} not found: `apt-get install chromium` to run the browser tests"
+    if os.environ.get("AIGUILLAGE_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"AIGUILLAGE_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def live_server(chromium: Path, settings: Settings) -> Iterator[str]:
+    """The whole service on a free local port, served by uvicorn from a thread."""
+    # Binding here, before uvicorn starts, means no other process can take the port meanwhile.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(settings),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        ws="none",
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            pytest.fail("the service did not start (see the log above)")
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)
+        sock.close()
+
+
+@pytest.fixture
+async def browser(chromium: Path) -> AsyncIterator[Browser]:
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            await launched.close()
+
+
+@dataclass
+class Problems:
+    """Everything that went wrong in the page, whatever the test was looking at."""
+
+    found: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> None:
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.found.append(f"page error: {error}"))
+        page.on("requestfailed", self._request_failed)
+        page.on("response", self._response)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.found.append(f"console error: {message.text}")
+
+    def _request_failed(self, request: Request) -> None:
+        self.found.append(f"request failed: {request.method} {request.url} {request.failure}")
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400:
+            self.found.append(f"HTTP {response.status}: {response.request.method} {response.url}")
+
+
+async def _answer(page: Page, question: Locator, steps: list[str]) -> None:
+    """Answer the question on screen as Samir, 19, from Bondy, would."""
+    kind = await question.get_attribute("data-kind") or "none"
+    name = await question.get_attribute("data-field") or ""
+    options = question.get_by_test_id("choice-button")
+    if kind == "choice":
+        values = [await option.get_attribute("data-value") for option in await options.all()]
+        assert values, f"a choice question without choices: {name}"
+        preferred = CHOICE_PREFERENCES.get(name)
+        index = values.index(preferred) if preferred in values else 0
+        steps.append(f"{name or '-'} (choice) → {values[index]}")
+        await options.nth(index).click()
+    elif kind == "multi":
+        first = options.first
+        steps.append(f"{name or '-'} (multi) → {await first.get_attribute('data-value')}")
+        await first.click()
+        assert await first.get_attribute("aria-pressed") == "true"
+        await question.get_by_test_id("multi-submit").click()
+    else:
+        answer = TEXT_ANSWERS.get(name) or ANSWERS_BY_KIND.get(kind)
+        assert answer, f"no answer for the {kind} question {name!r}; steps: {steps}"
+        steps.append(f"{name or '-'} ({kind}) → {answer}")
+        await page.get_by_test_id("text-input").fill(answer)
+        await page.get_by_test_id("send-button").click()
+
+
+async def _converse(page: Page, problems: Problems) -> list[str]:
+    """Answer every question until the conversation is done; the steps taken, for messages."""
+    app = page.locator("#app")
+    steps: list[str] = []
+    for _ in range(MAX_STEPS):
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        # The page offers to try again after an error: stop at the first one instead.
+        assert problems.found == [], f"after {steps}"
+        if await app.get_attribute("data-state") == "done":
+            return steps
+        questions = page.get_by_test_id("question")
+        last_bot = await page.get_by_test_id("bot-message").last.text_content()
+        assert await questions.count() == 1, f"no question to answer after {last_bot!r}: {steps}"
+        await _answer(page, questions.first, steps)
+    pytest.fail(f"not done after {MAX_STEPS} answers: {steps}")
+
+
+async def test_a_whole_conversation_on_a_phone(live_server: str, browser: Browser) -> None:
+    context = await browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=3,
+        is_mobile=True,
+        has_touch=True,
+        locale="fr-FR",
+    )
+    page = await context.new_page()
+    problems = Problems()
+    problems.watch(page)
+    try:
+        await page.goto(f"{live_server}/")
+        assert await page.get_by_test_id("text-input").get_attribute("placeholder") == (
+            "Écris ta réponse…"
+        )
+        steps = await _converse(page, problems)
+
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SCREENSHOT))
+
+        # Each bubble starts with a hidden "Toi :" for screen readers, hence endswith.
+        user_messages = await page.get_by_test_id("user-message").all_text_contents()
+        assert any(text.endswith("Samir") for text in user_messages), steps
+        assert any(text.endswith("93500") for text in user_messages), steps
+        assert await page.get_by_test_id("done-restart").is_visible()
+        # The privacy notice is a link; chat commands quoted in texts (/recommencer) are not.
+        links = page.get_by_test_id("bot-message").locator("a")
+        paths = {text for text in await links.all_text_contents() if text.startswith("/")}
+        assert paths == {"/confidentialite"}
+        # Phone first: nothing sticks out sideways, so the page never scrolls horizontally.
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= PHONE["width"]
+
+        # A reload shows the same conversation again, without starting a new one.
+        transcript = await page.get_by_test_id("chat-log").inner_text()
+        await page.reload()
+        await page.wait_for_selector('#app[data-state="done"]', timeout=TURN_TIMEOUT_MS)
+        assert await page.get_by_test_id("chat-log").inner_text() == transcript
+
+        assert problems.found == []
+    finally:
+        await context.close()

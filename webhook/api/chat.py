@@ -1,0 +1,71 @@
+"""POST /api/chat: the web chat's JSON API, one input in, the bot's messages out."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bot.conversations import ConversationService
+from flows.messages import Input
+from flows.render import RenderedMessage
+from flows.rules import Orientation
+from webhook.deps import LanguageDep
+
+router = APIRouter(tags=["web chat"])
+WEB_CHANNEL = "web"
+
+
+class ChatRequest(BaseModel):
+    """One input of the web chat: exactly one of text, choice, choices or command."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    session: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,128}$")]
+    text: Annotated[str, Field(max_length=4000)] | None = None
+    choice: Annotated[str, Field(max_length=200)] | None = None
+    choices: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)] | None = (
+        None
+    )
+    command: Literal["start", "back", "restart", "human", "language"] | None = None
+    payload: Annotated[str, Field(max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one_input(self) -> ChatRequest:
+        given = [
+            name
+            for name in ("text", "choice", "choices", "command")
+            if getattr(self, name) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "send exactly one of text, choice, choices or command"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        return self
+
+
+class ChatResponse(BaseModel):
+    messages: list[RenderedMessage]
+    done: bool
+    orientation: Orientation | None
+
+
+@router.post("/api/chat", response_model=ChatResponse, summary="Send one input to the web chat")
+async def chat(body: ChatRequest, request: Request, language: LanguageDep) -> ChatResponse:
+    """Apply an input to the session's conversation; an unknown session starts a new one."""
+    service: ConversationService = request.app.state.conversations
+    reply = await service.handle(
+        channel=WEB_CHANNEL,
+        external_id=body.session,
+        received=Input(
+            text=body.text,
+            choice=body.choice,
+            choices=tuple(body.choices) if body.choices is not None else None,
+            command=body.command,
+            payload=body.payload,
+        ),
+        language=language,
+    )
+    return ChatResponse(messages=reply.messages, done=reply.done, orientation=reply.orientation)

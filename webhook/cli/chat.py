@@ -1,0 +1,96 @@
+"""``aiguillage chat``: the same conversation in a terminal, stored like any other channel."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import uuid
+from typing import Any, TextIO
+
+from bot.commands import typed_command
+from bot.conversations import ConversationService, Reply
+from bot.flow_registry import FlowRegistry
+from bot.settings import load_settings
+from bot.storage.db import create_engine, create_session_factory
+from bot.storage.migrate import upgrade_database
+from flows.i18n import LANGUAGES
+from flows.messages import Input
+from webhook.cli._output import emit
+
+CHANNEL = "console"
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("chat", help="talk to the assistant in this terminal")
+    parser.add_argument("--session", help="resume this conversation (default: a new one)")
+    parser.add_argument("--lang", choices=LANGUAGES, default="fr", help="language to start in")
+    parser.set_defaults(handler=run)
+
+
+def parse_line(line: str) -> Input | None:
+    """What a typed line means (commands as on every channel); None means quit."""
+    text = line.strip()
+    if text.split(" ", 1)[0] in ("/quitter", "/quit", "/exit"):
+        return None
+    return typed_command(Input(text=text))
+
+
+def show(reply: Reply, out: TextIO) -> None:
+    """Print a reply: texts, then numbered choices."""
+    for message in reply.messages:
+        out.write(f"\n🤖 {message.text}\n")
+        question = message.question
+        if question is None:
+            continue
+        for number, choice in enumerate(question.choices, start=1):
+            out.write(f"   {number}. {choice.label}\n")
+        if question.kind == "multi":
+            out.write("   (1, 3…  ou 0 = aucune / none)\n")
+    out.flush()
+
+
+async def converse(
+    service: ConversationService, session: str, language: str, stdin: TextIO, out: TextIO
+) -> None:
+    """Read lines until the person quits or input ends."""
+    reply = await service.handle(
+        channel=CHANNEL, external_id=session, received=Input(command="start"), language=language
+    )
+    show(reply, out)
+    while True:
+        out.write("\n> ")
+        out.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            break
+        received = parse_line(line)
+        if received is None:
+            break
+        reply = await service.handle(channel=CHANNEL, external_id=session, received=received)
+        show(reply, out)
+    out.write(f"\nÀ bientôt ! (aiguillage chat --session {session} pour reprendre)\n")
+
+
+async def _main(session: str, language: str) -> None:
+    settings = load_settings()
+    if settings.is_sqlite:
+        await asyncio.to_thread(upgrade_database, settings.database_url)
+    engine = create_engine(settings.database_url)
+    service = ConversationService(
+        create_session_factory(engine),
+        FlowRegistry(),
+        context={"privacy_url": settings.privacy_url},
+    )
+    try:
+        await service.prepare()
+        await converse(service, session, language, sys.stdin, sys.stdout)
+    finally:
+        await engine.dispose()
+
+
+def run(args: argparse.Namespace) -> int:
+    session = args.session or f"console-{uuid.uuid4().hex[:12]}"
+    asyncio.run(_main(session, args.lang))
+    emit()
+    return 0

@@ -1,0 +1,455 @@
+// The web chat of Aiguillage: draws the conversation served by POST /api/chat.
+// Plain script, no build step. Every text from the server goes through textContent, never
+// innerHTML, so a message can never inject markup.
+"use strict";
+
+(() => {
+  const STORAGE_KEY = "aiguillage.chat.v1";
+  // Enough for any real conversation, small enough never to hit the storage quota.
+  const MAX_TRANSCRIPT = 400;
+  const REQUEST_TIMEOUT_MS = 20000;
+
+  const readJson = (id) => JSON.parse(document.getElementById(id).textContent);
+  const t = readJson("i18n");
+  const config = readJson("chat-config");
+
+  const app = document.getElementById("app");
+  const log = document.querySelector('[data-testid="chat-log"]');
+  const form = document.getElementById("composer");
+  const input = document.querySelector('[data-testid="text-input"]');
+
+  // ---- storage: a reload or a later visit resumes the same conversation -------------------
+  // Only the opaque session id outlives the tab (localStorage): the transcript, which holds
+  // answers and contact details, stays in sessionStorage so a shared phone does not keep it.
+  // A later visit asks the server to resume, and the server repeats the current question.
+
+  const memoryStore = new Map();
+  function storage(kind) {
+    return {
+      get(key) {
+        try {
+          return window[kind].getItem(key);
+        } catch {
+          // Storage can be disabled (private browsing, strict settings): keep the page usable.
+          return memoryStore.get(kind + key) ?? null;
+        }
+      },
+      set(key, value) {
+        try {
+          window[kind].setItem(key, value);
+        } catch {
+          memoryStore.set(kind + key, value);
+        }
+      },
+    };
+  }
+  const store = storage("sessionStorage");
+  const lasting = storage("localStorage");
+  const SESSION_KEY = "aiguillage.session.v1";
+
+  function newSessionId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      return window.crypto.randomUUID();
+    }
+    // randomUUID only exists in secure contexts; a plain-http intranet deployment still works.
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  function freshState() {
+    return { session: newSessionId(), start: config.start, transcript: [], question: null, done: false };
+  }
+
+  function resumedState() {
+    let saved;
+    try {
+      saved = JSON.parse(lasting.get(SESSION_KEY) ?? "null");
+    } catch {
+      saved = null;
+    }
+    const usable = saved !== null && typeof saved === "object" && typeof saved.session === "string";
+    if (!usable || (config.start && config.start !== saved.start)) return freshState();
+    return { session: saved.session, start: saved.start ?? null, transcript: [], question: null, done: false };
+  }
+
+  function isQuestion(value) {
+    return (
+      value !== null &&
+      typeof value === "object" &&
+      typeof value.kind === "string" &&
+      (value.choices === undefined || value.choices === null || Array.isArray(value.choices))
+    );
+  }
+
+  function loadState() {
+    let saved;
+    try {
+      saved = JSON.parse(store.get(STORAGE_KEY) ?? "null");
+    } catch {
+      saved = null;
+    }
+    const valid =
+      saved !== null &&
+      typeof saved === "object" &&
+      typeof saved.session === "string" &&
+      saved.session.length > 0 &&
+      Array.isArray(saved.transcript) &&
+      saved.transcript.every(
+        (entry) => entry && (entry.from === "bot" || entry.from === "user") && typeof entry.text === "string",
+      );
+    if (!valid) return resumedState();
+    // A different partner link means a new conversation; the same link reloaded resumes.
+    if (config.start && config.start !== saved.start) return freshState();
+    return {
+      session: saved.session,
+      start: saved.start ?? null,
+      transcript: saved.transcript,
+      question: isQuestion(saved.question) ? saved.question : null,
+      done: saved.done === true,
+    };
+  }
+
+  let state = loadState();
+
+  function saveState() {
+    state.transcript = state.transcript.slice(-MAX_TRANSCRIPT);
+    store.set(STORAGE_KEY, JSON.stringify(state));
+    lasting.set(SESSION_KEY, JSON.stringify({ session: state.session, start: state.start }));
+  }
+
+  // ---- drawing --------------------------------------------------------------------------
+
+  function element(tag, attributes = {}, text = null) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) {
+      if (value !== null && value !== undefined) node.setAttribute(name, String(value));
+    }
+    if (text !== null) node.textContent = text;
+    return node;
+  }
+
+  // http(s) addresses, and the site's own pages (such as /confidentialite) named by the server:
+  // other "/words" in the texts are chat commands like /recommencer, not addresses.
+  const LINK = /(^|[\s(«"'])(https?:\/\/[^\s<>"«»]+|\/[A-Za-z0-9_~-][^\s<>"«»]*)/g;
+  const TRAILING_PUNCTUATION = /[.,;:!?)'»]+$/;
+  const sitePages = new Set(Array.isArray(config.pages) ? config.pages : []);
+
+  function safeHref(candidate) {
+    if (candidate.startsWith("/") && !sitePages.has(candidate)) return null;
+    try {
+      const url = new URL(candidate, window.location.href);
+      if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+      return url.href;
+    } catch {
+      return null;
+    }
+  }
+
+  function linkified(text) {
+    const fragment = document.createDocumentFragment();
+    let position = 0;
+    for (const match of text.matchAll(LINK)) {
+      const start = match.index + match[1].length;
+      const raw = match[2];
+      const link = raw.replace(TRAILING_PUNCTUATION, "");
+      const href = link ? safeHref(link) : null;
+      if (!href) continue;
+      fragment.append(document.createTextNode(text.slice(position, start)));
+      const anchor = element("a", { href, target: "_blank", rel: "noopener noreferrer" }, link);
+      fragment.append(anchor);
+      position = start + link.length;
+    }
+    fragment.append(document.createTextNode(text.slice(position)));
+    return fragment;
+  }
+
+  function scrollToEnd() {
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function bubble(from, text) {
+    const node = element("div", {
+      class: `bubble ${from}`,
+      "data-testid": from === "bot" ? "bot-message" : "user-message",
+    });
+    // Screen readers hear who speaks; sighted readers see it from the side of the bubble.
+    node.append(element("span", { class: "sr-only" }, `${from === "bot" ? t.bot_said : t.you_said} `));
+    // Only the service's texts get links: what the person typed is shown exactly as typed.
+    node.append(from === "bot" ? linkified(text) : document.createTextNode(text));
+    log.append(node);
+    scrollToEnd();
+    return node;
+  }
+
+  function notice(text) {
+    const node = element("p", { class: "notice", role: "alert", "data-testid": "error-message" }, text);
+    log.append(node);
+    scrollToEnd();
+  }
+
+  let typing = null;
+
+  function showTyping() {
+    typing = element("div", { class: "bubble bot typing", "data-testid": "typing", "aria-hidden": "true" });
+    for (let i = 0; i < 3; i += 1) typing.append(element("span", { class: "dot" }, "."));
+    log.append(typing);
+    scrollToEnd();
+  }
+
+  function hideTyping() {
+    typing?.remove();
+    typing = null;
+  }
+
+  function removeControls() {
+    for (const node of log.querySelectorAll(".question, .done")) node.remove();
+  }
+
+  // Keyboards fitted to the expected answer; everything stays free text for the server.
+  function configureInput(question) {
+    const kind = question?.kind ?? "text";
+    const field = question?.field ?? "";
+    const modes = new Map([
+      ["number", { inputmode: "numeric", autocomplete: "off" }],
+      ["postal_code", { inputmode: "numeric", autocomplete: "postal-code" }],
+      ["phone", { inputmode: "tel", autocomplete: "tel" }],
+      ["email", { inputmode: "email", autocomplete: "email" }],
+    ]);
+    const exact = modes.has(kind);
+    const mode = modes.get(kind) ?? {
+      inputmode: "text",
+      autocomplete: field === "first_name" ? "given-name" : "off",
+    };
+    input.setAttribute("inputmode", mode.inputmode);
+    input.setAttribute("autocomplete", mode.autocomplete);
+    input.setAttribute("autocapitalize", exact ? "off" : field === "first_name" ? "words" : "sentences");
+    input.spellcheck = !exact;
+  }
+
+  function choiceButton(choice, onClick) {
+    const button = element(
+      "button",
+      { type: "button", class: "choice", "data-testid": "choice-button", "data-value": choice.value },
+      choice.label,
+    );
+    button.addEventListener("click", onClick);
+    return button;
+  }
+
+  function renderQuestion() {
+    removeControls();
+    const question = state.question;
+    configureInput(question);
+    if (state.done) {
+      const done = element("div", { class: "done" });
+      const again = element(
+        "button",
+        { type: "button", class: "choice primary", "data-testid": "done-restart" },
+        t.restart,
+      );
+      again.addEventListener("click", () => restart(false));
+      done.append(again);
+      log.append(done);
+      scrollToEnd();
+      return;
+    }
+    if (!question) return;
+    const box = element("div", {
+      class: "question",
+      role: "group",
+      "data-testid": "question",
+      "data-field": question.field ?? "",
+      "data-kind": question.kind,
+    });
+    const choices = Array.isArray(question.choices) ? question.choices : [];
+    if (question.kind === "choice") {
+      for (const choice of choices) {
+        box.append(choiceButton(choice, () => send({ choice: choice.value }, choice.label, "button")));
+      }
+    } else if (question.kind === "multi") {
+      const selected = new Set();
+      const submit = element("button", { type: "button", class: "choice primary", "data-testid": "multi-submit" }, t.none);
+      const refresh = () => {
+        submit.textContent = selected.size ? `${t.submit} (${selected.size})` : t.none;
+      };
+      for (const choice of choices) {
+        const button = choiceButton(choice, () => {
+          if (selected.has(choice.value)) selected.delete(choice.value);
+          else selected.add(choice.value);
+          button.setAttribute("aria-pressed", String(selected.has(choice.value)));
+          refresh();
+        });
+        button.classList.add("toggle");
+        button.setAttribute("aria-pressed", "false");
+        box.append(button);
+      }
+      submit.addEventListener("click", () => {
+        // Keep the order the server offered, whatever order the person tapped in.
+        const picked = choices.filter((choice) => selected.has(choice.value));
+        const echo = picked.length ? picked.map((choice) => choice.label).join(", ") : t.none;
+        send({ choices: picked.map((choice) => choice.value) }, echo, "button");
+      });
+      box.append(submit);
+    }
+    log.append(box);
+    scrollToEnd();
+  }
+
+  function renderAll() {
+    log.replaceChildren();
+    for (const entry of state.transcript) bubble(entry.from, entry.text);
+    renderQuestion();
+  }
+
+  // ---- talking to the server ------------------------------------------------------------
+
+  let busy = false;
+
+  function setBusy(value) {
+    busy = value;
+    app.dataset.state = value ? "busy" : state.done ? "done" : "idle";
+    log.setAttribute("aria-busy", String(value));
+    for (const button of document.querySelectorAll("button")) button.disabled = value;
+  }
+
+  async function post(body) {
+    const controller = new AbortController();
+    const timer = window.setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const url = `${config.api}?lang=${encodeURIComponent(config.language)}`;
+      const response = await fetch(url, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ session: state.session, ...body }),
+        signal: controller.signal,
+        credentials: "same-origin",
+      });
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const data = await response.json();
+      if (!data || !Array.isArray(data.messages)) throw new Error("unexpected answer");
+      return data;
+    } finally {
+      window.clearTimeout(timer);
+    }
+  }
+
+  function receive(data) {
+    for (const node of log.querySelectorAll(".notice")) node.remove();
+    let question = null;
+    let first = null;
+    for (const message of data.messages) {
+      if (typeof message?.text === "string" && message.text !== "") {
+        state.transcript.push({ from: "bot", text: message.text });
+        const node = bubble("bot", message.text);
+        first ??= node;
+      }
+      if (isQuestion(message?.question)) question = message.question;
+    }
+    state.question = question;
+    state.done = data.done === true;
+    saveState();
+    renderQuestion();
+    // A long answer (the summary, the orientation) is read from its beginning, not its end.
+    if (first) {
+      const overflow = first.getBoundingClientRect().top - log.getBoundingClientRect().top;
+      if (overflow < 0) log.scrollTop += overflow - 8;
+    }
+  }
+
+  // Sends one turn; `echo` is what the person sees as their own bubble. Resolves to success.
+  async function send(body, echo, via) {
+    if (busy) return false;
+    const previousQuestion = state.question;
+    removeControls();
+    const echoed = echo ? bubble("user", echo) : null;
+    setBusy(true);
+    showTyping();
+    try {
+      const data = await post(body);
+      hideTyping();
+      if (echo) state.transcript.push({ from: "user", text: echo });
+      receive(data);
+      return true;
+    } catch {
+      hideTyping();
+      // The turn did not happen: take the answer back so it can be sent again.
+      echoed?.remove();
+      notice(t.connection_error);
+      state.question = previousQuestion;
+      renderQuestion();
+      return false;
+    } finally {
+      setBusy(false);
+      focusAfter(via);
+    }
+  }
+
+  function focusAfter(via) {
+    // Only after the person acted: never steal the focus on load or on a language switch.
+    if (!via) return;
+    // The next options when there are some (on a phone this also closes the keyboard that
+    // would hide them), else the text field.
+    const next = log.querySelector(".question button, .done button");
+    (next ?? input).focus({ preventScroll: true });
+  }
+
+  async function restart(confirmFirst) {
+    if (busy) return;
+    if (confirmFirst && !state.done && state.transcript.length > 1 && !window.confirm(t.restart_confirm)) {
+      return;
+    }
+    state.transcript = [];
+    state.question = null;
+    state.done = false;
+    saveState();
+    log.replaceChildren();
+    await send({ command: "restart", payload: null }, null, "button");
+  }
+
+  async function switchLanguage(language) {
+    if (await send({ command: "language", payload: language }, null, null)) {
+      // The page chrome is rendered in one language: reload it in the new one.
+      const url = new URL(window.location.href);
+      url.searchParams.set("lang", language);
+      window.location.replace(url.href);
+    }
+  }
+
+  // ---- wiring ---------------------------------------------------------------------------
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || busy) return;
+    input.value = "";
+    send({ text }, text, "input").then((sent) => {
+      if (!sent && !input.value) input.value = text;
+    });
+  });
+
+  for (const button of document.querySelectorAll("[data-command]")) {
+    const command = button.dataset.command;
+    button.addEventListener("click", () => {
+      if (command === "restart") {
+        restart(true);
+      } else {
+        // "Retour" and "Parler à un conseiller" read as the person's own words in the log.
+        send({ command, payload: null }, t[command], "button");
+      }
+    });
+  }
+
+  document.querySelector('[data-testid="lang-button"]').addEventListener("click", (event) => {
+    switchLanguage(event.currentTarget.dataset.language);
+  });
+
+  renderAll();
+  setBusy(false);
+  if (state.transcript.length === 0) {
+    saveState();
+    send({ command: "start", payload: state.start ?? null }, null, null);
+  }
+})();

@@ -1,0 +1,112 @@
+"""The web chat page at ``/``: one HTML page, its script and its style, talking to /api/chat."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated
+
+import jinja2
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from flows.i18n import Language, gettext
+from webhook.deps import LanguageDep, SettingsDep
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+# The page loads nothing but its own files; a text that slipped past the script's escaping
+# still could not run code or reach another origin.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
+    "object-src 'none'"
+)
+
+router = APIRouter(tags=["web chat"])
+
+
+@jinja2.pass_context
+def _gettext(context: jinja2.runtime.Context, french: str) -> str:
+    # The language travels in the render context, so concurrent requests never share it.
+    language: Language = context["language"]
+    return gettext(french, language)
+
+
+@jinja2.pass_context
+def _ngettext(context: jinja2.runtime.Context, singular: str, plural: str, count: int) -> str:
+    # Catalogues hold no plural forms yet: French rules pick the form, then translate it.
+    return _gettext(context, singular if count <= 1 else plural)
+
+
+def _environment() -> jinja2.Environment:
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=jinja2.select_autoescape(),
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    environment.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=_gettext, ngettext=_ngettext, newstyle=True
+    )
+    return environment
+
+
+templates = Jinja2Templates(env=_environment())
+
+
+@cache
+def asset_version(name: str) -> str:
+    """A short digest of a static file, so that a new release is never served from cache."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:12]
+
+
+@router.get("/", response_class=HTMLResponse, summary="The web chat", include_in_schema=False)
+async def chat_page(
+    request: Request,
+    language: LanguageDep,
+    settings: SettingsDep,
+    start: Annotated[str | None, Query(description="referral code of a partner")] = None,
+) -> HTMLResponse:
+    """The chat page in the visitor's language; ``?start=CODE`` is passed on to the first turn."""
+    referral = start if start is not None and REFERRAL_CODE.fullmatch(start) else None
+    base_path = str(request.scope.get("root_path", "")).rstrip("/")
+    # Texts also quote chat commands such as /recommencer: only the site's own pages are links.
+    site_pages = [settings.privacy_url] if settings.privacy_url.startswith("/") else []
+    config = {
+        "language": language,
+        "start": referral,
+        "api": f"{base_path}/api/chat",
+        "pages": site_pages,
+    }
+    response = templates.TemplateResponse(
+        request,
+        "chat.html",
+        {
+            "language": language,
+            "other_language": "en" if language == "fr" else "fr",
+            "base_path": base_path,
+            "config": config,
+            "asset_version": asset_version,
+        },
+        headers={
+            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Referrer-Policy": "same-origin",
+            "X-Content-Type-Options": "nosniff",
+            # The page embeds the visitor's language and code; shared caches must not mix them.
+            "Cache-Control": "no-store",
+            "Vary": "Accept-Language",
+        },
+    )
+    return response
+
+
+def mount_static(app: FastAPI) -> None:
+    """Serve ``webhook/static`` at ``/static`` (the chat's script, style and icon)."""
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
