@@ -15,6 +15,10 @@ TYPED_COMMANDS = {
     "human": "human",
     "langue": "language",
     "language": "language",
+    "mes_donnees": "my_data",
+    "my_data": "my_data",
+    "supprimer": "erase",
+    "delete": "erase",
 }
 
 

@@ -8,18 +8,20 @@ import re
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
-from bot.storage.models import Conversation, TranscriptEntry
+from bot.storage.models import Conversation, Reminder, TranscriptEntry
+from bot.storage.types import utcnow
 from flows import engine
 from flows.flow import Flow
-from flows.i18n import Language, parse_language
+from flows.i18n import Language, parse_language, text
 from flows.messages import Input, Say
 from flows.render import RenderedMessage, render, render_turn
 from flows.rules import Orientation
@@ -35,13 +37,21 @@ REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 class Reply:
     """What a channel shows after one input."""
 
-    conversation_id: str
+    conversation_id: str | None
     language: Language
     messages: list[RenderedMessage]
     done: bool
     orientation: Orientation | None
     events: list[str] = field(default_factory=list)
     state: ConversationState | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When an unfinished conversation gets its one reminder, and when it is closed."""
+
+    reminder_after: timedelta = timedelta(hours=24)
+    close_after: timedelta = timedelta(days=7)
 
 
 class ConversationService:
@@ -54,11 +64,16 @@ class ConversationService:
         *,
         context: Mapping[str, Any] | None = None,
         flow_id: str = DEFAULT_FLOW,
+        timing: Timing | None = None,
+        reminder_channels: frozenset[str] = frozenset({"telegram"}),
     ) -> None:
         self.session_factory = session_factory
         self.registry = registry
         self.context = {"privacy_url": DEFAULT_PRIVACY_URL, **(context or {})}
         self.flow_id = flow_id
+        self.timing = timing or Timing()
+        # Only channels that can write first get reminders (a web page cannot be nudged).
+        self.reminder_channels = reminder_channels
         # Inputs of one person are applied one at a time, in order of arrival.
         self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
             weakref.WeakValueDictionary()
@@ -78,80 +93,118 @@ class ConversationService:
         return lock
 
     async def handle(
-        self,
-        *,
-        channel: str,
-        external_id: str,
-        received: Input,
-        language: str | None = None,
+        self, *, channel: str, external_id: str, received: Input, language: str | None = None
     ) -> Reply:
-        """Apply one input to the person's conversation, starting one if there is none."""
-        received = typed_command(_without_nul(received))
+        """Apply one input in its own transaction, starting a conversation if there is none."""
         async with self._lock(channel, external_id):
             for attempt in range(2):
                 try:
-                    return await self._handle_once(channel, external_id, received, language)
+                    async with self.session_factory() as session, session.begin():
+                        return await self.handle_in(
+                            session,
+                            channel=channel,
+                            external_id=external_id,
+                            received=received,
+                            language=language,
+                        )
                 except IntegrityError:
                     # Another worker created the same conversation at the same moment.
                     if attempt:
                         raise
             raise AssertionError("unreachable")
 
-    async def _handle_once(
-        self, channel: str, external_id: str, received: Input, language: str | None
+    async def handle_in(
+        self,
+        session: AsyncSession,
+        *,
+        channel: str,
+        external_id: str,
+        received: Input,
+        language: str | None = None,
     ) -> Reply:
-        async with self.session_factory() as session, session.begin():
-            query = select(Conversation).where(
-                Conversation.channel == channel, Conversation.external_id == external_id
+        """Apply one input inside the caller's transaction (so it can add its own writes)."""
+        received = typed_command(_without_nul(received))
+        row = await self.find(session, channel=channel, external_id=external_id, lock=True)
+        current = self.registry.current[self.flow_id]
+        if row is None:
+            turn = engine.start(current, language=parse_language(language), context=self.context)
+            if received.command == "my_data":
+                turn.messages.insert(0, Say("data.nothing"))
+            row = Conversation(
+                channel=channel,
+                external_id=external_id,
+                flow_id=current.id,
+                flow_version=current.pinned_version,
+                referrer_code=_referral_code(received),
             )
-            if session.get_bind().dialect.name == "postgresql":
-                query = query.with_for_update()
-            row = await session.scalar(query)
-            current = self.registry.current[self.flow_id]
-            if row is None:
-                turn = engine.start(
-                    current, language=parse_language(language), context=self.context
-                )
-                row = Conversation(
-                    channel=channel,
-                    external_id=external_id,
-                    flow_id=current.id,
-                    flow_version=current.pinned_version,
-                    referrer_code=_referral_code(received),
-                )
-                session.add(row)
-                await session.flush()
-                flow = current
-            else:
-                state = ConversationState.model_validate(row.state)
-                flow = await self.registry.pinned(session, row.flow_id, row.flow_version)
-                if received.command == "restart" or (received.command == "start" and state.done):
-                    # A fresh start runs on the newest flow, keeping the person's language.
-                    turn = engine.start(current, language=state.language, context=self.context)
-                    turn.events.append("restarted")
-                    flow = current
-                else:
-                    turn = engine.handle(flow, state, received, context=self.context)
-                if row.referrer_code is None:
-                    row.referrer_code = _referral_code(received)
-                session.add(
-                    TranscriptEntry(
-                        conversation_id=row.id,
-                        direction="in",
-                        body=_describe(flow, state, received),
-                    )
-                )
+            session.add(row)
+            await session.flush()
             return await self._save(session, row, turn)
+        state = ConversationState.model_validate(row.state)
+        flow = await self.registry.pinned(session, row.flow_id, row.flow_version)
+        if received.command == "restart" or (received.command == "start" and state.done):
+            # A fresh start runs on the newest flow, keeping the person's language.
+            turn = engine.start(current, language=state.language, context=self.context)
+            turn.events.append("restarted")
+        else:
+            turn = engine.handle(flow, state, received, context=self.context)
+        if "erase_confirmed" in turn.events:
+            return await self._erase(session, row, turn)
+        if row.referrer_code is None:
+            row.referrer_code = _referral_code(received)
+        session.add(
+            TranscriptEntry(
+                conversation_id=row.id, direction="in", body=_describe(flow, state, received)
+            )
+        )
+        return await self._save(session, row, turn)
+
+    async def peek(
+        self, session: AsyncSession, *, channel: str, external_id: str
+    ) -> tuple[ConversationState, list[RenderedMessage]] | None:
+        """The current question of a conversation, without changing or recording anything."""
+        row = await self.find(session, channel=channel, external_id=external_id)
+        if row is None:
+            return None
+        state = ConversationState.model_validate(row.state)
+        flow = await self.registry.pinned(session, row.flow_id, row.flow_version)
+        turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+        return state, render_turn(turn.messages, turn.question, state.language)
+
+    async def find(
+        self, session: AsyncSession, *, channel: str, external_id: str, lock: bool = False
+    ) -> Conversation | None:
+        """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
+        query = select(Conversation).where(
+            Conversation.channel == channel, Conversation.external_id == external_id
+        )
+        if lock and session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        conversation: Conversation | None = await session.scalar(query)
+        return conversation
+
+    async def _erase(self, session: AsyncSession, row: Conversation, turn: engine.Turn) -> Reply:
+        # Transcript and reminders go with the conversation (ON DELETE CASCADE).
+        await session.delete(row)
+        logger.info("conversation erased", extra={"conversation": row.id})
+        state = turn.state
+        messages = render_turn(turn.messages, turn.question, state.language)
+        return Reply(None, state.language, messages, True, None, turn.events, state)
 
     async def _save(self, session: AsyncSession, row: Conversation, turn: engine.Turn) -> Reply:
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
+        if "data_requested" in turn.events:
+            messages.insert(-1 if turn.question else len(messages), self._meta(row, state.language))
         row.state = state.model_dump(mode="json")
         row.flow_version = state.flow_version
         row.language = state.language
         row.status = "done" if state.done else "active"
+        row.updated_at = utcnow()
+        row.unreachable_at = None  # whoever writes to us can be answered
         for message in messages:
             session.add(TranscriptEntry(conversation_id=row.id, direction="out", body=message.text))
+        await self._schedule_reminders(session, row, state)
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -164,6 +217,36 @@ class ConversationService:
             orientation=engine.current_orientation(state),
             events=turn.events,
             state=state,
+        )
+
+    async def _schedule_reminders(
+        self, session: AsyncSession, row: Conversation, state: ConversationState
+    ) -> None:
+        """Any answer cancels what was due; an unfinished conversation gets new due dates."""
+        await session.execute(delete(Reminder).where(Reminder.conversation_id == row.id))
+        if state.done or row.channel not in self.reminder_channels:
+            return
+        now = utcnow()
+        if row.reminded_at is None:
+            session.add(
+                Reminder(
+                    conversation_id=row.id, kind="nudge", due_at=now + self.timing.reminder_after
+                )
+            )
+        session.add(
+            Reminder(conversation_id=row.id, kind="close", due_at=now + self.timing.close_after)
+        )
+
+    @staticmethod
+    def _meta(row: Conversation, language: Language) -> RenderedMessage:
+        referrer = (
+            text("data.referrer", language, code=row.referrer_code) if row.referrer_code else ""
+        )
+        started = row.created_at.strftime("%d/%m/%Y")
+        return RenderedMessage(
+            text=text(
+                "data.meta", language, started=started, channel=row.channel, referrer=referrer
+            )
         )
 
 
@@ -195,14 +278,9 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
     if received.command:
         return f"/{received.command}" + (f" {received.payload}" if received.payload else "")
     step = flow.steps.get(state.step or "")
-    labels = {c.value: render_label(c.label, state.language) for c in step.choices} if step else {}
+    labels = {c.value: render(Say(c.label), state.language) for c in step.choices} if step else {}
     if received.choice is not None:
         return labels.get(received.choice, received.choice)
     if received.choices is not None:
         return ", ".join(labels.get(v, v) for v in received.choices) or "—"
     return received.text or ""
-
-
-def render_label(message_id: str, language: Language) -> str:
-    """A choice label's text."""
-    return render(Say(message_id), language)

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
     telegram_webhook_secret: SecretStr | None = None
+    # For deep links (https://t.me/<name>?start=CODE); asked of Telegram when not set.
+    telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     privacy_url: str = "/confidentialite"
     reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)

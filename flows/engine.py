@@ -12,12 +12,13 @@ from flows.conditions import holds
 from flows.flow import Flow, Step
 from flows.i18n import LANGUAGES, Language, parse_language
 from flows.messages import Input, Literal, Option, Question, Say, Text
-from flows.presentation import orientation_messages, summary_messages
+from flows.presentation import all_answers_message, orientation_messages, summary_messages
 from flows.profile import LIST_FIELDS, PROFILE_FIELDS
 from flows.render import render
 from flows.rules import FIT_RANK, Orientation, orient
 from flows.state import ConversationState
 
+REPEAT_REASONS = ("unsupported", "edited", "forwarded", "old_button", "not_own_contact")
 STUCK_AFTER = 3  # bad answers in a row before offering a counsellor
 MAX_STEPS_PER_TURN = 200  # a guard against a cycle of message-only steps
 
@@ -61,7 +62,9 @@ def handle(
 ) -> Turn:
     """Apply one input to a conversation; the given state is left untouched."""
     run = _Run(flow, state.model_copy(deep=True), context, catalogue)
-    if received.command:
+    if run.state.erase_pending and received.command not in ("erase", "my_data"):
+        run.confirm_erase(received)
+    elif received.command:
         run.command(received.command, received.payload)
     elif run.state.done:
         run.after_end(received)
@@ -344,6 +347,10 @@ class _Run:
             "human": self._human,
             "language": self._language,
             "edit": self._edit,
+            "my_data": self._my_data,
+            "erase": self._erase,
+            "repeat": self._repeat,
+            "peek": self._peek,
         }
         handler = handlers.get(name)
         if handler is None:
@@ -409,6 +416,52 @@ class _Run:
             return
         self.state.editing = True
         self.ask(target)
+
+    def _my_data(self, payload: str | None) -> None:
+        self.events.append("data_requested")
+        if not self.state.answers:
+            self.say("data.nothing")
+        else:
+            self.say("data.intro")
+            self.messages.append(all_answers_message(self.flow, self.state, self.catalogue))
+        self.reask()
+
+    def _erase(self, payload: str | None) -> None:
+        self.state.erase_pending = True
+        self.question = Question(
+            step="",
+            field=None,
+            kind="choice",
+            text=Say("erase.ask"),
+            options=(Option("erase_yes", Say("erase.yes")), Option("erase_no", Say("erase.no"))),
+        )
+
+    def confirm_erase(self, received: Input) -> None:
+        """The answer to /supprimer: erase everything, or carry on where the person was."""
+        self.state.erase_pending = False
+        typed = inputs.fold(received.text or "")
+        if received.choice == "erase_yes" or typed in ("oui", "yes", "oui tout effacer"):
+            self.events.append("erase_confirmed")
+            self.state = ConversationState(
+                flow_id=self.flow.id,
+                flow_version=self.flow.pinned_version,
+                language=self.state.language,
+                done=True,
+                outcome="erased",
+            )
+            self.say("erase.done")
+            return
+        self.say("erase.cancelled")
+        self.reask()
+
+    def _peek(self, payload: str | None) -> None:
+        # A channel asking what the current question is (to redraw a keyboard): say nothing.
+        self.reask()
+
+    def _repeat(self, payload: str | None) -> None:
+        # Something the bot cannot read (a sticker, an edit, an old button): no answer changes.
+        self.say(f"repeat.{payload}" if payload in REPEAT_REASONS else "repeat.unsupported")
+        self.reask()
 
     def after_end(self, received: Input) -> None:
         if received.choice == "restart" or (

@@ -66,3 +66,14 @@ def summary_messages(flow: Flow, state: ConversationState, catalogue: Catalogue)
         value = value_text(flow, name, state.answers[name], catalogue)
         lines.append(Say("summary.line", {"label": label, "value": value}))
     return [Say("summary.intro"), Join(tuple(lines), separator="\n")]
+
+
+def all_answers_message(flow: Flow, state: ConversationState, catalogue: Catalogue) -> Text:
+    """Every answer kept, for /mes_donnees: the summary's fields and the others alike."""
+    lines: list[Say | Literal] = []
+    for name, value in state.answers.items():
+        label = Say(flow.answers.get(name, f"field.{name}"))
+        lines.append(
+            Say("summary.line", {"label": label, "value": value_text(flow, name, value, catalogue)})
+        )
+    return Join(tuple(lines), separator="\n")

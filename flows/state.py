@@ -25,6 +25,8 @@ class ConversationState(BaseModel):
     human_requested: bool = False
     done: bool = False
     outcome: str | None = None
+    # /supprimer asked: the next input confirms or cancels the erasure.
+    erase_pending: bool = False
 
     def profile(self) -> Profile:
         """The profile fields answered so far (invalid leftovers are dropped, never guessed)."""

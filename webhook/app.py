@@ -4,31 +4,56 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
+from telegram import Bot
 
-from bot.conversations import ConversationService
+from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
-from webhook import privacy, web
+from bot.telegram.runtime import TelegramRuntime
+from webhook import privacy, telegram_webhook, web
 from webhook.api import chat, orient
 
 
-def create_app(settings: Settings) -> FastAPI:
-    """The whole HTTP service for these settings (the database must be migrated already)."""
-    engine = create_engine(settings.database_url)
+def create_app(
+    settings: Settings, *, telegram_bot: Bot | None = None, background: bool = True
+) -> FastAPI:
+    """The whole HTTP service for these settings (the database must be migrated already).
 
+    The Telegram channel runs when a token is configured (or a bot is given, in tests);
+    ``background=False`` leaves its workers to the caller, for step-by-step tests.
+    """
+    engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     conversations = ConversationService(
-        session_factory, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+        session_factory,
+        FlowRegistry(),
+        context={"privacy_url": settings.privacy_url},
+        timing=Timing(
+            reminder_after=timedelta(hours=settings.reminder_delay_hours),
+            close_after=timedelta(days=settings.close_after_days),
+        ),
+    )
+    telegram = (
+        TelegramRuntime(settings, conversations, session_factory, bot=telegram_bot)
+        if telegram_bot is not None or settings.telegram_token is not None
+        else None
     )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await conversations.prepare()
-        yield
-        await engine.dispose()
+        if telegram is not None:
+            await telegram.start(background=background)
+        try:
+            yield
+        finally:
+            if telegram is not None:
+                await telegram.stop()
+            await engine.dispose()
 
     app = FastAPI(
         title="Aiguillage",
@@ -40,8 +65,10 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.conversations = conversations
+    app.state.telegram = telegram
     app.include_router(orient.router)
     app.include_router(chat.router)
+    app.include_router(telegram_webhook.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
     web.mount_static(app)

@@ -14,11 +14,18 @@ from sqlalchemy.ext.asyncio import (
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    # WAL lets the web chat read while a step is written; foreign keys make erasure cascade.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+    try:
+        # Wait for another writer rather than fail; set first, so the next pragmas wait too.
+        cursor.execute("PRAGMA busy_timeout=5000")
+        # Foreign keys make erasure cascade to transcripts and reminders.
+        cursor.execute("PRAGMA foreign_keys=ON")
+        # WAL lets readers go on while a step is written. It is stored in the file: switching
+        # takes a lock, so only the first connection to a new file does it.
+        cursor.execute("PRAGMA journal_mode")
+        if str(cursor.fetchone()[0]).lower() != "wal":
+            cursor.execute("PRAGMA journal_mode=WAL")
+    finally:
+        cursor.close()
 
 
 def create_engine(database_url: str) -> AsyncEngine:

@@ -6,7 +6,17 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, MetaData, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.storage.types import UTCDateTime, utcnow
@@ -59,6 +69,10 @@ class Conversation(Base):
     state: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
+    # Set when the person blocked the bot (Telegram 403 or my_chat_member "kicked").
+    unreachable_at: Mapped[datetime | None] = mapped_column()
+    # The one kind reminder an unfinished conversation gets.
+    reminded_at: Mapped[datetime | None] = mapped_column()
 
 
 class TranscriptEntry(Base):
@@ -83,3 +97,54 @@ class FlowVersion(Base):
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
     definition: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TelegramUpdate(Base):
+    """Every update Telegram delivered, kept so that each is processed once, in chat order.
+
+    Telegram retries a webhook delivery for up to 24 hours: the id is remembered longer.
+    """
+
+    __tablename__ = "telegram_updates"
+    __table_args__ = (Index("ix_telegram_updates_pending", "processed_at", "chat_id", "update_id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column()
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class OutboxMessage(Base):
+    """A Bot API call to make, queued in the same transaction as the step that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A sender owns the message until then: no lock is held while Telegram answers.
+    lease_until: Mapped[datetime | None] = mapped_column()
+    # Set once Telegram accepted it, or gave up on it for good (see last_error).
+    sent_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class Reminder(Base):
+    """A nudge or a closing due for an unfinished conversation; replaced at every answer."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    conversation_id: Mapped[str] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))  # "nudge" or "close"
+    due_at: Mapped[datetime] = mapped_column()

@@ -7,15 +7,11 @@ test is skipped, unless AIGUILLAGE_REQUIRE_BROWSER=1 (CI), where it fails instea
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.async_api import (
     Browser,
     ConsoleMessage,
@@ -28,6 +24,7 @@ from playwright.async_api import (
 )
 
 from bot.settings import Settings
+from tests.auxil.servers import serve
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -89,33 +86,8 @@ def chromium() -> Path:
 @pytest.fixture
 def live_server(chromium: Path, settings: Settings) -> Iterator[str]:
     """The whole service on a free local port, served by uvicorn from a thread."""
-    # Binding here, before uvicorn starts, means no other process can take the port meanwhile.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings),
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        ws="none",
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            pytest.fail("the service did not start (see the log above)")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
-        sock.close()
+    with serve(create_app(settings)) as url:
+        yield url
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from bot.commands import typed_command
 from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
 from bot.settings import load_settings
-from bot.storage.db import create_engine, create_session_factory
-from bot.storage.migrate import upgrade_database
 from flows.i18n import LANGUAGES
 from flows.messages import Input
+from webhook.cli._database import open_database
 from webhook.cli._output import emit
 
 CHANNEL = "console"
@@ -74,19 +73,12 @@ async def converse(
 
 async def _main(session: str, language: str) -> None:
     settings = load_settings()
-    if settings.is_sqlite:
-        await asyncio.to_thread(upgrade_database, settings.database_url)
-    engine = create_engine(settings.database_url)
-    service = ConversationService(
-        create_session_factory(engine),
-        FlowRegistry(),
-        context={"privacy_url": settings.privacy_url},
-    )
-    try:
+    async with open_database(settings) as factory:
+        service = ConversationService(
+            factory, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+        )
         await service.prepare()
         await converse(service, session, language, sys.stdin, sys.stdout)
-    finally:
-        await engine.dispose()
 
 
 def run(args: argparse.Namespace) -> int:

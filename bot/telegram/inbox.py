@@ -1,0 +1,99 @@
+"""The inbox of Telegram updates: stored once on arrival, claimed one chat at a time."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, select
+from sqlalchemy import update as sa_update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from bot.storage.models import TelegramUpdate
+from bot.storage.types import utcnow
+
+# Telegram retries a webhook for 24 hours: ids are remembered twice that long.
+REMEMBER_FOR = timedelta(hours=48)
+
+
+def chat_of(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, if any."""
+    for key in ("message", "edited_message", "my_chat_member"):
+        if isinstance(update.get(key), dict):
+            chat_id = (update[key].get("chat") or {}).get("id")
+            return chat_id if isinstance(chat_id, int) else None
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        chat_id = ((query.get("message") or {}).get("chat") or {}).get("id")
+        return chat_id if isinstance(chat_id, int) else None
+    return None
+
+
+async def accept(session: AsyncSession, update: dict[str, Any]) -> bool:
+    """Store an update unless its id was seen already; True when it is new."""
+    chat_id = chat_of(update)
+    values = {
+        "update_id": update["update_id"],
+        "chat_id": chat_id,
+        "payload": update,
+        "received_at": utcnow(),
+        "attempts": 0,
+        # An update about no chat needs no processing, but its id is still remembered.
+        "processed_at": None if chat_id is not None else utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(TelegramUpdate).values(**values).on_conflict_do_nothing()
+    result = await session.execute(statement)
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def next_batch(session: AsyncSession, limit: int) -> list[int]:
+    """Ids of updates that can be processed now: the oldest pending one of each chat."""
+    earlier = aliased(TelegramUpdate)
+    blocked = (
+        select(earlier.update_id)
+        .where(
+            earlier.processed_at.is_(None),
+            earlier.chat_id == TelegramUpdate.chat_id,
+            earlier.update_id < TelegramUpdate.update_id,
+        )
+        .exists()
+    )
+    rows = await session.scalars(
+        select(TelegramUpdate.update_id)
+        .where(and_(TelegramUpdate.processed_at.is_(None), ~blocked))
+        .order_by(TelegramUpdate.update_id)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def claim(session: AsyncSession, update_id: int) -> TelegramUpdate | None:
+    """Lock a pending update for this worker; None if another worker has it or it is done."""
+    pending = (TelegramUpdate.update_id == update_id, TelegramUpdate.processed_at.is_(None))
+    if session.get_bind().dialect.name != "postgresql":
+        # SQLite has no row locks: a first write takes the database's write lock for the
+        # transaction, so another process waits, then finds the update processed.
+        taken = await session.execute(
+            sa_update(TelegramUpdate).where(*pending).values(attempts=TelegramUpdate.attempts)
+        )
+        if not getattr(taken, "rowcount", 0):
+            return None
+        return await session.get(TelegramUpdate, update_id)
+    query = select(TelegramUpdate).where(*pending).with_for_update(skip_locked=True)
+    update: TelegramUpdate | None = await session.scalar(query)
+    return update
+
+
+async def forget_old(session: AsyncSession) -> None:
+    """Drop processed updates once Telegram can no longer retry them."""
+    await session.execute(
+        delete(TelegramUpdate).where(
+            TelegramUpdate.processed_at.is_not(None),
+            TelegramUpdate.received_at < utcnow() - REMEMBER_FOR,
+        )
+    )

@@ -1,0 +1,129 @@
+"""Turning a reply into Bot API calls: texts within 4096 characters, native keyboards."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from flows.i18n import Language, text
+from flows.render import RenderedMessage, RenderedQuestion
+
+MAX_TEXT = 4096
+MAX_CALLBACK_DATA = 64
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One Bot API method call to queue."""
+
+    method: str
+    payload: dict[str, Any]
+
+
+def callback_data(kind: str, step: str, value: str) -> str:
+    """``kind|step|value`` within Telegram's 64 bytes (a long step id is shortened)."""
+    data = f"{kind}|{step}|{value}"
+    if len(data.encode()) <= MAX_CALLBACK_DATA:
+        return data
+    short = hashlib.sha256(step.encode()).hexdigest()[:8]
+    data = f"{kind}|{short}|{value}"
+    if len(data.encode()) > MAX_CALLBACK_DATA:
+        raise ValueError(f"choice value too long for a Telegram button: {value!r}")
+    return data
+
+
+def step_matches(button_step: str, current_step: str) -> bool:
+    """Whether a button belongs to the current step (also in its shortened form)."""
+    short = hashlib.sha256(current_step.encode()).hexdigest()[:8]
+    return button_step in (current_step, short)
+
+
+def split_text(body: str, limit: int = MAX_TEXT) -> list[str]:
+    """Pieces of at most ``limit`` characters, cut at paragraph, line or word ends."""
+    pieces: list[str] = []
+    while len(body) > limit:
+        # Prefer a paragraph end, then a line end, then a word end; else cut mid-word.
+        cuts = (body.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
+        cut = next((c for c in cuts if c > limit // 2), limit)
+        pieces.append(body[:cut].rstrip())
+        body = body[cut:].lstrip()
+    return [*pieces, body] if body else pieces
+
+
+def keyboard(
+    question: RenderedQuestion, step: str, language: Language, mask: int = 0
+) -> dict[str, Any] | None:
+    """The reply markup of a question: buttons, toggles, or the share-my-number button."""
+    if question.kind == "choice" and question.choices:
+        return {
+            "inline_keyboard": [
+                [{"text": c.label, "callback_data": callback_data("c", step, c.value)}]
+                for c in question.choices
+            ]
+        }
+    if question.kind == "multi":
+        rows = [
+            [
+                {
+                    "text": ("✅ " if mask >> i & 1 else "▫️ ") + c.label,
+                    "callback_data": callback_data("t", step, str(mask ^ (1 << i))),
+                }
+            ]
+            for i, c in enumerate(question.choices)
+        ]
+        submit = "telegram.multi_submit" if mask else "telegram.multi_none"
+        rows.append(
+            [{"text": text(submit, language), "callback_data": callback_data("m", step, str(mask))}]
+        )
+        return {"inline_keyboard": rows}
+    if question.kind == "phone":
+        return {
+            "keyboard": [
+                [{"text": text("telegram.share_phone", language), "request_contact": True}]
+            ],
+            "resize_keyboard": True,
+            "one_time_keyboard": True,
+            "input_field_placeholder": "06 12 34 56 78",
+        }
+    return None
+
+
+def reply_calls(
+    chat_id: int,
+    messages: list[RenderedMessage],
+    *,
+    step: str | None,
+    language: Language,
+    remove_keyboard: bool = False,
+    typing: bool = False,
+) -> list[ApiCall]:
+    """The sendMessage calls of a reply: its texts joined, cut to size, keyboard on the last."""
+    calls: list[ApiCall] = []
+    if typing:
+        calls.append(ApiCall("sendChatAction", {"chat_id": chat_id, "action": "typing"}))
+    question = messages[-1].question if messages else None
+    markup = keyboard(question, step or "", language) if question else None
+    if remove_keyboard and markup is not None and len(messages) > 1:
+        # One message has one keyboard: drop the share-my-number one with the texts first.
+        texts = "\n\n".join(m.text for m in messages[:-1] if m.text)
+        calls.append(
+            ApiCall(
+                "sendMessage",
+                {
+                    "chat_id": chat_id,
+                    "text": texts[:MAX_TEXT],
+                    "reply_markup": {"remove_keyboard": True},
+                },
+            )
+        )
+        messages, remove_keyboard = messages[-1:], False
+    pieces = split_text("\n\n".join(m.text for m in messages if m.text))
+    for index, piece in enumerate(pieces):
+        payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
+        if index == len(pieces) - 1 and markup is not None:
+            payload["reply_markup"] = markup
+        elif remove_keyboard and index == 0:
+            payload["reply_markup"] = {"remove_keyboard": True}
+        calls.append(ApiCall("sendMessage", payload))
+    return calls

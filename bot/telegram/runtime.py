@@ -1,0 +1,108 @@
+"""The Telegram channel of one process: the bot client and its background tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, BotCommand
+from telegram.request import HTTPXRequest
+
+from bot.conversations import ConversationService
+from bot.settings import Settings
+from bot.telegram import inbox
+from bot.telegram.reminders import ReminderJob
+from bot.telegram.sender import OutboxSender
+from bot.telegram.worker import UpdateProcessor
+from flows.i18n import LANGUAGES, text
+
+logger = logging.getLogger(__name__)
+WEBHOOK_PATH = "/telegram/webhook"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+MENU = ("start", "retour", "recommencer", "conseiller", "langue", "mes_donnees", "supprimer")
+
+
+def make_bot(settings: Settings) -> Bot:
+    """The python-telegram-bot client, pointed at Telegram or at another Bot API server."""
+    assert settings.telegram_token is not None
+    request = HTTPXRequest(connection_pool_size=32, read_timeout=15, connect_timeout=10)
+    return Bot(
+        settings.telegram_token.get_secret_value(),
+        base_url=settings.telegram_api_url,
+        request=request,
+        get_updates_request=HTTPXRequest(read_timeout=40),
+    )
+
+
+class TelegramRuntime:
+    """Intake, processing, sending and reminders for Telegram in this process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        service: ConversationService,
+        session_factory: async_sessionmaker[AsyncSession],
+        *,
+        bot: Bot | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session_factory = session_factory
+        self.bot = bot or make_bot(settings)
+        # SQLite has one writer at a time: parallel chats would only wait for each other.
+        concurrency = 1 if settings.is_sqlite else 8
+        self.processor = UpdateProcessor(service, session_factory, concurrency=concurrency)
+        self.sender = OutboxSender(session_factory, self.bot)
+        self.reminders = ReminderJob(service, session_factory)
+        self.processor.on_queued = self.sender.wake.set
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = asyncio.Event()
+
+    async def start(self, *, webhook: bool = True, background: bool = True) -> None:
+        """Connect, publish the command menu and the webhook, and start the background tasks."""
+        await self.bot.initialize()
+        await self._publish_commands()
+        if webhook and self.settings.public_url:
+            secret = self.settings.telegram_webhook_secret
+            await self.bot.set_webhook(
+                url=self.settings.public_url + WEBHOOK_PATH,
+                secret_token=secret.get_secret_value() if secret else None,
+                allowed_updates=ALLOWED_UPDATES,
+            )
+            logger.info("telegram webhook set")
+        if background:
+            self._stopping.clear()
+            jobs = (self.processor.run, self.sender.run, self.reminders.run)
+            self._tasks = [asyncio.create_task(job(self._stopping)) for job in jobs]
+
+    async def stop(self) -> None:
+        """Stop the background tasks; what is queued stays in the database for next time."""
+        # Let each job finish the step it is in (a transaction cut short leaks its connection).
+        self._stopping.set()
+        self.processor.wake.set()
+        self.sender.wake.set()
+        _, late = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        await self.bot.shutdown()
+
+    async def accept(self, update: dict[str, Any]) -> bool:
+        """Store an update durably (once) and wake the processor; True if it was new."""
+        async with self.session_factory() as session, session.begin():
+            new = await inbox.accept(session, update)
+        if new:
+            self.processor.wake.set()
+        return new
+
+    async def _publish_commands(self) -> None:
+        for language in LANGUAGES:
+            commands = [
+                BotCommand(name, text(f"telegram.command.{name}", language)) for name in MENU
+            ]
+            await self.bot.set_my_commands(commands, language_code=language)
+        # People whose Telegram is in another language get the French menu.
+        french = [BotCommand(name, text(f"telegram.command.{name}", "fr")) for name in MENU]
+        await self.bot.set_my_commands(french)

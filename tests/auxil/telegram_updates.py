@@ -1,0 +1,74 @@
+"""Building the updates Telegram sends, as plain JSON dicts."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+_ids = itertools.count(1000)
+
+
+def _user(chat_id: int, language: str = "fr") -> dict[str, Any]:
+    return {"id": chat_id, "is_bot": False, "first_name": "Test", "language_code": language}
+
+
+def _message(chat_id: int, *, chat_type: str = "private", **fields: Any) -> dict[str, Any]:
+    return {
+        "message_id": next(_ids),
+        "date": 1_790_000_000,
+        "chat": {"id": chat_id, "type": chat_type},
+        "from": _user(chat_id),
+        **fields,
+    }
+
+
+def message(
+    chat_id: int, text: str | None = None, *, update_id: int | None = None, **fields: Any
+) -> dict[str, Any]:
+    """A private message: text, or any other content given as fields (sticker=…, photo=…)."""
+    body = _message(chat_id, **({"text": text} if text is not None else {}), **fields)
+    return {"update_id": update_id or next(_ids), "message": body}
+
+
+def edited(chat_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": next(_ids), "edited_message": _message(chat_id, text=text)}
+
+
+def group_message(chat_id: int, text: str) -> dict[str, Any]:
+    return {"update_id": next(_ids), "message": _message(chat_id, chat_type="group", text=text)}
+
+
+def press(chat_id: int, data: str, *, message_id: int = 1) -> dict[str, Any]:
+    """A press on an inline button carrying this callback data."""
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": f"cq{next(_ids)}",
+            "from": _user(chat_id),
+            "chat_instance": "x",
+            "data": data,
+            "message": {
+                "message_id": message_id,
+                "date": 1_790_000_000,
+                "chat": {"id": chat_id, "type": "private"},
+            },
+        },
+    }
+
+
+def contact(chat_id: int, phone: str, *, own: bool = True) -> dict[str, Any]:
+    card = {"phone_number": phone, "first_name": "Test", "user_id": chat_id if own else 999}
+    return message(chat_id, contact=card)
+
+
+def blocked(chat_id: int, *, status: str = "kicked") -> dict[str, Any]:
+    return {
+        "update_id": next(_ids),
+        "my_chat_member": {
+            "chat": {"id": chat_id, "type": "private"},
+            "from": _user(chat_id),
+            "date": 1_790_000_000,
+            "old_chat_member": {"status": "member", "user": _user(chat_id)},
+            "new_chat_member": {"status": status, "user": _user(chat_id)},
+        },
+    }

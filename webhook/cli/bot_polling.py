@@ -1,0 +1,62 @@
+"""``aiguillage bot``: the Telegram bot by long polling, for development without a public URL."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from typing import Any
+
+from bot.conversations import ConversationService
+from bot.flow_registry import FlowRegistry
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+from bot.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
+from webhook.cli._database import open_database
+from webhook.cli._errors import CliError
+
+logger = logging.getLogger(__name__)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser("bot", help="run the Telegram bot by polling (development)")
+    parser.set_defaults(handler=run)
+
+
+async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -> None:
+    """Feed getUpdates into the same inbox as the webhook, until stopped."""
+    offset = 0
+    while stop is None or not stop.is_set():
+        updates = await runtime.bot.get_updates(
+            offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES
+        )
+        for update in updates:
+            # The inbox keeps the JSON Telegram sent, whichever way it arrived.
+            await runtime.accept(update.to_dict())
+            offset = max(offset, update.update_id + 1)
+
+
+async def _main(settings: Settings) -> None:
+    async with open_database(settings) as factory:
+        service = ConversationService(
+            factory, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+        )
+        await service.prepare()
+        runtime = TelegramRuntime(settings, service, factory)
+        await runtime.start(webhook=False)
+        # Polling and a webhook cannot both be on: polling wins while this runs.
+        await runtime.bot.delete_webhook()
+        logger.info("telegram polling started")
+        try:
+            await poll(runtime)
+        finally:
+            await runtime.stop()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if settings.telegram_token is None:
+        raise CliError("AIGUILLAGE_TELEGRAM_TOKEN: expected the bot's token to poll Telegram")
+    configure_logging(settings.log_level)
+    asyncio.run(_main(settings))
+    return 0
