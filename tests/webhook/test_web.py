@@ -109,3 +109,8 @@ async def test_the_privacy_notice_says_what_is_kept_and_how_to_erase_it(
     assert "/supprimer" in french.text
     assert "3 mois" in french.text
     assert "Your data" in english.text
+
+
+async def test_the_telegram_webhook_is_absent_without_a_token(client: httpx.AsyncClient) -> None:
+    response = await client.post("/telegram/webhook", json={"update_id": 1})
+    assert response.status_code == 404

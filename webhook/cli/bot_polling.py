@@ -27,8 +27,9 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
     """Feed getUpdates into the same inbox as the webhook, until stopped."""
     offset = 0
     while stop is None or not stop.is_set():
+        # A short wait when a stop can be asked, so that it is heard promptly.
         updates = await runtime.bot.get_updates(
-            offset=offset, timeout=25, allowed_updates=ALLOWED_UPDATES
+            offset=offset, timeout=1 if stop else 25, allowed_updates=ALLOWED_UPDATES
         )
         for update in updates:
             # The inbox keeps the JSON Telegram sent, whichever way it arrived.

@@ -1,0 +1,58 @@
+"""``aiguillage bot``: polling feeds the same inbox as the webhook."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.conversations import ConversationService
+from bot.flow_registry import FlowRegistry
+from bot.settings import Settings
+from bot.storage.db import create_engine, create_session_factory
+from bot.telegram.runtime import TelegramRuntime
+from tests.auxil import telegram_updates as tg
+from tests.auxil.bot_api_results import TEST_TOKEN
+from tests.auxil.fake_bot_api import FakeBotApi
+from webhook.cli import main
+from webhook.cli.bot_polling import poll
+
+
+async def test_polled_updates_get_replies(settings: Settings) -> None:
+    with FakeBotApi(token=TEST_TOKEN) as fake:
+        configured = settings.model_copy(
+            update={"telegram_token": SecretStr(TEST_TOKEN), "telegram_api_url": fake.base_url}
+        )
+        engine = create_engine(settings.database_url)
+        factory = create_session_factory(engine)
+        service = ConversationService(factory, FlowRegistry())
+        runtime = TelegramRuntime(configured, service, factory)
+        runtime.sender.per_chat_interval = timedelta(0)
+        await runtime.start(webhook=False)
+        fake.queue_update(tg.message(42, "/start"))
+        fake.queue_update(tg.press(42, "c|consent|yes"))
+        stop = asyncio.Event()
+        polling = asyncio.create_task(poll(runtime, stop=stop))
+        for _ in range(200):
+            if len(fake.sent_texts(42)) >= 2:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await asyncio.wait_for(polling, timeout=5)
+        await runtime.stop()
+        await engine.dispose()
+        texts = fake.sent_texts(42)
+    assert texts[0].startswith("Salut")
+    assert texts[1] == "C'est pour toi, ou pour ton enfant ?"
+
+
+def test_polling_needs_a_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIGUILLAGE_TELEGRAM_TOKEN", raising=False)
+    assert main(["bot"]) == 2
+    assert "AIGUILLAGE_TELEGRAM_TOKEN" in capsys.readouterr().err
