@@ -44,6 +44,8 @@ class Reply:
     orientation: Orientation | None
     events: list[str] = field(default_factory=list)
     state: ConversationState | None = None
+    # The kind of question the input answered (a channel may tidy up after it).
+    answered_kind: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,7 @@ class ConversationService:
             turn.events.append("restarted")
         else:
             turn = engine.handle(flow, state, received, context=self.context)
+        asked = flow.steps.get(state.step or "")
         if "erase_confirmed" in turn.events:
             return await self._erase(session, row, turn)
         if row.referrer_code is None:
@@ -157,7 +160,20 @@ class ConversationService:
                 conversation_id=row.id, direction="in", body=_describe(flow, state, received)
             )
         )
-        return await self._save(session, row, turn)
+        reply = await self._save(session, row, turn)
+        reply.answered_kind = asked.input if asked else None
+        return reply
+
+    async def current_state(
+        self, session: AsyncSession, *, channel: str, external_id: str
+    ) -> ConversationState | None:
+        """The stored state of a conversation (no engine run)."""
+        state = await session.scalar(
+            select(Conversation.state).where(
+                Conversation.channel == channel, Conversation.external_id == external_id
+            )
+        )
+        return ConversationState.model_validate(state) if state is not None else None
 
     async def peek(
         self, session: AsyncSession, *, channel: str, external_id: str

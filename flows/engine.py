@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from flows import inputs
 from flows.catalogue import Catalogue, default_catalogue
 from flows.conditions import holds
-from flows.flow import Flow, Step
+from flows.flow import COMPUTED_FACTS, Flow, Step
 from flows.i18n import LANGUAGES, Language, parse_language
 from flows.messages import Input, Literal, Option, Question, Say, Text
 from flows.presentation import all_answers_message, orientation_messages, summary_messages
@@ -84,6 +84,30 @@ def current_orientation(
     return orient(state.profile(), language=state.language, catalogue=catalogue)
 
 
+class _Facts(Mapping[str, Any]):
+    """What conditions read: the answers, and facts computed only when a condition asks."""
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def __getitem__(self, name: str) -> Any:
+        state = self.run.state
+        if name == "sites_count":
+            return len(self.run.catalogue.sites_for(state.profile().postal_code))
+        if name == "best_fit":
+            programmes = self.run.orientation().programmes
+            return min((p.fit for p in programmes), key=FIT_RANK.__getitem__)
+        if name == "human_requested":
+            return state.human_requested
+        return state.answers[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([*self.run.state.answers, *COMPUTED_FACTS])
+
+    def __len__(self) -> int:
+        return len(self.run.state.answers) + len(COMPUTED_FACTS)
+
+
 class _Run:
     """One turn of the engine; mutates its own copy of the state."""
 
@@ -101,19 +125,23 @@ class _Run:
         self.messages: list[Text] = []
         self.question: Question | None = None
         self.events: list[str] = []
+        self._orientation: tuple[tuple[str, str], Orientation] | None = None
 
     def turn(self) -> Turn:
         return Turn(self.state, self.messages, self.question, self.events)
 
     # --- what the conditions see -------------------------------------------------------
-    def facts(self) -> dict[str, Any]:
-        facts = dict(self.state.answers)
+    def facts(self) -> Mapping[str, Any]:
+        return _Facts(self)
+
+    def orientation(self) -> Orientation:
+        """The rules' result for the answers so far, computed once per set of answers."""
         profile = self.state.profile()
-        facts["sites_count"] = len(self.catalogue.sites_for(profile.postal_code))
-        orientation = orient(profile, language=self.state.language, catalogue=self.catalogue)
-        facts["best_fit"] = min((p.fit for p in orientation.programmes), key=FIT_RANK.__getitem__)
-        facts["human_requested"] = self.state.human_requested
-        return facts
+        key = (profile.model_dump_json(), self.state.language)
+        if self._orientation is None or self._orientation[0] != key:
+            result = orient(profile, language=self.state.language, catalogue=self.catalogue)
+            self._orientation = (key, result)
+        return self._orientation[1]
 
     def next_of(self, step: Step) -> str | None:
         transitions = step.transitions()
@@ -230,9 +258,7 @@ class _Run:
             self.state.orientation_shown = False
             self.events.append("answers_forgotten")
         if step.show == "orientation":
-            orientation = orient(
-                self.state.profile(), language=self.state.language, catalogue=self.catalogue
-            )
+            orientation = self.orientation()
             self.messages.extend(
                 orientation_messages(orientation, self.state.profile(), self.catalogue)
             )

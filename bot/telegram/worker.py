@@ -115,46 +115,36 @@ class UpdateProcessor:
         """Check a pressed button against the current question; toggles only redraw."""
         if inbound.button_step is None:
             return inbound.received
-        peeked = await self.service.peek(session, channel=CHANNEL, external_id=str(inbound.chat_id))
-        if peeked is None or peeked[0].step is None:
-            return inbound.received if peeked is not None else Input(command="start")
-        state, messages = peeked
-        if state.erase_pending and inbound.button_step == "":
-            return inbound.received  # the erasure question belongs to no step
-        question = messages[-1].question
-        if question is None or not step_matches(inbound.button_step, state.step or ""):
+        external_id = str(inbound.chat_id)
+        state = await self.service.current_state(session, channel=CHANNEL, external_id=external_id)
+        if state is None:
+            return Input(command="start")
+        if state.step is None or (state.erase_pending and inbound.button_step == ""):
+            # The end's "restart" and the erasure question belong to no step.
+            return inbound.received
+        if not step_matches(inbound.button_step, state.step):
+            return Input(command="repeat", payload="old_button")
+        if inbound.toggle_mask is None and inbound.submit_mask is None:
+            return inbound.received
+        # Toggles and multi-select submits need the options, in order.
+        peeked = await self.service.peek(session, channel=CHANNEL, external_id=external_id)
+        question = peeked[1][-1].question if peeked else None
+        if question is None:
             return Input(command="repeat", payload="old_button")
         if inbound.toggle_mask is not None:
-            markup = keyboard(question, state.step or "", state.language, inbound.toggle_mask)
-            calls.append(
-                ApiCall(
-                    "editMessageReplyMarkup",
-                    {
-                        "chat_id": inbound.chat_id,
-                        "message_id": inbound.message_id,
-                        "reply_markup": markup,
-                    },
-                )
-            )
+            markup = keyboard(question, state.step, state.language, inbound.toggle_mask)
+            payload = {"chat_id": inbound.chat_id, "message_id": inbound.message_id}
+            calls.append(ApiCall("editMessageReplyMarkup", {**payload, "reply_markup": markup}))
             return None
-        if inbound.submit_mask is not None:
-            values = [
-                c.value for i, c in enumerate(question.choices) if inbound.submit_mask >> i & 1
-            ]
-            return Input(choices=tuple(values))
-        return inbound.received
+        mask = inbound.submit_mask or 0
+        return Input(
+            choices=tuple(c.value for i, c in enumerate(question.choices) if mask >> i & 1)
+        )
 
     async def _answer(
         self, session: AsyncSession, inbound: Inbound, received: Input, calls: list[ApiCall]
     ) -> None:
         assert inbound.chat_id is not None
-        before = await self.service.peek(session, channel=CHANNEL, external_id=str(inbound.chat_id))
-        asked_phone = bool(
-            before
-            and before[1]
-            and before[1][-1].question
-            and before[1][-1].question.kind == "phone"
-        )
         reply = await self.service.handle_in(
             session,
             channel=CHANNEL,
@@ -179,7 +169,7 @@ class UpdateProcessor:
                 reply.messages,
                 step=step,
                 language=reply.language,
-                remove_keyboard=asked_phone,
+                remove_keyboard=reply.answered_kind == "phone",
                 typing="orientation_ready" in reply.events,
             )
         )
