@@ -22,6 +22,7 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	@if command -v node >/dev/null; then node --check webhook/static/chat.js; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

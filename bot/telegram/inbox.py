@@ -10,9 +10,9 @@ from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from bot.storage.models import TelegramUpdate
+from bot.storage.queues import earlier_pending_in_chat
 from bot.storage.types import utcnow
 
 # Telegram retries a webhook for 24 hours: ids are remembered twice that long.
@@ -53,15 +53,8 @@ async def accept(session: AsyncSession, update: dict[str, Any]) -> bool:
 
 async def next_batch(session: AsyncSession, limit: int) -> list[int]:
     """Ids of updates that can be processed now: the oldest pending one of each chat."""
-    earlier = aliased(TelegramUpdate)
-    blocked = (
-        select(earlier.update_id)
-        .where(
-            earlier.processed_at.is_(None),
-            earlier.chat_id == TelegramUpdate.chat_id,
-            earlier.update_id < TelegramUpdate.update_id,
-        )
-        .exists()
+    blocked = earlier_pending_in_chat(
+        TelegramUpdate, TelegramUpdate.update_id, TelegramUpdate.processed_at
     )
     rows = await session.scalars(
         select(TelegramUpdate.update_id)

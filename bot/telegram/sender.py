@@ -10,11 +10,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.storage.models import Conversation, OutboxMessage
+from bot.storage.queues import earlier_pending_in_chat
 from bot.storage.types import utcnow
 from bot.telegram._waiting import wait_for_work
 
@@ -96,16 +96,7 @@ class OutboxSender:
         return min(max((soonest - utcnow()).total_seconds(), 0.005), 0.5)
 
     async def _due(self, session: AsyncSession) -> list[int]:
-        earlier = aliased(OutboxMessage)
-        waiting = (
-            select(earlier.id)
-            .where(
-                earlier.sent_at.is_(None),
-                earlier.chat_id == OutboxMessage.chat_id,
-                earlier.id < OutboxMessage.id,
-            )
-            .exists()
-        )
+        waiting = earlier_pending_in_chat(OutboxMessage, OutboxMessage.id, OutboxMessage.sent_at)
         rows = await session.scalars(
             select(OutboxMessage.id)
             .where(

@@ -63,13 +63,16 @@
     return { session: newSessionId(), start: config.start, transcript: [], question: null, done: false };
   }
 
-  function resumedState() {
-    let saved;
+  function readStoredJson(where, key) {
     try {
-      saved = JSON.parse(lasting.get(SESSION_KEY) ?? "null");
+      return JSON.parse(where.get(key) ?? "null");
     } catch {
-      saved = null;
+      return null; // a damaged entry is treated as none
     }
+  }
+
+  function resumedState() {
+    const saved = readStoredJson(lasting, SESSION_KEY);
     const usable = saved !== null && typeof saved === "object" && typeof saved.session === "string";
     if (!usable || (config.start && config.start !== saved.start)) return freshState();
     return { session: saved.session, start: saved.start ?? null, transcript: [], question: null, done: false };
@@ -85,12 +88,7 @@
   }
 
   function loadState() {
-    let saved;
-    try {
-      saved = JSON.parse(store.get(STORAGE_KEY) ?? "null");
-    } catch {
-      saved = null;
-    }
+    const saved = readStoredJson(store, STORAGE_KEY);
     const valid =
       saved !== null &&
       typeof saved === "object" &&
