@@ -11,13 +11,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
-from bot.storage.models import Conversation, Reminder, TranscriptEntry
+from bot.storage.models import Conversation, TranscriptEntry
 from bot.storage.types import utcnow
 from flows import engine
 from flows.flow import Flow
@@ -155,12 +155,7 @@ class ConversationService:
             return await self._erase(session, row, turn)
         if row.referrer_code is None:
             row.referrer_code = _referral_code(received)
-        session.add(
-            TranscriptEntry(
-                conversation_id=row.id, direction="in", body=_describe(flow, state, received)
-            )
-        )
-        reply = await self._save(session, row, turn)
+        reply = await self._save(session, row, turn, incoming=_describe(flow, state, received))
         reply.answered_kind = asked.input if asked else None
         return reply
 
@@ -207,7 +202,14 @@ class ConversationService:
         messages = render_turn(turn.messages, turn.question, state.language)
         return Reply(None, state.language, messages, True, None, turn.events, state)
 
-    async def _save(self, session: AsyncSession, row: Conversation, turn: engine.Turn) -> Reply:
+    async def _save(
+        self,
+        session: AsyncSession,
+        row: Conversation,
+        turn: engine.Turn,
+        *,
+        incoming: str | None = None,
+    ) -> Reply:
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
         if "data_requested" in turn.events:
@@ -218,9 +220,10 @@ class ConversationService:
         row.status = "done" if state.done else "active"
         row.updated_at = utcnow()
         row.unreachable_at = None  # whoever writes to us can be answered
-        for message in messages:
-            session.add(TranscriptEntry(conversation_id=row.id, direction="out", body=message.text))
-        await self._schedule_reminders(session, row, state)
+        self._schedule_reminders(row, state)
+        # Last, so that the conversation row is written once (an insert flushes the session).
+        entries = [("in", incoming)] if incoming is not None else []
+        await record_transcript(session, row.id, entries + [("out", m.text) for m in messages])
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -235,23 +238,14 @@ class ConversationService:
             state=state,
         )
 
-    async def _schedule_reminders(
-        self, session: AsyncSession, row: Conversation, state: ConversationState
-    ) -> None:
+    def _schedule_reminders(self, row: Conversation, state: ConversationState) -> None:
         """Any answer cancels what was due; an unfinished conversation gets new due dates."""
-        await session.execute(delete(Reminder).where(Reminder.conversation_id == row.id))
         if state.done or row.channel not in self.reminder_channels:
+            row.remind_at = row.close_at = None
             return
         now = utcnow()
-        if row.reminded_at is None:
-            session.add(
-                Reminder(
-                    conversation_id=row.id, kind="nudge", due_at=now + self.timing.reminder_after
-                )
-            )
-        session.add(
-            Reminder(conversation_id=row.id, kind="close", due_at=now + self.timing.close_after)
-        )
+        row.remind_at = now + self.timing.reminder_after if row.reminded_at is None else None
+        row.close_at = now + self.timing.close_after
 
     @staticmethod
     def _meta(row: Conversation, language: Language) -> RenderedMessage:
@@ -300,3 +294,18 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
     if received.choices is not None:
         return ", ".join(labels.get(v, v) for v in received.choices) or "—"
     return received.text or ""
+
+
+async def record_transcript(
+    session: AsyncSession, conversation_id: str, entries: list[tuple[str, str]]
+) -> None:
+    """Append messages to a conversation's transcript in one statement."""
+    if entries:
+        now = utcnow()
+        await session.execute(
+            insert(TranscriptEntry),
+            [
+                {"conversation_id": conversation_id, "direction": d, "body": b, "created_at": now}
+                for d, b in entries
+            ],
+        )

@@ -24,6 +24,9 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         cursor.execute("PRAGMA journal_mode")
         if str(cursor.fetchone()[0]).lower() != "wal":
             cursor.execute("PRAGMA journal_mode=WAL")
+        # With WAL, NORMAL loses nothing when the process crashes (only on a power cut), and
+        # spares an fsync per step. PostgreSQL is the production database.
+        cursor.execute("PRAGMA synchronous=NORMAL")
     finally:
         cursor.close()
 

@@ -71,8 +71,11 @@ class Conversation(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow, index=True)
     # Set when the person blocked the bot (Telegram 403 or my_chat_member "kicked").
     unreachable_at: Mapped[datetime | None] = mapped_column()
-    # The one kind reminder an unfinished conversation gets.
+    # The one kind reminder an unfinished conversation gets, and when it is closed; both are
+    # set again at every answer (an answer cancels what was due).
     reminded_at: Mapped[datetime | None] = mapped_column()
+    remind_at: Mapped[datetime | None] = mapped_column(index=True)
+    close_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class TranscriptEntry(Base):
@@ -134,17 +137,3 @@ class OutboxMessage(Base):
     # Set once Telegram accepted it, or gave up on it for good (see last_error).
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(300))
-
-
-class Reminder(Base):
-    """A nudge or a closing due for an unfinished conversation; replaced at every answer."""
-
-    __tablename__ = "reminders"
-    __table_args__ = (Index("ix_reminders_due", "due_at"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    conversation_id: Mapped[str] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
-    )
-    kind: Mapped[str] = mapped_column(String(8))  # "nudge" or "close"
-    due_at: Mapped[datetime] = mapped_column()

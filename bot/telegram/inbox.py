@@ -65,21 +65,37 @@ async def next_batch(session: AsyncSession, limit: int) -> list[int]:
     return list(rows)
 
 
-async def claim(session: AsyncSession, update_id: int) -> TelegramUpdate | None:
-    """Lock a pending update for this worker; None if another worker has it or it is done."""
-    pending = (TelegramUpdate.update_id == update_id, TelegramUpdate.processed_at.is_(None))
-    if session.get_bind().dialect.name != "postgresql":
-        # SQLite has no row locks: a first write takes the database's write lock for the
-        # transaction, so another process waits, then finds the update processed.
-        taken = await session.execute(
-            sa_update(TelegramUpdate).where(*pending).values(attempts=TelegramUpdate.attempts)
+async def claim(session: AsyncSession, update_id: int) -> bool:
+    """Take a pending update for this transaction, if no older update of its chat is pending.
+
+    One statement marks it processed: should the transaction fail, the mark goes with it. On
+    PostgreSQL a second worker waits on the row, then finds it processed; on SQLite the write
+    takes the database's write lock, with the same effect.
+    """
+    blocked = earlier_pending_in_chat(
+        TelegramUpdate, TelegramUpdate.update_id, TelegramUpdate.processed_at
+    )
+    taken = await session.execute(
+        sa_update(TelegramUpdate)
+        .where(
+            TelegramUpdate.update_id == update_id,
+            TelegramUpdate.processed_at.is_(None),
+            ~blocked,
         )
-        if not getattr(taken, "rowcount", 0):
-            return None
-        return await session.get(TelegramUpdate, update_id)
-    query = select(TelegramUpdate).where(*pending).with_for_update(skip_locked=True)
-    update: TelegramUpdate | None = await session.scalar(query)
-    return update
+        .values(processed_at=utcnow(), attempts=TelegramUpdate.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(taken, "rowcount", 0))
+
+
+async def payloads(session: AsyncSession, update_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """The stored updates, for a worker that did not receive them itself."""
+    rows = await session.execute(
+        select(TelegramUpdate.update_id, TelegramUpdate.payload).where(
+            TelegramUpdate.update_id.in_(update_ids)
+        )
+    )
+    return {update_id: payload for update_id, payload in rows}
 
 
 async def forget_old(session: AsyncSession) -> None:

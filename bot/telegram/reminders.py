@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.conversations import ConversationService
-from bot.storage.models import Conversation, OutboxMessage, Reminder
+from bot.storage.models import Conversation, OutboxMessage
 from bot.storage.types import utcnow
 from bot.telegram import inbox
 from bot.telegram._waiting import wait_for_work
@@ -18,10 +18,11 @@ from flows.i18n import parse_language, text
 from flows.render import RenderedMessage
 
 logger = logging.getLogger(__name__)
+BATCH = 50
 
 
 class ReminderJob:
-    """Sends due nudges through the outbox and closes week-old conversations."""
+    """Queues due nudges in the outbox and closes week-old conversations."""
 
     def __init__(
         self,
@@ -46,34 +47,33 @@ class ReminderJob:
             await wait_for_work(stopping, self.every_seconds, clear=False)
 
     async def run_due(self) -> int:
-        """Handle every reminder due now; the number handled."""
+        """Handle every conversation with a reminder or a closing due now; the number handled."""
         handled = 0
         while True:
             async with self.session_factory() as session, session.begin():
+                now = utcnow()
                 query = (
-                    select(Reminder)
-                    .where(Reminder.due_at <= utcnow())
-                    .order_by(Reminder.due_at)
-                    .limit(50)
+                    select(Conversation)
+                    .where(or_(Conversation.remind_at <= now, Conversation.close_at <= now))
+                    .limit(BATCH)
                 )
                 if session.get_bind().dialect.name == "postgresql":
                     query = query.with_for_update(skip_locked=True)
                 due = list(await session.scalars(query))
-                for reminder in due:
-                    await self._handle(session, reminder)
-                    await session.delete(reminder)
+                for conversation in due:
+                    await self._handle(session, conversation)
             handled += len(due)
-            if len(due) < 50:
+            if len(due) < BATCH:
                 return handled
 
-    async def _handle(self, session: AsyncSession, reminder: Reminder) -> None:
-        conversation = await session.get(Conversation, reminder.conversation_id)
-        if conversation is None or conversation.status != "active":
-            return
-        if reminder.kind == "close":
+    async def _handle(self, session: AsyncSession, conversation: Conversation) -> None:
+        now = utcnow()
+        if conversation.close_at is not None and conversation.close_at <= now:
             conversation.status = "closed"
+            conversation.remind_at = conversation.close_at = None
             logger.info("conversation closed", extra={"conversation": conversation.id})
             return
+        conversation.remind_at = None
         if conversation.unreachable_at is not None or conversation.channel != "telegram":
             return
         peeked = await self.service.peek(
@@ -87,5 +87,5 @@ class ReminderJob:
         chat_id = int(conversation.external_id)
         for call in reply_calls(chat_id, [nudge, *messages], step=state.step, language=language):
             session.add(OutboxMessage(chat_id=chat_id, method=call.method, payload=call.payload))
-        conversation.reminded_at = utcnow()
+        conversation.reminded_at = now
         logger.info("reminder queued", extra={"conversation": conversation.id})

@@ -55,7 +55,8 @@ class TelegramRuntime:
         self.processor = UpdateProcessor(service, session_factory, concurrency=concurrency)
         self.sender = OutboxSender(session_factory, self.bot)
         self.reminders = ReminderJob(service, session_factory)
-        self.processor.on_queued = self.sender.wake.set
+        self.processor.on_queued = self.sender.deliver
+        self._background = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
 
@@ -71,6 +72,7 @@ class TelegramRuntime:
                 allowed_updates=ALLOWED_UPDATES,
             )
             logger.info("telegram webhook set")
+        self._background = background
         if background:
             self._stopping.clear()
             jobs = (self.processor.run, self.sender.run, self.reminders.run)
@@ -79,6 +81,7 @@ class TelegramRuntime:
     async def stop(self) -> None:
         """Stop the background tasks; what is queued stays in the database for next time."""
         # Let each job finish the step it is in (a transaction cut short leaks its connection).
+        await self.processor.drain()
         self._stopping.set()
         self.processor.wake.set()
         self.sender.wake.set()
@@ -93,8 +96,12 @@ class TelegramRuntime:
         """Store an update durably (once) and wake the processor; True if it was new."""
         async with self.session_factory() as session, session.begin():
             new = await inbox.accept(session, update)
-        if new:
-            self.processor.wake.set()
+        chat_id = inbox.chat_of(update)
+        if new and chat_id is not None:
+            if self._background:
+                self.processor.submit(update["update_id"], chat_id, update)
+            else:
+                self.processor.wake.set()
         return new
 
     async def _publish_commands(self) -> None:

@@ -1,10 +1,16 @@
-"""Delivering the outbox: in order per chat, within Telegram's limits, never dropping a message."""
+"""Delivering the outbox: in order per chat, within Telegram's limits, never dropping a message.
+
+A step's replies are sent at once by the process that made them (they are inserted leased to
+it); the loop here sends whatever is left: retries after 429 or network errors, expired
+leases of a process that died, a backlog after a restart.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -25,6 +31,16 @@ MAX_ATTEMPTS = 12
 LEASE = timedelta(seconds=60)
 # Calls that are not messages in the chat and so not held to the per-chat pace.
 UNPACED = frozenset({"answerCallbackQuery", "sendChatAction", "editMessageReplyMarkup"})
+
+
+@dataclass(frozen=True)
+class Queued:
+    """An outbox row this process holds the lease of."""
+
+    id: int
+    chat_id: int
+    method: str
+    payload: dict[str, Any]
 
 
 def _seconds(value: Any) -> float:
@@ -64,29 +80,47 @@ class OutboxSender:
         per_chat_interval: timedelta = PER_CHAT_INTERVAL,
         batch: int = 30,
     ) -> None:
-        self.per_chat_interval = per_chat_interval
         self.session_factory = session_factory
         self.bot = bot
         self.pace = Pace(overall_rate)
+        self.per_chat_interval = per_chat_interval
         self.batch = batch
         self.wake = asyncio.Event()
+        # When each chat may next get a message from this process.
+        self._chat_ready: dict[int, float] = {}
+
+    async def deliver(self, queued: list[Queued]) -> None:
+        """Send a step's replies now, in order; what fails is left to the loop, in order."""
+        outcomes: list[tuple[int, dict[str, Any], bool]] = []
+        for index, item in enumerate(queued):
+            values, unreachable = await self._attempt(item, attempts=1)
+            outcomes.append((item.id, values, unreachable))
+            if "sent_at" not in values:
+                # Keep the chat's order: the rest waits for the loop, after this one.
+                outcomes += [
+                    (later.id, {"lease_until": None}, False) for later in queued[index + 1 :]
+                ]
+                break
+        await self._record(outcomes, chat_id=queued[0].chat_id)
+        if any("sent_at" not in values for _, values, _ in outcomes):
+            self.wake.set()
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Send until stopping; woken when a step queues messages, or when one falls due."""
+        """Send what is left until stopping; woken on failures, or when a message falls due."""
         while not stopping.is_set():
             if await self.send_pending():
                 continue
             await wait_for_work(self.wake, await self._seconds_to_next_due())
 
     async def send_pending(self) -> int:
-        """Send what is due now; the number of calls made."""
+        """Send what is due now and leased to nobody; the number of calls made."""
         async with self.session_factory() as session:
             ids = await self._due(session)
         results = await asyncio.gather(*(self._send(message_id) for message_id in ids))
         return sum(results)
 
     async def _seconds_to_next_due(self) -> float:
-        """How long until a paced message becomes due (at most half a second)."""
+        """How long until a waiting message becomes due (at most half a second)."""
         async with self.session_factory() as session:
             soonest = await session.scalar(
                 select(func.min(OutboxMessage.not_before)).where(OutboxMessage.sent_at.is_(None))
@@ -97,13 +131,14 @@ class OutboxSender:
 
     async def _due(self, session: AsyncSession) -> list[int]:
         waiting = earlier_pending_in_chat(OutboxMessage, OutboxMessage.id, OutboxMessage.sent_at)
+        now = utcnow()
         rows = await session.scalars(
             select(OutboxMessage.id)
             .where(
                 and_(
                     OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.not_before <= utcnow(),
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < utcnow()),
+                    OutboxMessage.not_before <= now,
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
                     ~waiting,
                 )
             )
@@ -113,43 +148,15 @@ class OutboxSender:
         return list(rows)
 
     async def _send(self, message_id: int) -> int:
-        claimed = await self._claim(message_id)
-        if claimed is None:
+        item = await self._claim(message_id)
+        if item is None:
             return 0
-        method, payload, chat_id, attempts = claimed
-        await self.pace.wait()
-        values: dict[str, Any] = {"lease_until": None}
-        unreachable = False
-        try:
-            await self._call(method, payload)
-            values["sent_at"] = utcnow()
-        except RetryAfter as error:
-            wait = _seconds(error.retry_after)
-            self.pace.pause(wait)
-            values["not_before"] = utcnow() + timedelta(seconds=wait)
-        except Forbidden as error:
-            # Blocked by the person: stop writing to them, keep their data as it is.
-            unreachable = True
-            values.update(_abandoned(message_id, method, error))
-        except BadRequest as error:
-            # Telegram will never accept this call (e.g. a callback query too old).
-            values.update(_abandoned(message_id, method, error))
-        except NetworkError as error:
-            if attempts >= MAX_ATTEMPTS:
-                values.update(_abandoned(message_id, method, error))
-            else:
-                values["not_before"] = utcnow() + timedelta(seconds=min(2**attempts, 300))
-        async with self.session_factory() as session, session.begin():
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
-            )
-            if unreachable:
-                await self._unreachable(session, chat_id)
-            if "sent_at" in values and method not in UNPACED:
-                await self._pace_chat(session, chat_id, self.per_chat_interval)
+        queued, attempts = item
+        values, unreachable = await self._attempt(queued, attempts=attempts)
+        await self._record([(queued.id, values, unreachable)], chat_id=queued.chat_id)
         return 1 if "sent_at" in values and "last_error" not in values else 0
 
-    async def _claim(self, message_id: int) -> tuple[str, dict[str, Any], int, int] | None:
+    async def _claim(self, message_id: int) -> tuple[Queued, int] | None:
         """Take a lease on a due message, committed before any network call."""
         now = utcnow()
         async with self.session_factory() as session, session.begin():
@@ -167,7 +174,64 @@ class OutboxSender:
                 return None
             message = await session.get(OutboxMessage, message_id)
             assert message is not None
-            return message.method, dict(message.payload), message.chat_id, message.attempts
+            queued = Queued(message.id, message.chat_id, message.method, dict(message.payload))
+            return queued, message.attempts
+
+    async def _attempt(self, item: Queued, *, attempts: int) -> tuple[dict[str, Any], bool]:
+        """Make one call; the outbox values it leads to, and whether the person blocked us."""
+        if item.method not in UNPACED:
+            delay = self._chat_ready.get(item.chat_id, 0.0) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        await self.pace.wait()
+        try:
+            await self._call(item.method, item.payload)
+        except RetryAfter as error:
+            wait = _seconds(error.retry_after)
+            self.pace.pause(wait)
+            return {"lease_until": None, "not_before": utcnow() + timedelta(seconds=wait)}, False
+        except Forbidden as error:
+            # Blocked by the person: stop writing to them, keep their data as it is.
+            return _abandoned(item, error), True
+        except BadRequest as error:
+            # Telegram will never accept this call (e.g. a callback query too old).
+            return _abandoned(item, error), False
+        except NetworkError as error:
+            if attempts >= MAX_ATTEMPTS:
+                return _abandoned(item, error), False
+            backoff = timedelta(seconds=min(2**attempts, 300))
+            return {"lease_until": None, "not_before": utcnow() + backoff}, False
+        if item.method not in UNPACED:
+            interval = self.per_chat_interval.total_seconds()
+            self._chat_ready[item.chat_id] = time.monotonic() + interval
+        return {"lease_until": None, "sent_at": utcnow()}, False
+
+    async def _record(
+        self, outcomes: list[tuple[int, dict[str, Any], bool]], *, chat_id: int
+    ) -> None:
+        """Write the outcomes in one transaction (the sent ones in one statement)."""
+        sent = [i for i, values, _ in outcomes if set(values) == {"lease_until", "sent_at"}]
+        async with self.session_factory() as session, session.begin():
+            if sent:
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(sent))
+                    .values(sent_at=utcnow(), lease_until=None)
+                    .execution_options(synchronize_session=False)
+                )
+            for message_id, values, _ in outcomes:
+                if message_id not in sent:
+                    await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+                    )
+            if any(unreachable for _, _, unreachable in outcomes):
+                await session.execute(
+                    update(Conversation)
+                    .where(
+                        Conversation.channel == "telegram", Conversation.external_id == str(chat_id)
+                    )
+                    .values(unreachable_at=utcnow())
+                )
 
     async def _call(self, method: str, payload: dict[str, Any]) -> None:
         # The payloads are plain JSON (keyboards as dicts): PTB sends dicts as they are.
@@ -182,34 +246,12 @@ class OutboxSender:
         else:
             await self.bot.do_api_request(method, api_kwargs=payload)
 
-    @staticmethod
-    async def _pace_chat(session: AsyncSession, chat_id: int, interval: timedelta) -> None:
-        # Stored, not remembered in memory, so that every worker keeps the same pace.
-        next_allowed = utcnow() + interval
-        await session.execute(
-            update(OutboxMessage)
-            .where(
-                OutboxMessage.chat_id == chat_id,
-                OutboxMessage.sent_at.is_(None),
-                OutboxMessage.method.not_in(UNPACED),
-                OutboxMessage.not_before < next_allowed,
-            )
-            .values(not_before=next_allowed)
-        )
 
-    @staticmethod
-    async def _unreachable(session: AsyncSession, chat_id: int) -> None:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.channel == "telegram", Conversation.external_id == str(chat_id))
-            .values(unreachable_at=utcnow())
-        )
-
-
-def _abandoned(message_id: int, method: str, error: Exception) -> dict[str, Any]:
+def _abandoned(item: Queued, error: Exception) -> dict[str, Any]:
     """Values that close a message Telegram will never accept, with the reason kept."""
     logger.warning(
         "outbox call abandoned",
-        extra={"outbox_id": message_id, "method": method, "error": type(error).__name__},
+        extra={"outbox_id": item.id, "method": item.method, "error": type(error).__name__},
     )
-    return {"sent_at": utcnow(), "last_error": f"{type(error).__name__}: {error}"[:300]}
+    reason = f"{type(error).__name__}: {error}"[:300]
+    return {"lease_until": None, "sent_at": utcnow(), "last_error": reason}

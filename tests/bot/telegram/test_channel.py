@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.storage.models import Conversation, OutboxMessage, Reminder, TelegramUpdate
+from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
 from bot.storage.types import utcnow
 from flows import engine
 from flows.profile import Profile
@@ -236,7 +236,6 @@ async def test_my_data_then_erasure_after_confirmation(telegram: TelegramHarness
     assert "j'ai tout effacé" in done[0]["text"]
     async with telegram.runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
-        assert await session.scalar(select(func.count()).select_from(Reminder)) == 0
         payloads = (await session.scalars(select(TelegramUpdate.payload))).all()
         assert all(p == {} for p in payloads[:-1])
         outbox = (await session.scalars(select(OutboxMessage.payload))).all()
@@ -269,17 +268,21 @@ async def test_a_403_on_send_marks_unreachable_and_a_429_is_retried_not_dropped(
         assert row.unreachable_at is not None
 
 
+async def due_now(h: TelegramHarness, column: str) -> None:
+    """Make a conversation's reminder or closing fall due, as if the time had passed."""
+    async with h.runtime.session_factory() as session, session.begin():
+        row = await session.scalar(select(Conversation))
+        assert row is not None
+        assert getattr(row, column) is not None
+        setattr(row, column, utcnow())
+
+
 async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
     telegram: TelegramHarness,
 ) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    async with telegram.runtime.session_factory() as session, session.begin():
-        reminders = (await session.scalars(select(Reminder).order_by(Reminder.kind))).all()
-        assert [r.kind for r in reminders] == ["close", "nudge"]
-        for reminder in reminders:
-            if reminder.kind == "nudge":
-                reminder.due_at = utcnow()
+    await due_now(telegram, "remind_at")
     await telegram.runtime.reminders.run_due()
     await telegram.settle()
     nudge = telegram.recorder.sent_texts(CHAT)[-1]
@@ -287,21 +290,45 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
     assert nudge.endswith("C'est pour toi, ou pour ton enfant ?")
     await telegram.send(tg.press(CHAT, "c|asker|self"))
     async with telegram.runtime.session_factory() as session:
-        kinds = (await session.scalars(select(Reminder.kind))).all()
+        row = await session.scalar(select(Conversation))
+        assert row is not None
         # One reminder only: after an answer just the closing is scheduled again.
-        assert kinds == ["close"]
+        assert row.remind_at is None
+        assert row.close_at is not None
+    await telegram.runtime.reminders.run_due()
+    await telegram.settle()
+    assert sum(t.startswith("Coucou") for t in telegram.recorder.sent_texts(CHAT)) == 1
+
+
+async def test_an_answer_before_the_delay_cancels_the_reminder(telegram: TelegramHarness) -> None:
+    await telegram.send(tg.message(CHAT, "/start"))
+    async with telegram.runtime.session_factory() as session:
+        first = await session.scalar(select(Conversation.remind_at))
+    await telegram.send(tg.press(CHAT, "c|consent|yes"))
+    async with telegram.runtime.session_factory() as session:
+        later = await session.scalar(select(Conversation.remind_at))
+    assert first is not None
+    assert later is not None
+    assert later > first  # the delay starts again from the last answer
 
 
 async def test_an_abandoned_conversation_is_closed_after_a_week(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
-    async with telegram.runtime.session_factory() as session, session.begin():
-        for reminder in (await session.scalars(select(Reminder))).all():
-            reminder.due_at = utcnow()
+    await due_now(telegram, "close_at")
     await telegram.runtime.reminders.run_due()
     async with telegram.runtime.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert row.status == "closed"
+
+
+async def test_a_finished_conversation_gets_no_reminder(telegram: TelegramHarness) -> None:
+    await telegram.send(tg.message(CHAT, "/start"))
+    await telegram.send(tg.press(CHAT, "c|consent|no"))
+    async with telegram.runtime.session_factory() as session:
+        row = await session.scalar(select(Conversation))
+        assert row is not None
+        assert (row.remind_at, row.close_at) == (None, None)
 
 
 async def test_the_command_menu_is_published_in_french_and_english(

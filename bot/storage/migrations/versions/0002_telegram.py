@@ -1,8 +1,8 @@
-"""telegram inbox, outbox, reminders
+"""telegram inbox and outbox, reminders on conversations
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-22 00:15:56.634830
+Create Date: 2026-11-22 00:58:14.009308
 """
 
 from collections.abc import Sequence
@@ -51,41 +51,24 @@ def upgrade() -> None:
             "ix_telegram_updates_pending", ["processed_at", "chat_id", "update_id"], unique=False
         )
 
-    op.create_table(
-        "reminders",
-        sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
-        sa.Column("conversation_id", sa.String(length=32), nullable=False),
-        sa.Column("kind", sa.String(length=8), nullable=False),
-        sa.Column("due_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["conversation_id"],
-            ["conversations.id"],
-            name=op.f("fk_reminders_conversation_id_conversations"),
-            ondelete="CASCADE",
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_reminders")),
-    )
-    with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_reminders_conversation_id"), ["conversation_id"], unique=False
-        )
-        batch_op.create_index("ix_reminders_due", ["due_at"], unique=False)
-
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("unreachable_at", UTCDateTime(), nullable=True))
         batch_op.add_column(sa.Column("reminded_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("remind_at", UTCDateTime(), nullable=True))
+        batch_op.add_column(sa.Column("close_at", UTCDateTime(), nullable=True))
+        batch_op.create_index(batch_op.f("ix_conversations_close_at"), ["close_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_conversations_remind_at"), ["remind_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_conversations_remind_at"))
+        batch_op.drop_index(batch_op.f("ix_conversations_close_at"))
+        batch_op.drop_column("close_at")
+        batch_op.drop_column("remind_at")
         batch_op.drop_column("reminded_at")
         batch_op.drop_column("unreachable_at")
 
-    with op.batch_alter_table("reminders", schema=None) as batch_op:
-        batch_op.drop_index("ix_reminders_due")
-        batch_op.drop_index(batch_op.f("ix_reminders_conversation_id"))
-
-    op.drop_table("reminders")
     with op.batch_alter_table("telegram_updates", schema=None) as batch_op:
         batch_op.drop_index("ix_telegram_updates_pending")
 
