@@ -89,6 +89,7 @@ class TelegramRuntime:
         for task in late:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.sender.flush()
         self._tasks.clear()
         await self.bot.shutdown()
 

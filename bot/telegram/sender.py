@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -29,6 +30,7 @@ PER_CHAT_INTERVAL = timedelta(seconds=1)  # Telegram: about one message a second
 MAX_ATTEMPTS = 12
 # Long enough for Telegram's slowest answer (15 s timeout); a crashed sender's lease expires.
 LEASE = timedelta(seconds=60)
+MARK_SENT_EVERY = 0.05  # seconds between the statements that mark delivered replies
 # Calls that are not messages in the chat and so not held to the per-chat pace.
 UNPACED = frozenset({"answerCallbackQuery", "sendChatAction", "editMessageReplyMarkup"})
 
@@ -48,24 +50,35 @@ def _seconds(value: Any) -> float:
 
 
 class Pace:
-    """At most ``rate`` calls a second from this process (Telegram allows about 30)."""
+    """At most ``rate`` calls in any one-second window from this process (Telegram: ~30).
+
+    A window rather than even spacing: replies to different people arriving together go out
+    together, and only a real burst waits.
+    """
 
     def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate
-        self.next_slot = 0.0
+        self.rate = max(int(rate), 1)
+        self.sent: deque[float] = deque()
+        self.paused_until = 0.0
         self.lock = asyncio.Lock()
 
     async def wait(self) -> None:
         async with self.lock:
-            now = time.monotonic()
-            delay = self.next_slot - now
-            self.next_slot = max(now, self.next_slot) + self.interval
-        if delay > 0:
-            await asyncio.sleep(delay)
+            while True:
+                now = time.monotonic()
+                while self.sent and now - self.sent[0] >= 1.0:
+                    self.sent.popleft()
+                delay = max(self.paused_until - now, 0.0)
+                if len(self.sent) >= self.rate:
+                    delay = max(delay, 1.0 - (now - self.sent[0]))
+                if delay <= 0:
+                    self.sent.append(now)
+                    return
+                await asyncio.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Telegram asked us to slow down: nobody sends before then."""
-        self.next_slot = max(self.next_slot, time.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
 
 
 class OutboxSender:
@@ -88,6 +101,8 @@ class OutboxSender:
         self.wake = asyncio.Event()
         # When each chat may next get a message from this process.
         self._chat_ready: dict[int, float] = {}
+        self._sent_ids: list[int] = []
+        self._flushing: asyncio.Task[None] | None = None
 
     async def deliver(self, queued: list[Queued]) -> None:
         """Send a step's replies now, in order; what fails is left to the loop, in order."""
@@ -101,9 +116,34 @@ class OutboxSender:
                     (later.id, {"lease_until": None}, False) for later in queued[index + 1 :]
                 ]
                 break
+        if all(set(values) == {"lease_until", "sent_at"} for _, values, _ in outcomes):
+            self._mark_sent_soon([message_id for message_id, _, _ in outcomes])
+            return
         await self._record(outcomes, chat_id=queued[0].chat_id)
-        if any("sent_at" not in values for _, values, _ in outcomes):
-            self.wake.set()
+        self.wake.set()
+
+    def _mark_sent_soon(self, ids: list[int]) -> None:
+        # Sent messages stay leased until marked, so a short delay resends nothing; marking
+        # many in one statement spares a transaction per reply.
+        self._sent_ids.extend(ids)
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush_after(MARK_SENT_EVERY))
+
+    async def _flush_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Mark as sent what was delivered and not yet marked (also called at shutdown)."""
+        while self._sent_ids:
+            ids, self._sent_ids = self._sent_ids, []
+            async with self.session_factory() as session, session.begin():
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(ids))
+                    .values(sent_at=utcnow(), lease_until=None)
+                    .execution_options(synchronize_session=False)
+                )
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Send what is left until stopping; woken on failures, or when a message falls due."""
@@ -120,14 +160,23 @@ class OutboxSender:
         return sum(results)
 
     async def _seconds_to_next_due(self) -> float:
-        """How long until a waiting message becomes due (at most half a second)."""
+        """How long until a retried message falls due (at most a second).
+
+        Messages leased to a sender are in flight and not this loop's business; a failure
+        wakes the loop at once.
+        """
+        now = utcnow()
         async with self.session_factory() as session:
             soonest = await session.scalar(
-                select(func.min(OutboxMessage.not_before)).where(OutboxMessage.sent_at.is_(None))
+                select(func.min(OutboxMessage.not_before)).where(
+                    OutboxMessage.sent_at.is_(None),
+                    OutboxMessage.not_before > now,
+                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
+                )
             )
         if soonest is None:
-            return 0.5
-        return min(max((soonest - utcnow()).total_seconds(), 0.005), 0.5)
+            return 1.0
+        return min(max((soonest - now).total_seconds(), 0.01), 1.0)
 
     async def _due(self, session: AsyncSession) -> list[int]:
         waiting = earlier_pending_in_chat(OutboxMessage, OutboxMessage.id, OutboxMessage.sent_at)
@@ -183,7 +232,8 @@ class OutboxSender:
             delay = self._chat_ready.get(item.chat_id, 0.0) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-        await self.pace.wait()
+            # Telegram's 30 a second is about messages; answering a press is not one.
+            await self.pace.wait()
         try:
             await self._call(item.method, item.payload)
         except RetryAfter as error:

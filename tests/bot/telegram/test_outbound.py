@@ -46,3 +46,17 @@ def test_the_phone_question_offers_to_share_the_number() -> None:
     )
     button = call.payload["reply_markup"]["keyboard"][0][0]
     assert button["request_contact"] is True
+
+
+async def test_the_overall_pace_allows_a_burst_within_the_second_then_waits() -> None:
+    import time
+
+    from bot.telegram.sender import Pace
+
+    pace = Pace(rate=5)
+    start = time.monotonic()
+    for _ in range(5):
+        await pace.wait()
+    assert time.monotonic() - start < 0.1
+    await pace.wait()
+    assert time.monotonic() - start >= 0.95
