@@ -10,12 +10,14 @@ minus the moment the update's POST started, so it includes the webhook's own ans
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import uvicorn
 
 from tests.auxil import telegram_updates
 from tests.auxil.fake_bot_api import ApiCall, FakeBotApi
@@ -43,6 +45,15 @@ class ReplyWatch(FakeBotApi):
         self._events: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self._seen = 0
 
+    def _bind(self, **options: Any) -> uvicorn.Server:
+        server = super()._bind(**options)
+        # The fake's socket is made without IPPROTO_TCP, so asyncio leaves Nagle on for the
+        # connections it accepts: back-to-back calls on one connection (PTB's, one update at a
+        # time) then wait ~40 ms each for a delayed ACK. Telegram's servers answer at once.
+        assert self._socket is not None
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepts inherit it
+        return server
+
     async def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         answered = await super().answer(method, params)  # recorded, with its arrival time
         if method.lower() == "sendmessage":
@@ -58,9 +69,9 @@ class ReplyWatch(FakeBotApi):
                 self._events[chat_id].set()
         self._seen = len(calls)
 
-    async def next_reply(self, chat_id: int, after: float, timeout: float) -> ApiCall | None:
+    async def next_reply(self, chat_id: int, after: float, within: float) -> ApiCall | None:
         """The first message to the chat that arrived at or after `after`; None if none came."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         event = self._events[chat_id]
         while True:
             event.clear()
@@ -72,6 +83,12 @@ class ReplyWatch(FakeBotApi):
                 await asyncio.wait_for(event.wait(), remaining)
             except TimeoutError:
                 continue
+
+
+def start_command(chat_id: int) -> dict[str, Any]:
+    """/start as Telegram sends it, with its bot_command entity (PTB's CommandHandler needs it)."""
+    entity = {"type": "bot_command", "offset": 0, "length": len("/start")}
+    return telegram_updates.message(chat_id, "/start", entities=[entity])
 
 
 def next_update(chat_id: int, reply: dict[str, Any]) -> dict[str, Any] | None:
@@ -129,7 +146,7 @@ async def _person(
     reply_timeout: float,
 ) -> None:
     await asyncio.sleep(delay)
-    update: dict[str, Any] | None = telegram_updates.message(chat_id, "/start")
+    update: dict[str, Any] | None = start_command(chat_id)
     for step in range(steps):
         assert update is not None
         posted = time.monotonic()

@@ -26,8 +26,15 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 
-from bench._baseline_flow import STEPS, THANKS, WELCOME, Step, choice_value, keyboard_rows
-from bench._baseline_flow import text_valid
+from bench._baseline_flow import (
+    STEPS,
+    THANKS,
+    WELCOME,
+    Step,
+    choice_value,
+    keyboard_rows,
+    text_valid,
+)
 
 AGE = 2  # "Je corrige" goes back to the age question
 

@@ -15,7 +15,8 @@ import asyncio
 import hmac
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -34,10 +35,17 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bench._baseline_flow import STEPS, THANKS, WELCOME, Step, choice_value, keyboard_rows
-from bench._baseline_flow import text_valid
+from bench._baseline_flow import (
+    STEPS,
+    THANKS,
+    WELCOME,
+    Step,
+    choice_value,
+    keyboard_rows,
+    text_valid,
+)
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[int]]
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, int]]
 AGE = 2  # "Je corrige" goes back to the age question
 
 
@@ -68,7 +76,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
 async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, index: int) -> int:
     if index + 1 < len(STEPS):
         return await ask(update, index + 1)
-    assert update.effective_message is not None and context.user_data is not None
+    assert update.effective_message is not None
+    assert context.user_data is not None
     await update.effective_message.reply_text(THANKS.format(**context.user_data))
     return ConversationHandler.END
 
@@ -78,7 +87,8 @@ def on_choice(index: int) -> Handler:
 
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         query = update.callback_query
-        assert query is not None and context.user_data is not None
+        assert query is not None
+        assert context.user_data is not None
         await query.answer()
         value = choice_value(step, query.data)
         if value is None:
@@ -98,7 +108,8 @@ def on_text(index: int) -> Handler:
     step = STEPS[index]
 
     async def handle(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-        assert update.message is not None and context.user_data is not None
+        assert update.message is not None
+        assert context.user_data is not None
         if not text_valid(step, update.message.text):
             return await ask(update, index, step.invalid)
         context.user_data[step.name] = (update.message.text or "").strip()
