@@ -45,7 +45,9 @@ i18n: $(STAMP)
 flows-graph: $(STAMP)
 	$(BIN)/aiguillage flows graph --write
 
+## Load benchmark of the Telegram channel beside python-telegram-bot and aiogram baselines.
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python -m bench.telegram_load
 
 clean:

@@ -10,14 +10,12 @@ minus the moment the update's POST started, so it includes the webhook's own ans
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import uvicorn
 
 from tests.auxil import telegram_updates
 from tests.auxil.fake_bot_api import ApiCall, FakeBotApi
@@ -44,15 +42,6 @@ class ReplyWatch(FakeBotApi):
         self.replies: defaultdict[int, list[ApiCall]] = defaultdict(list)
         self._events: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
         self._seen = 0
-
-    def _bind(self, **options: Any) -> uvicorn.Server:
-        server = super()._bind(**options)
-        # The fake's socket is made without IPPROTO_TCP, so asyncio leaves Nagle on for the
-        # connections it accepts: back-to-back calls on one connection (PTB's, one update at a
-        # time) then wait ~40 ms each for a delayed ACK. Telegram's servers answer at once.
-        assert self._socket is not None
-        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # accepts inherit it
-        return server
 
     async def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         answered = await super().answer(method, params)  # recorded, with its arrival time

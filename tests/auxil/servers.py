@@ -17,6 +17,7 @@ def serve(app: FastAPI) -> Iterator[str]:
     """Run the app until the block ends; yields its base URL."""
     # Binding here, before uvicorn starts, means no other process can take the port meanwhile.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK waits
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, ws="none")
