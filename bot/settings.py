@@ -39,6 +39,8 @@ class Settings(BaseSettings):
     privacy_url: str = "/confidentialite"
     reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     close_after_days: float = Field(default=7.0, gt=0, le=365)
+    # What the privacy notice promises: conversations left alone are erased after 3 months.
+    retention_conversation_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("database_url")
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -11,6 +12,8 @@ from telegram import Bot
 
 from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
+from bot.retention import Retention, purge_daily
+from bot.retention import stop as retention_stop
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.telegram.runtime import TelegramRuntime
@@ -43,14 +46,20 @@ def create_app(
         else None
     )
 
+    retention = Retention(conversations=timedelta(days=settings.retention_conversation_days))
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await conversations.prepare()
         if telegram is not None:
             await telegram.start(background=background)
+        purging = (
+            asyncio.create_task(purge_daily(session_factory, retention)) if background else None
+        )
         try:
             yield
         finally:
+            await retention_stop(purging)
             if telegram is not None:
                 await telegram.stop()
             await engine.dispose()

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, select
+from sqlalchemy import and_, select
 from sqlalchemy import update as sa_update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -14,9 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.storage.models import TelegramUpdate
 from bot.storage.queues import earlier_pending_in_chat
 from bot.storage.types import utcnow
-
-# Telegram retries a webhook for 24 hours: ids are remembered twice that long.
-REMEMBER_FOR = timedelta(hours=48)
 
 
 def chat_of(update: dict[str, Any]) -> int | None:
@@ -96,13 +92,3 @@ async def payloads(session: AsyncSession, update_ids: list[int]) -> dict[int, di
         )
     )
     return {update_id: payload for update_id, payload in rows}
-
-
-async def forget_old(session: AsyncSession) -> None:
-    """Drop processed updates once Telegram can no longer retry them."""
-    await session.execute(
-        delete(TelegramUpdate).where(
-            TelegramUpdate.processed_at.is_not(None),
-            TelegramUpdate.received_at < utcnow() - REMEMBER_FOR,
-        )
-    )

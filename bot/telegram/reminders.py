@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.conversations import ConversationService
 from bot.storage.models import Conversation, OutboxMessage
 from bot.storage.types import utcnow
-from bot.telegram import inbox
 from bot.telegram._waiting import wait_for_work
 from bot.telegram.outbound import reply_calls
 from flows.i18n import parse_language, text
@@ -40,8 +39,6 @@ class ReminderJob:
         while not stopping.is_set():
             try:
                 await self.run_due()
-                async with self.session_factory() as session, session.begin():
-                    await inbox.forget_old(session)
             except Exception:
                 logger.exception("reminders failed")
             await wait_for_work(stopping, self.every_seconds, clear=False)

@@ -7,10 +7,10 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import SettingsError
-from webhook.cli import bot_polling, chat, db, flows_cmd, orient, referrers, serve
+from webhook.cli import bot_polling, chat, db, flows_cmd, orient, purge, referrers, serve
 from webhook.cli._errors import CliError
 
-COMMAND_MODULES = (orient, serve, db, flows_cmd, chat, bot_polling, referrers)
+COMMAND_MODULES = (orient, serve, db, flows_cmd, chat, bot_polling, referrers, purge)
 
 
 def build_parser() -> argparse.ArgumentParser:
