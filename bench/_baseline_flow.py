@@ -8,6 +8,7 @@ then five choices; the name, the phone and the confirmation come after.
 
 from __future__ import annotations
 
+import argparse
 import re
 from dataclasses import dataclass
 
@@ -79,3 +80,13 @@ def choice_value(step: Step, data: str | None) -> str | None:
 def text_valid(step: Step, text: str | None) -> bool:
     """Whether a typed answer fits the step."""
     return bool(text) and re.fullmatch(step.pattern, (text or "").strip()) is not None
+
+
+def parse_args(description: str | None, argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line both baseline bots take (the benchmark starts them with it)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--api-url", required=True, help="Bot API base URL, ending in /bot")
+    parser.add_argument("--token", default="123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345")
+    parser.add_argument("--secret", default="bench-secret")
+    return parser.parse_args(argv)

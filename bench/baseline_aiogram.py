@@ -33,6 +33,7 @@ from bench._baseline_flow import (
     Step,
     choice_value,
     keyboard_rows,
+    parse_args,
     text_valid,
 )
 
@@ -155,15 +156,6 @@ def main(args: argparse.Namespace) -> None:
     web.run_app(app, host="127.0.0.1", port=args.port, print=None)
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--api-url", required=True, help="Bot API base URL, ending in /bot")
-    parser.add_argument("--token", default="123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345")
-    parser.add_argument("--secret", default="bench-secret")
-    return parser.parse_args(argv)
-
-
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)  # as the other bots under test: no access log
-    main(parse_args())
+    main(parse_args(__doc__))

@@ -42,6 +42,7 @@ from bench._baseline_flow import (
     Step,
     choice_value,
     keyboard_rows,
+    parse_args,
     text_valid,
 )
 
@@ -178,15 +179,6 @@ async def main(args: argparse.Namespace) -> None:
         await application.stop()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--api-url", required=True, help="Bot API base URL, ending in /bot")
-    parser.add_argument("--token", default="123456:TEST-token-ABCDEFGHIJKLMNOPQRSTUVWXYZ012345")
-    parser.add_argument("--secret", default="bench-secret")
-    return parser.parse_args(argv)
-
-
 if __name__ == "__main__":
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(main(parse_args()))
+    asyncio.run(main(parse_args(__doc__)))
