@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flows.catalogue import Catalogue
@@ -53,7 +54,17 @@ def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
         return Literal(catalogue.site(value).name) if value else Say("summary.none")
     if value is None:
         return Say("summary.none")
+    if any(s.input == "phone" for s in steps):
+        return Literal(readable_phone(str(value)))
     return labels.get(str(value), Literal(str(value)))
+
+
+def readable_phone(number: str) -> str:
+    """A stored +33 number as French people write it (06 12 34 56 78); others as stored."""
+    if re.fullmatch(r"\+33[1-9]\d{8}", number):
+        digits = "0" + number[3:]
+        return " ".join(digits[i : i + 2] for i in range(0, 10, 2))
+    return number
 
 
 def summary_messages(flow: Flow, state: ConversationState, catalogue: Catalogue) -> list[Text]:

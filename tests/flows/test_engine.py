@@ -66,7 +66,7 @@ def test_a_whole_conversation_ends_with_a_confirmed_summary(flow: Flow) -> None:
     assert person.asking == "confirm"
     summary = "\n".join(person.texts())
     assert "• ton âge : 19" in summary
-    assert "• ton numéro : +33612345678" in summary
+    assert "• ton numéro : 06 12 34 56 78" in summary
     assert "J'habite un quartier prioritaire" in summary
     person.answer("confirm")
     assert person.state.done
@@ -105,7 +105,8 @@ def test_edit_from_the_summary_changes_one_answer_and_returns(flow: Flow) -> Non
     assert person.asking == "phone"
     person.answer("=07 00 00 00 01")
     assert person.asking == "confirm"
-    assert any("+33700000001" in t for t in person.texts())
+    assert any("07 00 00 00 01" in t for t in person.texts())
+    assert person.state.answers["phone"] == "+33700000001"
 
 
 def test_an_edit_that_makes_a_new_question_relevant_asks_it(flow: Flow) -> None:
@@ -278,3 +279,13 @@ def test_every_output_renders_in_both_languages(flow: Flow) -> None:
     for message in person.turn.messages:
         assert render(message, "en")
         assert render(message, "fr")
+
+
+@pytest.mark.parametrize(
+    ("stored", "shown"),
+    [("+33612345678", "06 12 34 56 78"), ("+3225551234", "+3225551234")],
+)
+def test_phone_numbers_are_shown_as_people_write_them(stored: str, shown: str) -> None:
+    from flows.presentation import readable_phone
+
+    assert readable_phone(stored) == shown
