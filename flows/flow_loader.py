@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -211,17 +210,3 @@ def load_flows(directory: Path = FLOWS_DIR) -> dict[str, Flow]:
     if problems:
         raise FlowError(problems)
     return flows
-
-
-def flow_source(directory: Path, flow_id: str) -> str:
-    """The YAML text of a flow file, kept in the database so pinned conversations can finish."""
-    for path in flow_files(directory):
-        if (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("id") == flow_id:
-            return path.read_text(encoding="utf-8")
-    raise KeyError(flow_id)
-
-
-def raw_mapping(text: str) -> dict[str, Any]:
-    """A flow file's YAML as a plain mapping."""
-    data = yaml.safe_load(text)
-    return data if isinstance(data, dict) else {}

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Literal, get_args
@@ -24,8 +23,6 @@ LANGUAGES: tuple[Language, ...] = get_args(Language)
 SOURCE_LANGUAGE: Language = "fr"
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 MESSAGES_PATH = DATA_DIR / "messages.yaml"
-
-current_language: ContextVar[Language] = ContextVar("current_language", default=SOURCE_LANGUAGE)
 
 
 class UnknownMessageError(KeyError):
@@ -66,20 +63,18 @@ def _catalogue(language: Language) -> Mapping[tuple[str | None, str], str]:
     }
 
 
-def gettext(french: str, language: Language | None = None) -> str:
+def gettext(french: str, language: Language) -> str:
     """Translate a French source string (templates and code) into a language."""
-    lang = language or current_language.get()
-    return _catalogue(lang).get((None, french), french)
+    return _catalogue(language).get((None, french), french)
 
 
-def text(message_id: str, language: Language | None = None, /, **params: object) -> str:
+def text(message_id: str, language: Language, /, **params: object) -> str:
     """The text of a message id in a language, with its ``{placeholders}`` filled."""
     try:
         french = source_messages()[message_id]
     except KeyError as error:
         raise UnknownMessageError(message_id) from error
-    lang = language or current_language.get()
-    template = _catalogue(lang).get((message_id, french), french)
+    template = _catalogue(language).get((message_id, french), french)
     if not placeholders(template):
         return template
     # A parameter a channel did not provide shows as nothing rather than failing the reply.
