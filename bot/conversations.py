@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -294,6 +294,17 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
     if received.choices is not None:
         return ", ".join(labels.get(v, v) for v in received.choices) or "—"
     return received.text or ""
+
+
+async def set_reachable(
+    session: AsyncSession, *, channel: str, external_id: str, reachable: bool
+) -> None:
+    """Mark a person reachable again, or not (they blocked the bot, or Telegram said 403)."""
+    await session.execute(
+        update(Conversation)
+        .where(Conversation.channel == channel, Conversation.external_id == external_id)
+        .values(unreachable_at=None if reachable else utcnow())
+    )
 
 
 async def record_transcript(

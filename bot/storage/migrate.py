@@ -24,6 +24,12 @@ def upgrade_database(database_url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(database_url), revision)
 
 
+def upgrade_embedded_database(database_url: str) -> None:
+    """Migrate the embedded SQLite default, which has no operator to do it; leave others."""
+    if database_url.startswith("sqlite"):
+        upgrade_database(database_url)
+
+
 def current_heads() -> tuple[str, ...]:
     """The newest revision ids of the migration chain."""
     from alembic.script import ScriptDirectory

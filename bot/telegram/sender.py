@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot.storage.models import Conversation, OutboxMessage
+from bot.conversations import set_reachable
+from bot.storage.models import OutboxMessage
 from bot.storage.queues import earlier_pending_in_chat
 from bot.storage.types import utcnow
 from bot.telegram._waiting import wait_for_work
@@ -275,12 +276,8 @@ class OutboxSender:
                         update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
                     )
             if any(unreachable for _, _, unreachable in outcomes):
-                await session.execute(
-                    update(Conversation)
-                    .where(
-                        Conversation.channel == "telegram", Conversation.external_id == str(chat_id)
-                    )
-                    .values(unreachable_at=utcnow())
+                await set_reachable(
+                    session, channel="telegram", external_id=str(chat_id), reachable=False
                 )
 
     async def _call(self, method: str, payload: dict[str, Any]) -> None:

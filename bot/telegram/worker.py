@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, insert, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.conversations import ConversationService
-from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
+from bot.conversations import ConversationService, set_reachable
+from bot.storage.models import OutboxMessage, TelegramUpdate
 from bot.storage.types import utcnow
 from bot.telegram import inbox
 from bot.telegram._waiting import wait_for_work
@@ -138,7 +138,9 @@ class UpdateProcessor:
             )
             return chat_id, calls
         if inbound.blocked is not None:
-            await self._set_reachable(session, chat_id, reachable=not inbound.blocked)
+            await set_reachable(
+                session, channel=CHANNEL, external_id=str(chat_id), reachable=not inbound.blocked
+            )
             return chat_id, calls
         received = await self._button_input(session, inbound, calls)
         if received is not None:
@@ -208,13 +210,6 @@ class UpdateProcessor:
                 remove_keyboard=reply.answered_kind == "phone",
                 typing="orientation_ready" in reply.events,
             )
-        )
-
-    async def _set_reachable(self, session: AsyncSession, chat_id: int, *, reachable: bool) -> None:
-        await session.execute(
-            update(Conversation)
-            .where(Conversation.channel == CHANNEL, Conversation.external_id == str(chat_id))
-            .values(unreachable_at=None if reachable else utcnow())
         )
 
 

@@ -10,14 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
-from bot.storage.migrate import upgrade_database
+from bot.storage.migrate import upgrade_embedded_database
 
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory for the command's lifetime."""
-    if settings.is_sqlite:
-        await asyncio.to_thread(upgrade_database, settings.database_url)
+    await asyncio.to_thread(upgrade_embedded_database, settings.database_url)
     engine = create_engine(settings.database_url)
     try:
         yield create_session_factory(engine)

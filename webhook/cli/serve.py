@@ -9,7 +9,7 @@ import uvicorn
 
 from bot.logs import configure_logging
 from bot.settings import load_settings
-from bot.storage.migrate import upgrade_database
+from bot.storage.migrate import upgrade_embedded_database
 from webhook.app import create_app
 from webhook.cli._errors import CliError
 
@@ -26,8 +26,6 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--port: expected 1-65535, got {args.port}")
     settings = load_settings()
     configure_logging(settings.log_level)
-    if settings.is_sqlite:
-        # The embedded default needs no operator: bring its schema up to date at start.
-        upgrade_database(settings.database_url)
+    upgrade_embedded_database(settings.database_url)
     uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
     return 0
