@@ -8,16 +8,13 @@ import re
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
-
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
-from bot.storage.models import Conversation, TranscriptEntry
+from bot.storage.models import new_id
+from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime, as_json
 from bot.storage.types import utcnow
 from flows import engine
 from flows.flow import Flow
@@ -56,12 +53,64 @@ class Timing:
     close_after: timedelta = timedelta(days=7)
 
 
+@dataclass
+class ConversationRow:
+    """What a step needs of a stored conversation."""
+
+    id: str
+    channel: str
+    external_id: str
+    flow_id: str
+    flow_version: str
+    referrer_code: str | None
+    state: dict[str, Any]
+    created_at: datetime
+    reminded_at: datetime | None
+
+    @classmethod
+    def read(cls, row: Row) -> ConversationRow:
+        created_at = as_datetime(row["created_at"])
+        assert created_at is not None
+        return cls(
+            id=row["id"],
+            channel=row["channel"],
+            external_id=row["external_id"],
+            flow_id=row["flow_id"],
+            flow_version=row["flow_version"],
+            referrer_code=row["referrer_code"],
+            state=as_json(row["state"]),
+            created_at=created_at,
+            reminded_at=as_datetime(row["reminded_at"]),
+        )
+
+
+FIND = (
+    "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
+    " reminded_at FROM conversations WHERE channel = :channel AND external_id = :external_id"
+)
+INSERT = (
+    "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
+    " referrer_code, status, state, created_at, updated_at, remind_at, close_at)"
+    " VALUES (:id, :channel, :external_id, :flow_id, :flow_version, :language, :referrer_code,"
+    " :status, :state, :now, :now, :remind_at, :close_at)"
+)
+UPDATE = (
+    "UPDATE conversations SET flow_version = :flow_version, language = :language,"
+    " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
+    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at WHERE id = :id"
+)
+INSERT_TRANSCRIPT = (
+    "INSERT INTO transcript_entries (conversation_id, direction, body, created_at)"
+    " VALUES (:conversation_id, :direction, :body, :now)"
+)
+
+
 class ConversationService:
     """One entry point for every channel: web chat, console, Telegram."""
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        database: RawDatabase,
         registry: FlowRegistry,
         *,
         context: Mapping[str, Any] | None = None,
@@ -69,7 +118,7 @@ class ConversationService:
         timing: Timing | None = None,
         reminder_channels: frozenset[str] = frozenset({"telegram"}),
     ) -> None:
-        self.session_factory = session_factory
+        self.database = database
         self.registry = registry
         self.context = {"privacy_url": DEFAULT_PRIVACY_URL, **(context or {})}
         self.flow_id = flow_id
@@ -83,8 +132,8 @@ class ConversationService:
 
     async def prepare(self) -> None:
         """Record the current flow definitions (call once at start-up)."""
-        async with self.session_factory() as session, session.begin():
-            await self.registry.record_current(session)
+        async with self.database.transaction() as tx:
+            await self.registry.record_current(tx)
 
     def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
         key = (channel, external_id)
@@ -101,15 +150,15 @@ class ConversationService:
         async with self._lock(channel, external_id):
             for attempt in range(2):
                 try:
-                    async with self.session_factory() as session, session.begin():
+                    async with self.database.transaction() as tx:
                         return await self.handle_in(
-                            session,
+                            tx,
                             channel=channel,
                             external_id=external_id,
                             received=received,
                             language=language,
                         )
-                except IntegrityError:
+                except DuplicateKey:
                     # Another worker created the same conversation at the same moment.
                     if attempt:
                         raise
@@ -117,7 +166,7 @@ class ConversationService:
 
     async def handle_in(
         self,
-        session: AsyncSession,
+        tx: Transaction,
         *,
         channel: str,
         external_id: str,
@@ -126,24 +175,26 @@ class ConversationService:
     ) -> Reply:
         """Apply one input inside the caller's transaction (so it can add its own writes)."""
         received = typed_command(_without_nul(received))
-        row = await self.find(session, channel=channel, external_id=external_id, lock=True)
+        row = await self.find(tx, channel=channel, external_id=external_id, lock=True)
         current = self.registry.current[self.flow_id]
         if row is None:
             turn = engine.start(current, language=parse_language(language), context=self.context)
             if received.command == "my_data":
                 turn.messages.insert(0, Say("data.nothing"))
-            row = Conversation(
+            row = ConversationRow(
+                id=new_id(),
                 channel=channel,
                 external_id=external_id,
                 flow_id=current.id,
                 flow_version=current.pinned_version,
                 referrer_code=_referral_code(received),
+                state={},
+                created_at=utcnow(),
+                reminded_at=None,
             )
-            session.add(row)
-            await session.flush()
-            return await self._save(session, row, turn)
+            return await self._save(tx, row, turn, new=True)
         state = ConversationState.model_validate(row.state)
-        flow = await self.registry.pinned(session, row.flow_id, row.flow_version)
+        flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         if received.command == "restart" or (received.command == "start" and state.done):
             # A fresh start runs on the newest flow, keeping the person's language.
             turn = engine.start(current, language=state.language, context=self.context)
@@ -152,51 +203,49 @@ class ConversationService:
             turn = engine.handle(flow, state, received, context=self.context)
         asked = flow.steps.get(state.step or "")
         if "erase_confirmed" in turn.events:
-            return await self._erase(session, row, turn)
+            return await self._erase(tx, row, turn)
         if row.referrer_code is None:
             row.referrer_code = _referral_code(received)
-        reply = await self._save(session, row, turn, incoming=_describe(flow, state, received))
+        reply = await self._save(tx, row, turn, incoming=_describe(flow, state, received))
         reply.answered_kind = asked.input if asked else None
         return reply
 
     async def current_state(
-        self, session: AsyncSession, *, channel: str, external_id: str
+        self, tx: Transaction, *, channel: str, external_id: str
     ) -> ConversationState | None:
         """The stored state of a conversation (no engine run)."""
-        state = await session.scalar(
-            select(Conversation.state).where(
-                Conversation.channel == channel, Conversation.external_id == external_id
-            )
+        row = await tx.fetch_one(
+            "SELECT state FROM conversations WHERE channel = :channel"
+            " AND external_id = :external_id",
+            {"channel": channel, "external_id": external_id},
         )
-        return ConversationState.model_validate(state) if state is not None else None
+        return ConversationState.model_validate(as_json(row["state"])) if row else None
 
     async def peek(
-        self, session: AsyncSession, *, channel: str, external_id: str
+        self, tx: Transaction, *, channel: str, external_id: str
     ) -> tuple[ConversationState, list[RenderedMessage]] | None:
         """The current question of a conversation, without changing or recording anything."""
-        row = await self.find(session, channel=channel, external_id=external_id)
+        row = await self.find(tx, channel=channel, external_id=external_id)
         if row is None:
             return None
         state = ConversationState.model_validate(row.state)
-        flow = await self.registry.pinned(session, row.flow_id, row.flow_version)
+        flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
         return state, render_turn(turn.messages, turn.question, state.language)
 
     async def find(
-        self, session: AsyncSession, *, channel: str, external_id: str, lock: bool = False
-    ) -> Conversation | None:
+        self, tx: Transaction, *, channel: str, external_id: str, lock: bool = False
+    ) -> ConversationRow | None:
         """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
-        query = select(Conversation).where(
-            Conversation.channel == channel, Conversation.external_id == external_id
+        lock_clause = " FOR UPDATE" if lock and self.database.dialect == "postgresql" else ""
+        row = await tx.fetch_one(
+            FIND + lock_clause, {"channel": channel, "external_id": external_id}
         )
-        if lock and session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update()
-        conversation: Conversation | None = await session.scalar(query)
-        return conversation
+        return ConversationRow.read(row) if row else None
 
-    async def _erase(self, session: AsyncSession, row: Conversation, turn: engine.Turn) -> Reply:
+    async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
         # Transcript and reminders go with the conversation (ON DELETE CASCADE).
-        await session.delete(row)
+        await tx.execute("DELETE FROM conversations WHERE id = :id", {"id": row.id})
         logger.info("conversation erased", extra={"conversation": row.id})
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
@@ -204,26 +253,37 @@ class ConversationService:
 
     async def _save(
         self,
-        session: AsyncSession,
-        row: Conversation,
+        tx: Transaction,
+        row: ConversationRow,
         turn: engine.Turn,
         *,
         incoming: str | None = None,
+        new: bool = False,
     ) -> Reply:
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
         if "data_requested" in turn.events:
             messages.insert(-1 if turn.question else len(messages), self._meta(row, state.language))
-        row.state = state.model_dump(mode="json")
-        row.flow_version = state.flow_version
-        row.language = state.language
-        row.status = "done" if state.done else "active"
-        row.updated_at = utcnow()
-        row.unreachable_at = None  # whoever writes to us can be answered
-        self._schedule_reminders(row, state)
-        # Last, so that the conversation row is written once (an insert flushes the session).
+        now = utcnow()
+        remind_at, close_at = self._reminders(row, state, now)
+        values = {
+            "id": row.id,
+            "flow_version": state.flow_version,
+            "language": state.language,
+            "referrer_code": row.referrer_code,
+            "status": "done" if state.done else "active",
+            "state": state.model_dump(mode="json"),
+            "now": now,
+            "remind_at": remind_at,
+            "close_at": close_at,
+        }
+        if new:
+            values.update(channel=row.channel, external_id=row.external_id, flow_id=row.flow_id)
+            await tx.execute(INSERT, values)
+        else:
+            await tx.execute(UPDATE, values)
         entries = [("in", incoming)] if incoming is not None else []
-        await record_transcript(session, row.id, entries + [("out", m.text) for m in messages])
+        await record_transcript(tx, row.id, entries + [("out", m.text) for m in messages])
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -238,17 +298,17 @@ class ConversationService:
             state=state,
         )
 
-    def _schedule_reminders(self, row: Conversation, state: ConversationState) -> None:
+    def _reminders(
+        self, row: ConversationRow, state: ConversationState, now: datetime
+    ) -> tuple[datetime | None, datetime | None]:
         """Any answer cancels what was due; an unfinished conversation gets new due dates."""
         if state.done or row.channel not in self.reminder_channels:
-            row.remind_at = row.close_at = None
-            return
-        now = utcnow()
-        row.remind_at = now + self.timing.reminder_after if row.reminded_at is None else None
-        row.close_at = now + self.timing.close_after
+            return None, None
+        remind_at = now + self.timing.reminder_after if row.reminded_at is None else None
+        return remind_at, now + self.timing.close_after
 
     @staticmethod
-    def _meta(row: Conversation, language: Language) -> RenderedMessage:
+    def _meta(row: ConversationRow, language: Language) -> RenderedMessage:
         referrer = (
             text("data.referrer", language, code=row.referrer_code) if row.referrer_code else ""
         )
@@ -297,26 +357,26 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
 
 
 async def set_reachable(
-    session: AsyncSession, *, channel: str, external_id: str, reachable: bool
+    tx: Transaction, *, channel: str, external_id: str, reachable: bool
 ) -> None:
     """Mark a person reachable again, or not (they blocked the bot, or Telegram said 403)."""
-    await session.execute(
-        update(Conversation)
-        .where(Conversation.channel == channel, Conversation.external_id == external_id)
-        .values(unreachable_at=None if reachable else utcnow())
+    await tx.execute(
+        "UPDATE conversations SET unreachable_at = :at"
+        " WHERE channel = :channel AND external_id = :external_id",
+        {"at": None if reachable else utcnow(), "channel": channel, "external_id": external_id},
     )
 
 
 async def record_transcript(
-    session: AsyncSession, conversation_id: str, entries: list[tuple[str, str]]
+    tx: Transaction, conversation_id: str, entries: list[tuple[str, str]]
 ) -> None:
-    """Append messages to a conversation's transcript in one statement."""
+    """Append messages to a conversation's transcript."""
     if entries:
         now = utcnow()
-        await session.execute(
-            insert(TranscriptEntry),
+        await tx.execute_many(
+            INSERT_TRANSCRIPT,
             [
-                {"conversation_id": conversation_id, "direction": d, "body": b, "created_at": now}
+                {"conversation_id": conversation_id, "direction": d, "body": b, "now": now}
                 for d, b in entries
             ],
         )

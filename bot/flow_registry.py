@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.storage.models import FlowVersion
+from bot.storage.raw import Transaction
+from bot.storage.types import utcnow
 from flows.flow import Flow
 from flows.flow_loader import FLOWS_DIR, flow_files, parse_flow
+
+FIND_DEFINITION = (
+    "SELECT definition FROM flow_versions WHERE flow_id = :flow_id AND version = :version"
+)
 
 
 class FlowRegistry:
@@ -35,29 +37,24 @@ class FlowRegistry:
         self._pinned[(flow.id, flow.pinned_version)] = flow
         return flow
 
-    async def record_current(self, session: AsyncSession) -> None:
+    async def record_current(self, tx: Transaction) -> None:
         """Keep every current definition in the database so later versions can still run it."""
         for flow_id, flow in self.current.items():
-            if await session.get(FlowVersion, (flow_id, flow.pinned_version)) is None:
-                session.add(
-                    FlowVersion(
-                        flow_id=flow_id,
-                        version=flow.pinned_version,
-                        definition=self._sources[flow_id],
-                    )
+            key = {"flow_id": flow_id, "version": flow.pinned_version}
+            if await tx.fetch_one(FIND_DEFINITION, key) is None:
+                await tx.execute(
+                    "INSERT INTO flow_versions (flow_id, version, definition, created_at)"
+                    " VALUES (:flow_id, :version, :definition, :now)",
+                    {**key, "definition": self._sources[flow_id], "now": utcnow()},
                 )
 
-    async def pinned(self, session: AsyncSession, flow_id: str, version: str) -> Flow:
+    async def pinned(self, tx: Transaction, flow_id: str, version: str) -> Flow:
         """The definition a conversation started with."""
         key = (flow_id, version)
         if key not in self._pinned:
-            definition = await session.scalar(
-                select(FlowVersion.definition).where(
-                    FlowVersion.flow_id == flow_id, FlowVersion.version == version
-                )
-            )
-            if definition is None:
+            row = await tx.fetch_one(FIND_DEFINITION, {"flow_id": flow_id, "version": version})
+            if row is None:
                 # Its definition is lost: finishing on the current one beats failing the person.
                 return self.current[flow_id]
-            self._pinned[key] = parse_flow(definition, source=f"{flow_id}@{version}")
+            self._pinned[key] = parse_flow(row["definition"], source=f"{flow_id}@{version}")
         return self._pinned[key]

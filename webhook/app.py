@@ -16,6 +16,7 @@ from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
+from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
 from webhook import privacy, telegram_webhook, web
 from webhook.api import chat, orient
@@ -31,8 +32,9 @@ def create_app(
     """
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
+    database = open_raw_database(settings.database_url)
     conversations = ConversationService(
-        session_factory,
+        database,
         FlowRegistry(),
         context={"privacy_url": settings.privacy_url},
         timing=Timing(
@@ -41,7 +43,7 @@ def create_app(
         ),
     )
     telegram = (
-        TelegramRuntime(settings, conversations, session_factory, bot=telegram_bot)
+        TelegramRuntime(settings, conversations, database, bot=telegram_bot)
         if telegram_bot is not None or settings.telegram_token is not None
         else None
     )
@@ -62,6 +64,7 @@ def create_app(
             await retention_stop(purging)
             if telegram is not None:
                 await telegram.stop()
+            await database.close()
             await engine.dispose()
 
     app = FastAPI(
@@ -73,6 +76,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = session_factory
+    app.state.database = database
     app.state.conversations = conversations
     app.state.telegram = telegram
     app.include_router(orient.router)

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, select
-from sqlalchemy import update as sa_update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from bot.storage.models import TelegramUpdate
-from bot.storage.queues import earlier_pending_in_chat
+from bot.storage.raw import Transaction, as_json
 from bot.storage.types import utcnow
 
 
@@ -28,67 +21,106 @@ def chat_of(update: dict[str, Any]) -> int | None:
     return None
 
 
-async def accept(session: AsyncSession, update: dict[str, Any]) -> bool:
-    """Store an update unless its id was seen already; True when it is new."""
+# An update waits while an older update of its chat is still pending.
+_NO_EARLIER_PENDING = (
+    "NOT EXISTS (SELECT 1 FROM telegram_updates earlier WHERE earlier.processed_at IS NULL"
+    " AND earlier.chat_id = telegram_updates.chat_id"
+    " AND earlier.update_id < telegram_updates.update_id)"
+)
+
+
+async def accept(tx: Transaction, update: dict[str, Any], *, processed: bool) -> bool:
+    """Store an update unless its id was seen already; True when it is new.
+
+    ``processed`` marks it taken by this transaction (which applies it); an update about no
+    chat needs no processing, but its id is still remembered.
+    """
     chat_id = chat_of(update)
-    values = {
-        "update_id": update["update_id"],
-        "chat_id": chat_id,
-        "payload": update,
-        "received_at": utcnow(),
-        "attempts": 0,
-        # An update about no chat needs no processing, but its id is still remembered.
-        "processed_at": None if chat_id is not None else utcnow(),
-    }
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    statement = insert(TelegramUpdate).values(**values).on_conflict_do_nothing()
-    result = await session.execute(statement)
-    return bool(getattr(result, "rowcount", 0))
+    now = utcnow()
+    return bool(
+        await tx.execute(
+            "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at,"
+            " processed_at, attempts) VALUES (:update_id, :chat_id, :payload, :now,"
+            " :processed_at, :attempts) ON CONFLICT DO NOTHING",
+            {
+                "update_id": update["update_id"],
+                "chat_id": chat_id,
+                "payload": update,
+                "now": now,
+                "processed_at": now if processed or chat_id is None else None,
+                "attempts": 1 if processed else 0,
+            },
+        )
+    )
 
 
-async def next_batch(session: AsyncSession, limit: int) -> list[int]:
+async def pending_before(tx: Transaction, chat_id: int, update_id: int) -> bool:
+    """Whether an older update of the chat is still waiting (this one must wait too)."""
+    row = await tx.fetch_one(
+        "SELECT 1 AS waiting FROM telegram_updates WHERE processed_at IS NULL"
+        " AND chat_id = :chat_id AND update_id < :update_id LIMIT 1",
+        {"chat_id": chat_id, "update_id": update_id},
+    )
+    return row is not None
+
+
+async def next_batch(tx: Transaction, limit: int) -> list[int]:
     """Ids of updates that can be processed now: the oldest pending one of each chat."""
-    blocked = earlier_pending_in_chat(
-        TelegramUpdate, TelegramUpdate.update_id, TelegramUpdate.processed_at
+    rows = await tx.fetch(
+        "SELECT update_id FROM telegram_updates WHERE processed_at IS NULL AND "
+        + _NO_EARLIER_PENDING
+        + " ORDER BY update_id LIMIT :limit",
+        {"limit": limit},
     )
-    rows = await session.scalars(
-        select(TelegramUpdate.update_id)
-        .where(and_(TelegramUpdate.processed_at.is_(None), ~blocked))
-        .order_by(TelegramUpdate.update_id)
-        .limit(limit)
-    )
-    return list(rows)
+    return [row["update_id"] for row in rows]
 
 
-async def claim(session: AsyncSession, update_id: int) -> bool:
+async def claim(tx: Transaction, update_id: int) -> bool:
     """Take a pending update for this transaction, if no older update of its chat is pending.
 
     One statement marks it processed: should the transaction fail, the mark goes with it. On
     PostgreSQL a second worker waits on the row, then finds it processed; on SQLite the write
     takes the database's write lock, with the same effect.
     """
-    blocked = earlier_pending_in_chat(
-        TelegramUpdate, TelegramUpdate.update_id, TelegramUpdate.processed_at
+    taken = await tx.execute(
+        "UPDATE telegram_updates SET processed_at = :now, attempts = attempts + 1"
+        " WHERE update_id = :update_id AND processed_at IS NULL AND " + _NO_EARLIER_PENDING,
+        {"now": utcnow(), "update_id": update_id},
     )
-    taken = await session.execute(
-        sa_update(TelegramUpdate)
-        .where(
-            TelegramUpdate.update_id == update_id,
-            TelegramUpdate.processed_at.is_(None),
-            ~blocked,
-        )
-        .values(processed_at=utcnow(), attempts=TelegramUpdate.attempts + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(taken, "rowcount", 0))
+    return bool(taken)
 
 
-async def payloads(session: AsyncSession, update_ids: list[int]) -> dict[int, dict[str, Any]]:
+async def payloads(tx: Transaction, update_ids: list[int]) -> dict[int, dict[str, Any]]:
     """The stored updates, for a worker that did not receive them itself."""
-    rows = await session.execute(
-        select(TelegramUpdate.update_id, TelegramUpdate.payload).where(
-            TelegramUpdate.update_id.in_(update_ids)
+    found: dict[int, dict[str, Any]] = {}
+    for update_id in update_ids:
+        row = await tx.fetch_one(
+            "SELECT payload FROM telegram_updates WHERE update_id = :update_id",
+            {"update_id": update_id},
+        )
+        if row is not None:
+            found[update_id] = as_json(row["payload"])
+    return found
+
+
+async def count_failure(tx: Transaction, update_id: int, *, max_attempts: int) -> bool:
+    """Count a failed try; after ``max_attempts`` the update is set aside. True if set aside."""
+    await tx.execute(
+        "UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = :update_id",
+        {"update_id": update_id},
+    )
+    return bool(
+        await tx.execute(
+            "UPDATE telegram_updates SET processed_at = :now"
+            " WHERE update_id = :update_id AND attempts >= :max_attempts",
+            {"now": utcnow(), "update_id": update_id, "max_attempts": max_attempts},
         )
     )
-    return {update_id: payload for update_id, payload in rows}
+
+
+async def forget_payloads(tx: Transaction, chat_id: int) -> None:
+    """Erase what a person sent (ids stay, so that a retried delivery is still recognised)."""
+    await tx.execute(
+        "UPDATE telegram_updates SET payload = :empty WHERE chat_id = :chat_id",
+        {"empty": {}, "chat_id": chat_id},
+    )

@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.conversations import ConversationService
-from bot.storage.models import Conversation, OutboxMessage
+from bot.storage.raw import RawDatabase, Row, Transaction, as_datetime
 from bot.storage.types import utcnow
 from bot.telegram._waiting import wait_for_work
 from bot.telegram.outbound import reply_calls
@@ -24,14 +21,10 @@ class ReminderJob:
     """Queues due nudges in the outbox and closes week-old conversations."""
 
     def __init__(
-        self,
-        service: ConversationService,
-        session_factory: async_sessionmaker[AsyncSession],
-        *,
-        every_seconds: float = 60.0,
+        self, service: ConversationService, database: RawDatabase, *, every_seconds: float = 60.0
     ) -> None:
         self.service = service
-        self.session_factory = session_factory
+        self.database = database
         self.every_seconds = every_seconds
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -46,43 +39,55 @@ class ReminderJob:
     async def run_due(self) -> int:
         """Handle every conversation with a reminder or a closing due now; the number handled."""
         handled = 0
+        skip_locked = " FOR UPDATE SKIP LOCKED" if self.database.dialect == "postgresql" else ""
         while True:
-            async with self.session_factory() as session, session.begin():
-                now = utcnow()
-                query = (
-                    select(Conversation)
-                    .where(or_(Conversation.remind_at <= now, Conversation.close_at <= now))
-                    .limit(BATCH)
+            async with self.database.transaction() as tx:
+                due = await tx.fetch(
+                    "SELECT id, channel, external_id, language, unreachable_at, close_at"
+                    " FROM conversations WHERE remind_at <= :now OR close_at <= :now"
+                    " ORDER BY id LIMIT :limit" + skip_locked,
+                    {"now": utcnow(), "limit": BATCH},
                 )
-                if session.get_bind().dialect.name == "postgresql":
-                    query = query.with_for_update(skip_locked=True)
-                due = list(await session.scalars(query))
                 for conversation in due:
-                    await self._handle(session, conversation)
+                    await self._handle(tx, conversation)
             handled += len(due)
             if len(due) < BATCH:
                 return handled
 
-    async def _handle(self, session: AsyncSession, conversation: Conversation) -> None:
+    async def _handle(self, tx: Transaction, conversation: Row) -> None:
         now = utcnow()
-        if conversation.close_at is not None and conversation.close_at <= now:
-            conversation.status = "closed"
-            conversation.remind_at = conversation.close_at = None
-            logger.info("conversation closed", extra={"conversation": conversation.id})
+        key = {"id": conversation["id"], "now": now}
+        close_at = as_datetime(conversation["close_at"])
+        if close_at is not None and close_at <= now:
+            await tx.execute(
+                "UPDATE conversations SET status = 'closed', remind_at = NULL, close_at = NULL"
+                " WHERE id = :id",
+                key,
+            )
+            logger.info("conversation closed", extra={"conversation": conversation["id"]})
             return
-        conversation.remind_at = None
-        if conversation.unreachable_at is not None or conversation.channel != "telegram":
-            return
-        peeked = await self.service.peek(
-            session, channel=conversation.channel, external_id=conversation.external_id
+        reachable = conversation["unreachable_at"] is None
+        peeked = (
+            await self.service.peek(
+                tx, channel=conversation["channel"], external_id=conversation["external_id"]
+            )
+            if reachable and conversation["channel"] == "telegram"
+            else None
         )
         if peeked is None:
+            await tx.execute("UPDATE conversations SET remind_at = NULL WHERE id = :id", key)
             return
         state, messages = peeked
-        language = parse_language(conversation.language)
+        language = parse_language(conversation["language"])
         nudge = RenderedMessage(text=text("reminder.nudge", language))
-        chat_id = int(conversation.external_id)
+        chat_id = int(conversation["external_id"])
         for call in reply_calls(chat_id, [nudge, *messages], step=state.step, language=language):
-            session.add(OutboxMessage(chat_id=chat_id, method=call.method, payload=call.payload))
-        conversation.reminded_at = now
-        logger.info("reminder queued", extra={"conversation": conversation.id})
+            await tx.execute(
+                "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
+                " attempts) VALUES (:chat_id, :method, :payload, :now, :now, 0)",
+                {"chat_id": chat_id, "method": call.method, "payload": call.payload, "now": now},
+            )
+        await tx.execute(
+            "UPDATE conversations SET remind_at = NULL, reminded_at = :now WHERE id = :id", key
+        )
+        logger.info("reminder queued", extra={"conversation": conversation["id"]})

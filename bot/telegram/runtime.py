@@ -6,13 +6,12 @@ import asyncio
 import logging
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, BotCommand
 from telegram.request import HTTPXRequest
 
 from bot.conversations import ConversationService
 from bot.settings import Settings
-from bot.telegram import inbox
+from bot.storage.raw import RawDatabase
 from bot.telegram.reminders import ReminderJob
 from bot.telegram.sender import OutboxSender
 from bot.telegram.worker import UpdateProcessor
@@ -43,18 +42,18 @@ class TelegramRuntime:
         self,
         settings: Settings,
         service: ConversationService,
-        session_factory: async_sessionmaker[AsyncSession],
+        database: RawDatabase,
         *,
         bot: Bot | None = None,
     ) -> None:
         self.settings = settings
-        self.session_factory = session_factory
+        self.database = database
         self.bot = bot or make_bot(settings)
         # SQLite has one writer at a time: parallel chats would only wait for each other.
         concurrency = 1 if settings.is_sqlite else 8
-        self.processor = UpdateProcessor(service, session_factory, concurrency=concurrency)
-        self.sender = OutboxSender(session_factory, self.bot)
-        self.reminders = ReminderJob(service, session_factory)
+        self.processor = UpdateProcessor(service, database, concurrency=concurrency)
+        self.sender = OutboxSender(database, self.bot)
+        self.reminders = ReminderJob(service, database)
         self.processor.on_queued = self.sender.deliver
         self._background = False
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,15 +93,11 @@ class TelegramRuntime:
         await self.bot.shutdown()
 
     async def accept(self, update: dict[str, Any]) -> bool:
-        """Store an update durably (once) and wake the processor; True if it was new."""
-        async with self.session_factory() as session, session.begin():
-            new = await inbox.accept(session, update)
-        chat_id = inbox.chat_of(update)
-        if new and chat_id is not None:
-            if self._background:
-                self.processor.submit(update["update_id"], chat_id, update)
-            else:
-                self.processor.wake.set()
+        """Store an update durably (once) and apply it; True if it was new."""
+        new = await self.processor.accept(update)
+        if not self._background:
+            # Step-by-step tests send the replies themselves.
+            await self.processor.drain()
         return new
 
     async def _publish_commands(self) -> None:

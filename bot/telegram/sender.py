@@ -15,14 +15,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.conversations import set_reachable
-from bot.storage.models import OutboxMessage
-from bot.storage.queues import earlier_pending_in_chat
+from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
 from bot.storage.types import utcnow
 from bot.telegram._waiting import wait_for_work
 
@@ -34,6 +31,13 @@ LEASE = timedelta(seconds=60)
 MARK_SENT_EVERY = 0.05  # seconds between the statements that mark delivered replies
 # Calls that are not messages in the chat and so not held to the per-chat pace.
 UNPACED = frozenset({"answerCallbackQuery", "sendChatAction", "editMessageReplyMarkup"})
+# Free to send: not sent, not leased (or its lease ran out).
+_UNSENT_FREE = "sent_at IS NULL AND (lease_until IS NULL OR lease_until < :now)"
+# A message waits while an older message of its chat is still unsent.
+_NO_EARLIER_UNSENT = (
+    "NOT EXISTS (SELECT 1 FROM outbox_messages earlier WHERE earlier.sent_at IS NULL"
+    " AND earlier.chat_id = outbox_messages.chat_id AND earlier.id < outbox_messages.id)"
+)
 
 
 @dataclass(frozen=True)
@@ -87,14 +91,14 @@ class OutboxSender:
 
     def __init__(
         self,
-        session_factory: async_sessionmaker[AsyncSession],
+        database: RawDatabase,
         bot: Bot,
         *,
         overall_rate: float = 30.0,
         per_chat_interval: timedelta = PER_CHAT_INTERVAL,
         batch: int = 30,
     ) -> None:
-        self.session_factory = session_factory
+        self.database = database
         self.bot = bot
         self.pace = Pace(overall_rate)
         self.per_chat_interval = per_chat_interval
@@ -138,13 +142,8 @@ class OutboxSender:
         """Mark as sent what was delivered and not yet marked (also called at shutdown)."""
         while self._sent_ids:
             ids, self._sent_ids = self._sent_ids, []
-            async with self.session_factory() as session, session.begin():
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(ids))
-                    .values(sent_at=utcnow(), lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+            async with self.database.transaction() as tx:
+                await _mark_sent(tx, ids)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Send what is left until stopping; woken on failures, or when a message falls due."""
@@ -155,9 +154,16 @@ class OutboxSender:
 
     async def send_pending(self) -> int:
         """Send what is due now and leased to nobody; the number of calls made."""
-        async with self.session_factory() as session:
-            ids = await self._due(session)
-        results = await asyncio.gather(*(self._send(message_id) for message_id in ids))
+        async with self.database.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id FROM outbox_messages WHERE not_before <= :now AND "
+                + _UNSENT_FREE
+                + " AND "
+                + _NO_EARLIER_UNSENT
+                + " ORDER BY id LIMIT :limit",
+                {"now": utcnow(), "limit": self.batch},
+            )
+        results = await asyncio.gather(*(self._send(row["id"]) for row in rows))
         return sum(results)
 
     async def _seconds_to_next_due(self) -> float:
@@ -167,35 +173,16 @@ class OutboxSender:
         wakes the loop at once.
         """
         now = utcnow()
-        async with self.session_factory() as session:
-            soonest = await session.scalar(
-                select(func.min(OutboxMessage.not_before)).where(
-                    OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.not_before > now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
+        async with self.database.transaction() as tx:
+            row = await tx.fetch_one(
+                "SELECT MIN(not_before) AS soonest FROM outbox_messages"
+                " WHERE not_before > :now AND " + _UNSENT_FREE,
+                {"now": now},
             )
+        soonest = as_datetime(row["soonest"]) if row else None
         if soonest is None:
             return 1.0
         return min(max((soonest - now).total_seconds(), 0.01), 1.0)
-
-    async def _due(self, session: AsyncSession) -> list[int]:
-        waiting = earlier_pending_in_chat(OutboxMessage, OutboxMessage.id, OutboxMessage.sent_at)
-        now = utcnow()
-        rows = await session.scalars(
-            select(OutboxMessage.id)
-            .where(
-                and_(
-                    OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.not_before <= now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                    ~waiting,
-                )
-            )
-            .order_by(OutboxMessage.id)
-            .limit(self.batch)
-        )
-        return list(rows)
 
     async def _send(self, message_id: int) -> int:
         item = await self._claim(message_id)
@@ -209,23 +196,18 @@ class OutboxSender:
     async def _claim(self, message_id: int) -> tuple[Queued, int] | None:
         """Take a lease on a due message, committed before any network call."""
         now = utcnow()
-        async with self.session_factory() as session, session.begin():
-            taken = await session.execute(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == message_id,
-                    OutboxMessage.sent_at.is_(None),
-                    OutboxMessage.not_before <= now,
-                    or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now),
-                )
-                .values(lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        async with self.database.transaction() as tx:
+            row = await tx.fetch_one(
+                "UPDATE outbox_messages SET lease_until = :lease_until, attempts = attempts + 1"
+                " WHERE id = :id AND not_before <= :now AND "
+                + _UNSENT_FREE
+                + " RETURNING id, chat_id, method, payload, attempts",
+                {"id": message_id, "now": now, "lease_until": now + LEASE},
             )
-            if not getattr(taken, "rowcount", 0):
-                return None
-            message = await session.get(OutboxMessage, message_id)
-            assert message is not None
-            queued = Queued(message.id, message.chat_id, message.method, dict(message.payload))
-            return queued, message.attempts
+        if row is None:
+            return None
+        queued = Queued(row["id"], row["chat_id"], row["method"], as_json(row["payload"]))
+        return queued, row["attempts"]
 
     async def _attempt(self, item: Queued, *, attempts: int) -> tuple[dict[str, Any], bool]:
         """Make one call; the outbox values it leads to, and whether the person blocked us."""
@@ -262,22 +244,18 @@ class OutboxSender:
     ) -> None:
         """Write the outcomes in one transaction (the sent ones in one statement)."""
         sent = [i for i, values, _ in outcomes if set(values) == {"lease_until", "sent_at"}]
-        async with self.session_factory() as session, session.begin():
-            if sent:
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(OutboxMessage.id.in_(sent))
-                    .values(sent_at=utcnow(), lease_until=None)
-                    .execution_options(synchronize_session=False)
-                )
+        async with self.database.transaction() as tx:
+            await _mark_sent(tx, sent)
             for message_id, values, _ in outcomes:
                 if message_id not in sent:
-                    await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id == message_id).values(**values)
+                    columns = ", ".join(f"{name} = :{name}" for name in sorted(values))
+                    await tx.execute(
+                        f"UPDATE outbox_messages SET {columns} WHERE id = :id",
+                        {**values, "id": message_id},
                     )
             if any(unreachable for _, _, unreachable in outcomes):
                 await set_reachable(
-                    session, channel="telegram", external_id=str(chat_id), reachable=False
+                    tx, channel="telegram", external_id=str(chat_id), reachable=False
                 )
 
     async def _call(self, method: str, payload: dict[str, Any]) -> None:
@@ -302,3 +280,13 @@ def _abandoned(item: Queued, error: Exception) -> dict[str, Any]:
     )
     reason = f"{type(error).__name__}: {error}"[:300]
     return {"lease_until": None, "sent_at": utcnow(), "last_error": reason}
+
+
+async def _mark_sent(tx: Transaction, ids: list[int]) -> None:
+    """Mark delivered messages sent, in one statement."""
+    if ids:
+        marks = ", ".join(f":id{n}" for n in range(len(ids)))
+        await tx.execute(
+            f"UPDATE outbox_messages SET sent_at = :now, lease_until = NULL WHERE id IN ({marks})",
+            {"now": utcnow(), **{f"id{n}": i for n, i in enumerate(ids)}},
+        )

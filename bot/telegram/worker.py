@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from sqlalchemy import delete, insert, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-
 from bot.conversations import ConversationService, set_reachable
-from bot.storage.models import OutboxMessage, TelegramUpdate
+from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
 from bot.telegram._waiting import wait_for_work
@@ -27,53 +25,79 @@ MAX_ATTEMPTS = 5
 
 
 class UpdateProcessor:
-    """Applies pending updates to conversations and queues the replies, atomically.
+    """Applies updates to conversations and queues the replies, atomically.
 
-    Updates this process received are handed over in memory and processed at once, one chat's
-    in arrival order; a scan of the inbox picks up the rest (another worker's, a failed try,
-    the backlog after a restart).
+    An update is applied as it arrives, in the transaction that stores it (one transaction per
+    update, and the webhook's answer waits only for it). One chat's updates go one at a time,
+    in arrival order; a scan of the inbox picks up what is left (an update that failed, one
+    that arrived before an older one of its chat was done, the backlog after a restart).
     """
 
     def __init__(
-        self,
-        service: ConversationService,
-        session_factory: async_sessionmaker[AsyncSession],
-        *,
-        concurrency: int = 8,
+        self, service: ConversationService, database: RawDatabase, *, concurrency: int = 8
     ) -> None:
         self.service = service
-        self.session_factory = session_factory
+        self.database = database
         self.concurrency = concurrency
         self.wake = asyncio.Event()
         # Receives the replies a step queued, already leased to this process, to send them.
-        self.on_queued: Callable[[list[Queued]], Awaitable[None]] | None = None
-        self._slots = asyncio.Semaphore(concurrency)
-        self._chains: dict[int, asyncio.Task[None]] = {}
+        self.on_queued: Callable[[list[Queued]], Coroutine[Any, Any, None]] | None = None
+        self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._deliveries: set[asyncio.Task[None]] = set()
 
-    def submit(self, update_id: int, chat_id: int, payload: dict[str, Any]) -> None:
-        """Process an update this process just stored, after the chat's previous one."""
-        previous = self._chains.get(chat_id)
-        task = asyncio.create_task(self._after(previous, update_id, payload))
-        self._chains[chat_id] = task
-        task.add_done_callback(lambda done: self._forget_chain(chat_id, done))
+    def _chat_lock(self, chat_id: int) -> asyncio.Lock:
+        lock = self._chats.get(chat_id)
+        if lock is None:
+            lock = self._chats[chat_id] = asyncio.Lock()
+        return lock
 
-    def _forget_chain(self, chat_id: int, task: asyncio.Task[None]) -> None:
-        if self._chains.get(chat_id) is task:
-            del self._chains[chat_id]
+    async def accept(self, update: dict[str, Any]) -> bool:
+        """Store an update once and, unless its chat has older ones waiting, apply it.
 
-    async def _after(
-        self, previous: asyncio.Task[None] | None, update_id: int, payload: dict[str, Any]
-    ) -> None:
-        if previous is not None:
-            await asyncio.wait([previous])
-        async with self._slots:
-            if not await self._process(update_id, payload):
-                self.wake.set()  # blocked or failed: the scan will come back to it
+        True if the update was new. It is never lost: should applying fail, it is stored alone
+        for the scan to try again.
+        """
+        chat_id = inbox.chat_of(update)
+        if chat_id is None:
+            async with self.database.transaction() as tx:
+                return await inbox.accept(tx, update, processed=True)
+        async with self._chat_lock(chat_id):
+            try:
+                new, queued = await self._accept_and_apply(chat_id, update)
+            except Exception:
+                logger.exception("update failed", extra={"update_id": update["update_id"]})
+                async with self.database.transaction() as tx:
+                    new = await inbox.accept(tx, update, processed=False)
+                self.wake.set()
+                return new
+        self._deliver(queued)
+        return new
+
+    async def _accept_and_apply(
+        self, chat_id: int, update: dict[str, Any]
+    ) -> tuple[bool, list[Queued]]:
+        async with self.database.transaction() as tx:
+            await tx.lock_chat(chat_id)
+            waiting = await inbox.pending_before(tx, chat_id, update["update_id"])
+            if not await inbox.accept(tx, update, processed=not waiting):
+                return False, []
+            if waiting:
+                self.wake.set()
+                return True, []
+            chat, calls = await self._apply(tx, update)
+            return True, await _queue(tx, chat, calls)
+
+    def _deliver(self, queued: list[Queued]) -> None:
+        """Send the replies in the background: the webhook answers without waiting for them."""
+        if queued and self.on_queued is not None:
+            task = asyncio.create_task(self.on_queued(queued))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
 
     async def drain(self) -> None:
-        """Wait for the updates handed over in memory (at shutdown)."""
-        if self._chains:
-            await asyncio.wait(list(self._chains.values()))
+        """Wait for the replies being sent (at shutdown)."""
+        if self._deliveries:
+            await asyncio.wait(list(self._deliveries))
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Scan the inbox until stopping: at once when woken, else every second."""
@@ -84,43 +108,35 @@ class UpdateProcessor:
 
     async def process_pending(self) -> int:
         """Process what can be processed now from the inbox; the number of updates done."""
-        async with self.session_factory() as session:
-            ids = await inbox.next_batch(session, self.concurrency)
-            stored = await inbox.payloads(session, ids) if ids else {}
+        async with self.database.transaction() as tx:
+            ids = await inbox.next_batch(tx, self.concurrency)
+            stored = await inbox.payloads(tx, ids) if ids else {}
         if not ids:
             return 0
         results = await asyncio.gather(*(self._process(i, stored[i]) for i in ids if i in stored))
         return sum(results)
 
     async def _process(self, update_id: int, payload: dict[str, Any]) -> int:
+        chat_id = inbox.chat_of(payload)
         try:
-            async with self.session_factory() as session, session.begin():
-                if not await inbox.claim(session, update_id):
+            async with self._chat_lock(chat_id or 0), self.database.transaction() as tx:
+                if chat_id is not None:
+                    await tx.lock_chat(chat_id)
+                if not await inbox.claim(tx, update_id):
                     return 0
-                chat_id, calls = await self._apply(session, payload)
-                queued = await _queue(session, chat_id, calls)
+                chat, calls = await self._apply(tx, payload)
+                queued = await _queue(tx, chat, calls)
         except Exception:
             # Never lose the update: count the failure, and give up only after a few tries.
             logger.exception("update failed", extra={"update_id": update_id})
-            await self._count_failure(update_id)
+            async with self.database.transaction() as tx:
+                if await inbox.count_failure(tx, update_id, max_attempts=MAX_ATTEMPTS):
+                    logger.error("update set aside", extra={"update_id": update_id})
             return 0
-        if queued and self.on_queued is not None:
-            await self.on_queued(queued)
+        self._deliver(queued)
         return 1
 
-    async def _count_failure(self, update_id: int) -> None:
-        async with self.session_factory() as session, session.begin():
-            row = await session.get(TelegramUpdate, update_id)
-            if row is None:
-                return
-            row.attempts += 1
-            if row.attempts >= MAX_ATTEMPTS:
-                row.processed_at = utcnow()
-                logger.error("update set aside", extra={"update_id": update_id})
-
-    async def _apply(
-        self, session: AsyncSession, payload: dict[str, Any]
-    ) -> tuple[int, list[ApiCall]]:
+    async def _apply(self, tx: Transaction, payload: dict[str, Any]) -> tuple[int, list[ApiCall]]:
         """The step an update causes, and the Bot API calls it needs."""
         inbound = read_update(payload)
         calls: list[ApiCall] = []
@@ -139,22 +155,22 @@ class UpdateProcessor:
             return chat_id, calls
         if inbound.blocked is not None:
             await set_reachable(
-                session, channel=CHANNEL, external_id=str(chat_id), reachable=not inbound.blocked
+                tx, channel=CHANNEL, external_id=str(chat_id), reachable=not inbound.blocked
             )
             return chat_id, calls
-        received = await self._button_input(session, inbound, calls)
+        received = await self._button_input(tx, inbound, calls)
         if received is not None:
-            await self._answer(session, inbound, received, calls)
+            await self._answer(tx, inbound, received, calls)
         return chat_id, calls
 
     async def _button_input(
-        self, session: AsyncSession, inbound: Inbound, calls: list[ApiCall]
+        self, tx: Transaction, inbound: Inbound, calls: list[ApiCall]
     ) -> Input | None:
         """Check a pressed button against the current question; toggles only redraw."""
         if inbound.button_step is None:
             return inbound.received
         external_id = str(inbound.chat_id)
-        state = await self.service.current_state(session, channel=CHANNEL, external_id=external_id)
+        state = await self.service.current_state(tx, channel=CHANNEL, external_id=external_id)
         if state is None:
             return Input(command="start")
         if state.step is None or (state.erase_pending and inbound.button_step == ""):
@@ -165,7 +181,7 @@ class UpdateProcessor:
         if inbound.toggle_mask is None and inbound.submit_mask is None:
             return inbound.received
         # Toggles and multi-select submits need the options, in order.
-        peeked = await self.service.peek(session, channel=CHANNEL, external_id=external_id)
+        peeked = await self.service.peek(tx, channel=CHANNEL, external_id=external_id)
         question = peeked[1][-1].question if peeked else None
         if question is None:
             return Input(command="repeat", payload="old_button")
@@ -180,11 +196,11 @@ class UpdateProcessor:
         )
 
     async def _answer(
-        self, session: AsyncSession, inbound: Inbound, received: Input, calls: list[ApiCall]
+        self, tx: Transaction, inbound: Inbound, received: Input, calls: list[ApiCall]
     ) -> None:
         assert inbound.chat_id is not None
         reply = await self.service.handle_in(
-            session,
+            tx,
             channel=CHANNEL,
             external_id=str(inbound.chat_id),
             received=received,
@@ -192,14 +208,10 @@ class UpdateProcessor:
         )
         if "erase_confirmed" in reply.events:
             # The person's messages and our replies are erased too; update ids stay for dedup.
-            await session.execute(
-                delete(OutboxMessage).where(OutboxMessage.chat_id == inbound.chat_id)
+            await tx.execute(
+                "DELETE FROM outbox_messages WHERE chat_id = :chat_id", {"chat_id": inbound.chat_id}
             )
-            await session.execute(
-                update(TelegramUpdate)
-                .where(TelegramUpdate.chat_id == inbound.chat_id)
-                .values(payload={})
-            )
+            await inbox.forget_payloads(tx, inbound.chat_id)
         step = reply.state.step if reply.state else None
         calls.extend(
             reply_calls(
@@ -213,22 +225,23 @@ class UpdateProcessor:
         )
 
 
-async def _queue(session: AsyncSession, chat_id: int, calls: list[ApiCall]) -> list[Queued]:
+async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Queued]:
     """Store the calls in the outbox, leased to this process, which sends them right away."""
-    if not calls:
-        return []
     now = utcnow()
-    rows = [
-        {
-            "chat_id": chat_id,
-            "method": call.method,
-            "payload": call.payload,
-            "created_at": now,
-            "not_before": now,
-            "attempts": 0,
-            "lease_until": now + LEASE,
-        }
-        for call in calls
-    ]
-    ids = (await session.scalars(insert(OutboxMessage).returning(OutboxMessage.id), rows)).all()
-    return [Queued(i, chat_id, c.method, c.payload) for i, c in zip(ids, calls, strict=True)]
+    queued = []
+    for call in calls:
+        row = await tx.fetch_one(
+            "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
+            " attempts, lease_until) VALUES (:chat_id, :method, :payload, :now, :now, 0,"
+            " :lease_until) RETURNING id",
+            {
+                "chat_id": chat_id,
+                "method": call.method,
+                "payload": call.payload,
+                "now": now,
+                "lease_until": now + LEASE,
+            },
+        )
+        assert row is not None
+        queued.append(Queued(row["id"], chat_id, call.method, call.payload))
+    return queued

@@ -10,6 +10,7 @@ from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TranscriptEntry
+from bot.storage.raw import open_raw_database
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
 
@@ -26,13 +27,15 @@ class Service:
     def __init__(self, database_url: str, flows_dir: Path = FLOWS_DIR) -> None:
         self.engine = create_engine(database_url)
         self.factory = create_session_factory(self.engine)
-        self.service = ConversationService(self.factory, FlowRegistry(flows_dir))
+        self.database = open_raw_database(database_url)
+        self.service = ConversationService(self.database, FlowRegistry(flows_dir))
 
     async def __aenter__(self) -> Service:
         await self.service.prepare()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        await self.database.close()
         await self.engine.dispose()
 
     async def send(self, person: str = "p1", **kwargs: object) -> Reply:

@@ -12,6 +12,7 @@ from bot.flow_registry import FlowRegistry
 from bot.retention import Retention, purge
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate, TranscriptEntry
+from bot.storage.raw import open_raw_database
 from bot.storage.types import utcnow
 from flows.messages import Input
 from webhook.cli import main
@@ -20,7 +21,8 @@ from webhook.cli import main
 async def test_old_conversations_and_telegram_messages_are_erased(database_url: str) -> None:
     engine = create_engine(database_url)
     factory = create_session_factory(engine)
-    service = ConversationService(factory, FlowRegistry())
+    database = open_raw_database(database_url)
+    service = ConversationService(database, FlowRegistry())
     await service.prepare()
     for person in ("old", "recent"):
         await service.handle(channel="web", external_id=person, received=Input(command="start"))

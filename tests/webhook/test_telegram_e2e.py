@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TelegramUpdate
+from bot.storage.raw import open_raw_database
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -118,6 +119,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     # The service runs in its own thread and loop: the test reads through its own engine.
     engine_ = create_engine(settings.database_url)
     reader = create_session_factory(engine_)
+    raw_reader = open_raw_database(settings.database_url)
     with serve(app) as url:
         async with httpx.AsyncClient(base_url=url) as http:
             await deliver(http, tg.message(CHAT, "/start ML_POISSY"))
@@ -126,9 +128,9 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                 state = await current_state(reader, CHAT)
                 if state.done:
                     break
-                async with reader() as session:
+                async with raw_reader.transaction() as tx:
                     peeked = await app.state.conversations.peek(
-                        session, channel="telegram", external_id=str(CHAT)
+                        tx, channel="telegram", external_id=str(CHAT)
                     )
                 question = peeked[1][-1].question.model_dump()
                 reply = answer_for(question, profile)
@@ -142,6 +144,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                     await deliver(http, tg.message(CHAT, reply["text"]))
                 sent = await replies(fake_api, CHAT, len(sent) + 1)
             state = await current_state(reader, CHAT)
+    await raw_reader.close()
     await engine_.dispose()
     assert state.done
     expected = orient(Profile.model_validate(profile)).model_dump(mode="json")

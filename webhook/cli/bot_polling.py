@@ -12,7 +12,7 @@ from bot.flow_registry import FlowRegistry
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from bot.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
-from webhook.cli._database import open_database
+from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError
 
 logger = logging.getLogger(__name__)
@@ -38,12 +38,12 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
 
 
 async def _main(settings: Settings) -> None:
-    async with open_database(settings) as factory:
+    async with open_raw(settings) as database:
         service = ConversationService(
-            factory, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+            database, FlowRegistry(), context={"privacy_url": settings.privacy_url}
         )
         await service.prepare()
-        runtime = TelegramRuntime(settings, service, factory)
+        runtime = TelegramRuntime(settings, service, database)
         await runtime.start(webhook=False)
         # Polling and a webhook cannot both be on: polling wins while this runs.
         await runtime.bot.delete_webhook()

@@ -14,7 +14,7 @@ from bot.flow_registry import FlowRegistry
 from bot.settings import load_settings
 from flows.i18n import LANGUAGES
 from flows.messages import Input
-from webhook.cli._database import open_database
+from webhook.cli._database import open_raw
 from webhook.cli._output import emit
 
 CHANNEL = "console"
@@ -73,9 +73,9 @@ async def converse(
 
 async def _main(session: str, language: str) -> None:
     settings = load_settings()
-    async with open_database(settings) as factory:
+    async with open_raw(settings) as database:
         service = ConversationService(
-            factory, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+            database, FlowRegistry(), context={"privacy_url": settings.privacy_url}
         )
         await service.prepare()
         await converse(service, session, language, sys.stdin, sys.stdout)

@@ -23,7 +23,7 @@ CHAT = 5551234
 
 
 async def state_of(h: TelegramHarness, chat_id: int = CHAT) -> ConversationState | None:
-    async with h.runtime.session_factory() as session:
+    async with h.app.state.session_factory() as session:
         row = await session.scalar(
             select(Conversation).where(Conversation.external_id == str(chat_id))
         )
@@ -59,7 +59,7 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
     assert state.done
     expected = orient(Profile.model_validate(profile)).model_dump(mode="json")
     assert engine.current_orientation(state).model_dump(mode="json") == expected  # type: ignore[union-attr]
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert row.referrer_code == "ML_POISSY"
@@ -68,9 +68,9 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
 
 
 async def _question(h: TelegramHarness) -> dict[str, Any]:
-    async with h.runtime.session_factory() as session:
+    async with h.app.state.database.transaction() as tx:
         peeked = await h.runtime.processor.service.peek(
-            session, channel="telegram", external_id=str(CHAT)
+            tx, channel="telegram", external_id=str(CHAT)
         )
     assert peeked is not None
     question = peeked[1][-1].question
@@ -105,7 +105,7 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramH
     assert (await telegram.post(tg.message(CHAT, "hi"), secret="wrong")).status_code == 403
     assert (await telegram.post(tg.message(CHAT, "hi"), secret=None)).status_code == 403
     assert (await telegram.post({"no": "update_id"})).status_code == 400
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
 
 
@@ -119,10 +119,14 @@ async def test_a_retried_update_is_processed_once(telegram: TelegramHarness) -> 
 async def test_updates_of_one_chat_are_processed_in_order(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     first, second = tg.press(CHAT, "c|consent|yes"), tg.press(CHAT, "c|asker|self")
-    # Both arrive before any is processed, the second one first.
-    second["update_id"], first["update_id"] = first["update_id"] + 1, first["update_id"]
+    # The first was stored but not applied yet (its worker died, say) when the second arrives.
+    async with telegram.app.state.session_factory() as session, session.begin():
+        session.add(TelegramUpdate(update_id=first["update_id"], chat_id=CHAT, payload=first))
+    second["update_id"] = first["update_id"] + 1
     await telegram.post(second)
-    await telegram.post(first)
+    state = await state_of(telegram)
+    assert state is not None
+    assert state.answers == {}  # the second waits for the first
     await telegram.settle()
     state = await state_of(telegram)
     assert state is not None
@@ -178,7 +182,7 @@ async def test_a_group_gets_one_polite_answer_and_nothing_is_kept(
     sent = await telegram.send(tg.group_message(-100, "/start"))
     assert "message privé" in sent[0]["text"]
     assert await telegram.send(tg.group_message(-100, "bonjour")) == []
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
 
 
@@ -234,7 +238,7 @@ async def test_my_data_then_erasure_after_confirmation(telegram: TelegramHarness
     await telegram.send(tg.message(CHAT, "/supprimer"))
     done = await telegram.send(tg.press(CHAT, "c||erase_yes"))
     assert "j'ai tout effacé" in done[0]["text"]
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
         payloads = (await session.scalars(select(TelegramUpdate.payload))).all()
         assert all(p == {} for p in payloads[:-1])
@@ -245,7 +249,7 @@ async def test_my_data_then_erasure_after_confirmation(telegram: TelegramHarness
 async def test_blocking_the_bot_marks_the_person_unreachable(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.blocked(CHAT))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert row.unreachable_at is not None
@@ -262,7 +266,7 @@ async def test_a_403_on_send_marks_unreachable_and_a_429_is_retried_not_dropped(
     assert len(telegram.recorder.sent_texts(CHAT)) == 1
     telegram.recorder.fail_chat(CHAT)
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert row.unreachable_at is not None
@@ -270,7 +274,7 @@ async def test_a_403_on_send_marks_unreachable_and_a_429_is_retried_not_dropped(
 
 async def due_now(h: TelegramHarness, column: str) -> None:
     """Make a conversation's reminder or closing fall due, as if the time had passed."""
-    async with h.runtime.session_factory() as session, session.begin():
+    async with h.app.state.session_factory() as session, session.begin():
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert getattr(row, column) is not None
@@ -289,7 +293,7 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
     assert nudge.startswith("Coucou")
     assert nudge.endswith("C'est pour toi, ou pour ton enfant ?")
     await telegram.send(tg.press(CHAT, "c|asker|self"))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         # One reminder only: after an answer just the closing is scheduled again.
@@ -302,10 +306,10 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
 
 async def test_an_answer_before_the_delay_cancels_the_reminder(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         first = await session.scalar(select(Conversation.remind_at))
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         later = await session.scalar(select(Conversation.remind_at))
     assert first is not None
     assert later is not None
@@ -316,7 +320,7 @@ async def test_an_abandoned_conversation_is_closed_after_a_week(telegram: Telegr
     await telegram.send(tg.message(CHAT, "/start"))
     await due_now(telegram, "close_at")
     await telegram.runtime.reminders.run_due()
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert row.status == "closed"
@@ -325,7 +329,7 @@ async def test_an_abandoned_conversation_is_closed_after_a_week(telegram: Telegr
 async def test_a_finished_conversation_gets_no_reminder(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.press(CHAT, "c|consent|no"))
-    async with telegram.runtime.session_factory() as session:
+    async with telegram.app.state.session_factory() as session:
         row = await session.scalar(select(Conversation))
         assert row is not None
         assert (row.remind_at, row.close_at) == (None, None)

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
-from bot.storage.db import create_engine, create_session_factory
+from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
@@ -26,10 +26,9 @@ async def test_polled_updates_get_replies(settings: Settings) -> None:
         configured = settings.model_copy(
             update={"telegram_token": SecretStr(TEST_TOKEN), "telegram_api_url": fake.base_url}
         )
-        engine = create_engine(settings.database_url)
-        factory = create_session_factory(engine)
-        service = ConversationService(factory, FlowRegistry())
-        runtime = TelegramRuntime(configured, service, factory)
+        database = open_raw_database(settings.database_url)
+        service = ConversationService(database, FlowRegistry())
+        runtime = TelegramRuntime(configured, service, database)
         runtime.sender.per_chat_interval = timedelta(0)
         await runtime.start(webhook=False)
         fake.queue_update(tg.message(42, "/start"))
@@ -43,7 +42,7 @@ async def test_polled_updates_get_replies(settings: Settings) -> None:
         stop.set()
         await asyncio.wait_for(polling, timeout=5)
         await runtime.stop()
-        await engine.dispose()
+        await database.close()
         texts = fake.sent_texts(42)
     assert texts[0].startswith("Salut")
     assert texts[1] == "C'est pour toi, ou pour ton enfant ?"

@@ -6,18 +6,18 @@ import io
 
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
-from bot.storage.db import create_engine, create_session_factory
+from bot.storage.raw import open_raw_database
 from webhook.cli.chat import converse, parse_line
 
 
 async def test_a_terminal_conversation_reaches_the_orientation(database_url: str) -> None:
-    engine = create_engine(database_url)
-    service = ConversationService(create_session_factory(engine), FlowRegistry())
+    database = open_raw_database(database_url)
+    service = ConversationService(database, FlowRegistry())
     await service.prepare()
     typed = "oui\n1\nvingt\n19 ans\n/retour\n19\n93500\n5\n1\n0\n1\n1\n/quitter\n"
     out = io.StringIO()
     await converse(service, "console-test", "fr", io.StringIO(typed), out)
-    await engine.dispose()
+    await database.close()
     screen = out.getvalue()
     assert "1. Oui, c'est OK" in screen
     assert "Écris juste l'âge en chiffres" in screen
