@@ -144,6 +144,9 @@ async def _person(
             answer = await client.post(WEBHOOK_PATH, json=update)
             if answer.status_code != 200:
                 result.rejected += 1
+            else:
+                # Telegram makes the call a webhook's response may carry (any bot may use it).
+                await watch.take_webhook_answer(answer.content)
         except httpx.HTTPError:
             result.rejected += 1
         reply = await watch.next_reply(chat_id, posted, reply_timeout)

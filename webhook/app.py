@@ -18,8 +18,9 @@ from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
-from webhook import privacy, telegram_webhook, web
+from webhook import privacy, web
 from webhook.api import chat, orient
+from webhook.telegram_webhook import TelegramWebhook
 
 
 def create_app(
@@ -81,8 +82,8 @@ def create_app(
     app.state.telegram = telegram
     app.include_router(orient.router)
     app.include_router(chat.router)
-    app.include_router(telegram_webhook.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
     web.mount_static(app)
+    app.add_middleware(TelegramWebhook)
     return app

@@ -14,7 +14,7 @@ from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from bot.telegram.reminders import ReminderJob
 from bot.telegram.sender import OutboxSender
-from bot.telegram.worker import UpdateProcessor
+from bot.telegram.worker import Accepted, UpdateProcessor
 from flows.i18n import LANGUAGES, text
 
 logger = logging.getLogger(__name__)
@@ -92,13 +92,13 @@ class TelegramRuntime:
         self._tasks.clear()
         await self.bot.shutdown()
 
-    async def accept(self, update: dict[str, Any]) -> bool:
-        """Store an update durably (once) and apply it; True if it was new."""
-        new = await self.processor.accept(update)
+    async def accept(self, update: dict[str, Any], *, webhook: bool = False) -> Accepted:
+        """Store an update durably (once) and apply it."""
+        accepted = await self.processor.accept(update, webhook=webhook)
         if not self._background:
-            # Step-by-step tests send the replies themselves.
+            # Step-by-step tests see the replies once the update is accepted.
             await self.processor.drain()
-        return new
+        return accepted
 
     async def _publish_commands(self) -> None:
         for language in LANGUAGES:

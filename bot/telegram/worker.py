@@ -6,6 +6,7 @@ import asyncio
 import logging
 import weakref
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from bot.conversations import ConversationService, set_reachable
@@ -22,6 +23,15 @@ from flows.messages import Input
 logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What became of a delivered update."""
+
+    new: bool  # False for a delivery seen before
+    # A Bot API call for the webhook's response (Telegram makes it; nobody learns the result).
+    webhook_answer: dict[str, Any] | None = None
 
 
 class UpdateProcessor:
@@ -51,41 +61,45 @@ class UpdateProcessor:
             lock = self._chats[chat_id] = asyncio.Lock()
         return lock
 
-    async def accept(self, update: dict[str, Any]) -> bool:
+    async def accept(self, update: dict[str, Any], *, webhook: bool = False) -> Accepted:
         """Store an update once and, unless its chat has older ones waiting, apply it.
 
-        True if the update was new. It is never lost: should applying fail, it is stored alone
-        for the scan to try again.
+        It is never lost: should applying fail, it is stored alone for the scan to try again.
+        With ``webhook``, the answer to a pressed button is handed back for the webhook's
+        response (Telegram makes that call itself) instead of being queued.
         """
         chat_id = inbox.chat_of(update)
         if chat_id is None:
             async with self.database.transaction() as tx:
-                return await inbox.accept(tx, update, processed=True)
+                return Accepted(await inbox.accept(tx, update, processed=True))
         async with self._chat_lock(chat_id):
             try:
-                new, queued = await self._accept_and_apply(chat_id, update)
+                accepted, queued = await self._accept_and_apply(chat_id, update, webhook)
             except Exception:
                 logger.exception("update failed", extra={"update_id": update["update_id"]})
                 async with self.database.transaction() as tx:
                     new = await inbox.accept(tx, update, processed=False)
                 self.wake.set()
-                return new
+                return Accepted(new)
         self._deliver(queued)
-        return new
+        return accepted
 
     async def _accept_and_apply(
-        self, chat_id: int, update: dict[str, Any]
-    ) -> tuple[bool, list[Queued]]:
+        self, chat_id: int, update: dict[str, Any], webhook: bool
+    ) -> tuple[Accepted, list[Queued]]:
         async with self.database.transaction() as tx:
             await tx.lock_chat(chat_id)
             waiting = await inbox.pending_before(tx, chat_id, update["update_id"])
             if not await inbox.accept(tx, update, processed=not waiting):
-                return False, []
+                return Accepted(False), []
             if waiting:
                 self.wake.set()
-                return True, []
+                return Accepted(True), []
             chat, calls = await self._apply(tx, update)
-            return True, await _queue(tx, chat, calls)
+            answer = None
+            if webhook and calls and calls[0].method == "answerCallbackQuery":
+                answer = {"method": calls[0].method, **calls.pop(0).payload}
+            return Accepted(True, answer), await _queue(tx, chat, calls)
 
     def _deliver(self, queued: list[Queued]) -> None:
         """Send the replies in the background: the webhook answers without waiting for them."""

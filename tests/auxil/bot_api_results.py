@@ -203,6 +203,12 @@ class BotApiRecorder:
 
     # How calls are answered.
 
+    async def take_webhook_answer(self, body: bytes) -> None:
+        """Make the call a webhook's response carries, as Telegram does (its result is lost)."""
+        answer = json.loads(body) if body else {}
+        if isinstance(answer, dict) and "method" in answer:
+            await self.answer(answer.pop("method"), answer)
+
     async def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Record the call and return (HTTP status, Bot API JSON body)."""
         key = method.lower()

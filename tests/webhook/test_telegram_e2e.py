@@ -56,11 +56,13 @@ def telegram_app(settings: Settings, fake: FakeBotApi, *, pace: float = 0.05) ->
     return app
 
 
-async def deliver(http: httpx.AsyncClient, update: dict[str, Any]) -> None:
+async def deliver(http: httpx.AsyncClient, update: dict[str, Any], fake: FakeBotApi) -> None:
+    """POST an update as Telegram does, making the call the response may carry."""
     response = await http.post(
         "/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
     )
     assert response.status_code == 200
+    await fake.take_webhook_answer(response.content)
 
 
 async def replies(fake: FakeBotApi, chat_id: int, count: int, wait: float = 10.0) -> list[Any]:
@@ -122,7 +124,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     raw_reader = open_raw_database(settings.database_url)
     with serve(app) as url:
         async with httpx.AsyncClient(base_url=url) as http:
-            await deliver(http, tg.message(CHAT, "/start ML_POISSY"))
+            await deliver(http, tg.message(CHAT, "/start ML_POISSY"), fake_api)
             sent = await replies(fake_api, CHAT, 1)
             for _ in range(40):
                 state = await current_state(reader, CHAT)
@@ -137,11 +139,11 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                 if question["kind"] in ("choice", "multi"):
                     labels = {c["value"]: c["label"] for c in question["choices"]}
                     for data in press_for(sent[-1].params, reply, labels):
-                        await deliver(http, tg.press(CHAT, data))
+                        await deliver(http, tg.press(CHAT, data), fake_api)
                 elif question["kind"] == "phone":
-                    await deliver(http, tg.contact(CHAT, "33612345678"))
+                    await deliver(http, tg.contact(CHAT, "33612345678"), fake_api)
                 else:
-                    await deliver(http, tg.message(CHAT, reply["text"]))
+                    await deliver(http, tg.message(CHAT, reply["text"]), fake_api)
                 sent = await replies(fake_api, CHAT, len(sent) + 1)
             state = await current_state(reader, CHAT)
     await raw_reader.close()
@@ -175,10 +177,10 @@ async def test_two_services_on_one_database_behave_as_one_bot(
                 updates = [make(chat) for chat in chats]
                 # Telegram retries: each update reaches both services; chats alternate first.
                 await asyncio.gather(
-                    *(deliver(a if i % 2 else b, u) for i, u in enumerate(updates))
+                    *(deliver(a if i % 2 else b, u, fake_api) for i, u in enumerate(updates))
                 )
                 await asyncio.gather(
-                    *(deliver(b if i % 2 else a, u) for i, u in enumerate(updates))
+                    *(deliver(b if i % 2 else a, u, fake_api) for i, u in enumerate(updates))
                 )
                 for chat in chats:
                     assert len(await replies(fake_api, chat, number)) == number

@@ -32,7 +32,10 @@ class TelegramHarness:
 
     async def post(self, update: dict[str, Any], secret: str | None = SECRET) -> httpx.Response:
         headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
-        return await self.client.post("/telegram/webhook", json=update, headers=headers)
+        response = await self.client.post("/telegram/webhook", json=update, headers=headers)
+        if response.status_code == 200:
+            await self.recorder.take_webhook_answer(response.content)
+        return response
 
     async def settle(self) -> None:
         for _ in range(50):
