@@ -84,6 +84,16 @@ class ConversationRow:
         )
 
 
+@dataclass(frozen=True)
+class Found:
+    """A conversation the caller looked up already in this transaction (or found missing).
+
+    The caller holds the person's lock (Telegram: the chat's), so it is still current.
+    """
+
+    row: ConversationRow | None
+
+
 FIND = (
     "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
     " reminded_at FROM conversations WHERE channel = :channel AND external_id = :external_id"
@@ -172,10 +182,15 @@ class ConversationService:
         external_id: str,
         received: Input,
         language: str | None = None,
+        found: Found | None = None,
     ) -> Reply:
         """Apply one input inside the caller's transaction (so it can add its own writes)."""
         received = typed_command(_without_nul(received))
-        row = await self.find(tx, channel=channel, external_id=external_id, lock=True)
+        row = (
+            found.row
+            if found is not None
+            else await self.find(tx, channel=channel, external_id=external_id, lock=True)
+        )
         current = self.registry.current[self.flow_id]
         if row is None:
             turn = engine.start(current, language=parse_language(language), context=self.context)
@@ -210,17 +225,6 @@ class ConversationService:
         reply.answered_kind = asked.input if asked else None
         return reply
 
-    async def current_state(
-        self, tx: Transaction, *, channel: str, external_id: str
-    ) -> ConversationState | None:
-        """The stored state of a conversation (no engine run)."""
-        row = await tx.fetch_one(
-            "SELECT state FROM conversations WHERE channel = :channel"
-            " AND external_id = :external_id",
-            {"channel": channel, "external_id": external_id},
-        )
-        return ConversationState.model_validate(as_json(row["state"])) if row else None
-
     async def peek(
         self, tx: Transaction, *, channel: str, external_id: str
     ) -> tuple[ConversationState, list[RenderedMessage]] | None:
@@ -245,7 +249,7 @@ class ConversationService:
 
     async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
         # Transcript and reminders go with the conversation (ON DELETE CASCADE).
-        await tx.execute("DELETE FROM conversations WHERE id = :id", {"id": row.id})
+        await tx.write("DELETE FROM conversations WHERE id = :id", {"id": row.id})
         logger.info("conversation erased", extra={"conversation": row.id})
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
@@ -279,9 +283,9 @@ class ConversationService:
         }
         if new:
             values.update(channel=row.channel, external_id=row.external_id, flow_id=row.flow_id)
-            await tx.execute(INSERT, values)
+            await tx.write(INSERT, values)
         else:
-            await tx.execute(UPDATE, values)
+            await tx.write(UPDATE, values)
         entries = [("in", incoming)] if incoming is not None else []
         await record_transcript(tx, row.id, entries + [("out", m.text) for m in messages])
         logger.info(

@@ -60,6 +60,12 @@ def as_json(value: Any) -> Any:
 class Transaction(ABC):
     """Statements run inside one database transaction."""
 
+    dialect: str
+
+    def timestamp(self, name: str) -> str:
+        """A time parameter where PostgreSQL cannot tell its type from the column (CASE)."""
+        return f"CAST(:{name} AS TIMESTAMPTZ)" if self.dialect == "postgresql" else f":{name}"
+
     @abstractmethod
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
         """Rows of a query, as dicts keyed by column name."""
@@ -69,8 +75,12 @@ class Transaction(ABC):
         """Run a statement; the number of rows it changed."""
 
     @abstractmethod
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        """Run a statement whose result is not needed (it may wait for the next one)."""
+
+    @abstractmethod
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
-        """Run a statement once per parameter set."""
+        """Run a statement once per parameter set (it may wait for the next one)."""
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -134,20 +144,47 @@ def _sqlite_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
 
 
 class SqliteTransaction(Transaction):
+    """Statements whose result nobody waits for go with the next one: one thread hop for all.
+
+    The ``BEGIN`` itself waits for the first statement, and the last writes for ``COMMIT``.
+    """
+
+    dialect = "sqlite"
+
     def __init__(self, database: SqliteDatabase) -> None:
         self.database = database
+        self.pending: list[tuple[str, Any, bool]] = [("BEGIN IMMEDIATE", [], False)]
+        self.begun = False
+
+    async def _send(self, sql: str, values: list[Any], mode: str) -> Any:
+        pending, self.pending = self.pending, []
+        self.begun = True
+        return await self.database.call(self.database.run_sync, pending, sql, values, mode)
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
-        return await self.database.call(self.database.fetch_sync, *_sqlite_args(sql, params))
+        rows: list[Row] = await self._send(*_sqlite_args(sql, params), "fetch")
+        return rows
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        return await self.database.call(self.database.execute_sync, *_sqlite_args(sql, params))
+        count: int = await self._send(*_sqlite_args(sql, params), "count")
+        return count
+
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        self.pending.append((*_sqlite_args(sql, params), False))
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:
             text, names = _qmark(sql)
             values = [[_sqlite_value(row[name]) for name in names] for row in rows]
-            await self.database.call(self.database.execute_many_sync, text, values)
+            self.pending.append((text, values, True))
+
+    async def commit(self) -> None:
+        await self._send("COMMIT", [], "none")
+
+    async def rollback(self) -> None:
+        self.pending = []
+        if self.begun:
+            await self.database.call(self.database.rollback_sync)
 
     async def lock_chat(self, key: int) -> None:
         # The transaction holds SQLite's only write lock already (BEGIN IMMEDIATE).
@@ -178,37 +215,43 @@ class SqliteDatabase(RawDatabase):
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._thread, function, *args)
 
-    def fetch_sync(self, sql: str, values: list[Any]) -> list[Row]:
+    def run_sync(
+        self, pending: list[tuple[str, Any, bool]], sql: str, values: list[Any], mode: str
+    ) -> Any:
+        """Run the deferred statements, then one whose result is wanted."""
+        connection = self._connect()
         try:
-            rows: list[sqlite3.Row] = self._connect().execute(sql, values).fetchall()
-            return [dict(row) for row in rows]
+            for text, arguments, many in pending:
+                if many:
+                    connection.executemany(text, arguments)
+                else:
+                    connection.execute(text, arguments)
+            cursor = connection.execute(sql, values)
         except sqlite3.IntegrityError as error:
             raise DuplicateKey(str(error)) from error
+        if mode == "fetch":
+            return [dict(row) for row in cursor.fetchall()]
+        return cursor.rowcount if mode == "count" else None
 
-    def execute_sync(self, sql: str, values: list[Any]) -> int:
-        try:
-            count: int = self._connect().execute(sql, values).rowcount
-            return count
-        except sqlite3.IntegrityError as error:
-            raise DuplicateKey(str(error)) from error
-
-    def execute_many_sync(self, sql: str, values: list[list[Any]]) -> None:
-        self._connect().executemany(sql, values)
-
-    def _run(self, sql: str) -> None:
-        self._connect().execute(sql)
+    def rollback_sync(self) -> None:
+        connection = self._connect()
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         async with self._lock:
-            # IMMEDIATE takes the write lock now: a read then a write can never deadlock.
-            await self.call(self._run, "BEGIN IMMEDIATE")
+            tx = SqliteTransaction(self)
             try:
-                yield SqliteTransaction(self)
+                yield tx
             except BaseException:
-                await asyncio.shield(self.call(self._run, "ROLLBACK"))
+                await asyncio.shield(tx.rollback())
                 raise
-            await asyncio.shield(self.call(self._run, "COMMIT"))
+            try:
+                await asyncio.shield(tx.commit())
+            except BaseException:
+                await asyncio.shield(tx.rollback())
+                raise
 
     async def close(self) -> None:
         async with self._lock:
@@ -247,6 +290,8 @@ def _postgres_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
 
 
 class PostgresTransaction(Transaction):
+    dialect = "postgresql"
+
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
 
@@ -266,6 +311,9 @@ class PostgresTransaction(Transaction):
         # asyncpg answers e.g. "UPDATE 3" or "INSERT 0 1": the count is last.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
+
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        await self.execute(sql, params)
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         if rows:

@@ -54,14 +54,24 @@ async def accept(tx: Transaction, update: dict[str, Any], *, processed: bool) ->
     )
 
 
-async def pending_before(tx: Transaction, chat_id: int, update_id: int) -> bool:
-    """Whether an older update of the chat is still waiting (this one must wait too)."""
+async def accept_in_turn(tx: Transaction, update: dict[str, Any], chat_id: int) -> bool | None:
+    """Store an update of a chat, taken by this transaction unless an older one is waiting.
+
+    None when the update was seen before; True when it is stored taken (apply it now); False
+    when it must wait its turn. One statement: this runs for every message people send.
+    """
+    now = utcnow()
     row = await tx.fetch_one(
-        "SELECT 1 AS waiting FROM telegram_updates WHERE processed_at IS NULL"
-        " AND chat_id = :chat_id AND update_id < :update_id LIMIT 1",
-        {"chat_id": chat_id, "update_id": update_id},
+        "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at, processed_at,"
+        " attempts) VALUES (:update_id, :chat_id, :payload, :now, CASE WHEN EXISTS ("
+        "SELECT 1 FROM telegram_updates WHERE processed_at IS NULL AND chat_id = :chat_id"
+        " AND update_id < :update_id) THEN NULL ELSE " + tx.timestamp("now") + " END, 1)"
+        " ON CONFLICT DO NOTHING RETURNING processed_at",
+        {"update_id": update["update_id"], "chat_id": chat_id, "payload": update, "now": now},
     )
-    return row is not None
+    if row is None:
+        return None
+    return row["processed_at"] is not None
 
 
 async def next_batch(tx: Transaction, limit: int) -> list[int]:

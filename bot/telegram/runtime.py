@@ -55,6 +55,7 @@ class TelegramRuntime:
         self.sender = OutboxSender(database, self.bot)
         self.reminders = ReminderJob(service, database)
         self.processor.on_queued = self.sender.deliver
+        self.processor.also_in_step = self.sender.mark_sent_in
         self._background = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()

@@ -28,7 +28,9 @@ PER_CHAT_INTERVAL = timedelta(seconds=1)  # Telegram: about one message a second
 MAX_ATTEMPTS = 12
 # Long enough for Telegram's slowest answer (15 s timeout); a crashed sender's lease expires.
 LEASE = timedelta(seconds=60)
-MARK_SENT_EVERY = 0.05  # seconds between the statements that mark delivered replies
+# Delivered replies are marked sent by the next step's transaction (see mark_sent_in), or after
+# this many seconds when no step comes.
+MARK_SENT_EVERY = 0.5
 # Calls that are not messages in the chat and so not held to the per-chat pace.
 UNPACED = frozenset({"answerCallbackQuery", "sendChatAction", "editMessageReplyMarkup"})
 # Free to send: not sent, not leased (or its lease ran out).
@@ -137,6 +139,16 @@ class OutboxSender:
     async def _flush_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
         await self.flush()
+
+    async def mark_sent_in(self, tx: Transaction) -> None:
+        """Write the pending "sent" marks in a transaction that runs anyway (spares one).
+
+        Should that transaction fail, the marks are lost with it: those messages stay leased
+        and are sent again once their lease runs out (at worst a duplicate, never a loss).
+        """
+        if self._sent_ids:
+            ids, self._sent_ids = self._sent_ids, []
+            await _mark_sent(tx, ids)
 
     async def flush(self) -> None:
         """Mark as sent what was delivered and not yet marked (also called at shutdown)."""
@@ -286,7 +298,7 @@ async def _mark_sent(tx: Transaction, ids: list[int]) -> None:
     """Mark delivered messages sent, in one statement."""
     if ids:
         marks = ", ".join(f":id{n}" for n in range(len(ids)))
-        await tx.execute(
+        await tx.write(
             f"UPDATE outbox_messages SET sent_at = :now, lease_until = NULL WHERE id IN ({marks})",
             {"now": utcnow(), **{f"id{n}": i for n, i in enumerate(ids)}},
         )

@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations import ConversationService, set_reachable
+from bot.conversations import ConversationService, Found, set_reachable
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
@@ -19,6 +19,7 @@ from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches
 from bot.telegram.sender import LEASE, Queued
 from flows.i18n import parse_language, text
 from flows.messages import Input
+from flows.state import ConversationState
 
 logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
@@ -52,6 +53,8 @@ class UpdateProcessor:
         self.wake = asyncio.Event()
         # Receives the replies a step queued, already leased to this process, to send them.
         self.on_queued: Callable[[list[Queued]], Coroutine[Any, Any, None]] | None = None
+        # Adds other pending writes to a step's transaction (the sender's "sent" marks).
+        self.also_in_step: Callable[[Transaction], Coroutine[Any, Any, None]] | None = None
         self._chats: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self._deliveries: set[asyncio.Task[None]] = set()
 
@@ -89,17 +92,20 @@ class UpdateProcessor:
     ) -> tuple[Accepted, list[Queued]]:
         async with self.database.transaction() as tx:
             await tx.lock_chat(chat_id)
-            waiting = await inbox.pending_before(tx, chat_id, update["update_id"])
-            if not await inbox.accept(tx, update, processed=not waiting):
+            taken = await inbox.accept_in_turn(tx, update, chat_id)
+            if taken is None:
                 return Accepted(False), []
-            if waiting:
-                self.wake.set()
+            if not taken:
+                self.wake.set()  # an older update of the chat goes first
                 return Accepted(True), []
             chat, calls = await self._apply(tx, update)
             answer = None
             if webhook and calls and calls[0].method == "answerCallbackQuery":
                 answer = {"method": calls[0].method, **calls.pop(0).payload}
-            return Accepted(True, answer), await _queue(tx, chat, calls)
+            queued = await _queue(tx, chat, calls)
+            if self.also_in_step is not None:
+                await self.also_in_step(tx)
+            return Accepted(True, answer), queued
 
     def _deliver(self, queued: list[Queued]) -> None:
         """Send the replies in the background: the webhook answers without waiting for them."""
@@ -172,45 +178,53 @@ class UpdateProcessor:
                 tx, channel=CHANNEL, external_id=str(chat_id), reachable=not inbound.blocked
             )
             return chat_id, calls
-        received = await self._button_input(tx, inbound, calls)
+        received, found = await self._button_input(tx, inbound, calls)
         if received is not None:
-            await self._answer(tx, inbound, received, calls)
+            await self._answer(tx, inbound, received, calls, found)
         return chat_id, calls
 
     async def _button_input(
         self, tx: Transaction, inbound: Inbound, calls: list[ApiCall]
-    ) -> Input | None:
-        """Check a pressed button against the current question; toggles only redraw."""
+    ) -> tuple[Input | None, Found | None]:
+        """Check a pressed button against the current question; toggles only redraw.
+
+        The conversation read for the check is handed on, so the step reads it once.
+        """
         if inbound.button_step is None:
-            return inbound.received
+            return inbound.received, None
         external_id = str(inbound.chat_id)
-        state = await self.service.current_state(tx, channel=CHANNEL, external_id=external_id)
-        if state is None:
-            return Input(command="start")
+        found = Found(await self.service.find(tx, channel=CHANNEL, external_id=external_id))
+        if found.row is None:
+            return Input(command="start"), found
+        state = ConversationState.model_validate(found.row.state)
         if state.step is None or (state.erase_pending and inbound.button_step == ""):
             # The end's "restart" and the erasure question belong to no step.
-            return inbound.received
+            return inbound.received, found
         if not step_matches(inbound.button_step, state.step):
-            return Input(command="repeat", payload="old_button")
+            return Input(command="repeat", payload="old_button"), found
         if inbound.toggle_mask is None and inbound.submit_mask is None:
-            return inbound.received
+            return inbound.received, found
         # Toggles and multi-select submits need the options, in order.
         peeked = await self.service.peek(tx, channel=CHANNEL, external_id=external_id)
         question = peeked[1][-1].question if peeked else None
         if question is None:
-            return Input(command="repeat", payload="old_button")
+            return Input(command="repeat", payload="old_button"), found
         if inbound.toggle_mask is not None:
             markup = keyboard(question, state.step, state.language, inbound.toggle_mask)
             payload = {"chat_id": inbound.chat_id, "message_id": inbound.message_id}
             calls.append(ApiCall("editMessageReplyMarkup", {**payload, "reply_markup": markup}))
-            return None
+            return None, found
         mask = inbound.submit_mask or 0
-        return Input(
-            choices=tuple(c.value for i, c in enumerate(question.choices) if mask >> i & 1)
-        )
+        chosen = tuple(c.value for i, c in enumerate(question.choices) if mask >> i & 1)
+        return Input(choices=chosen), found
 
     async def _answer(
-        self, tx: Transaction, inbound: Inbound, received: Input, calls: list[ApiCall]
+        self,
+        tx: Transaction,
+        inbound: Inbound,
+        received: Input,
+        calls: list[ApiCall],
+        found: Found | None,
     ) -> None:
         assert inbound.chat_id is not None
         reply = await self.service.handle_in(
@@ -219,6 +233,7 @@ class UpdateProcessor:
             external_id=str(inbound.chat_id),
             received=received,
             language=inbound.language_code,
+            found=found,
         )
         if "erase_confirmed" in reply.events:
             # The person's messages and our replies are erased too; update ids stay for dedup.
@@ -241,21 +256,19 @@ class UpdateProcessor:
 
 async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Queued]:
     """Store the calls in the outbox, leased to this process, which sends them right away."""
+    if not calls:
+        return []
     now = utcnow()
-    queued = []
-    for call in calls:
-        row = await tx.fetch_one(
-            "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
-            " attempts, lease_until) VALUES (:chat_id, :method, :payload, :now, :now, 0,"
-            " :lease_until) RETURNING id",
-            {
-                "chat_id": chat_id,
-                "method": call.method,
-                "payload": call.payload,
-                "now": now,
-                "lease_until": now + LEASE,
-            },
-        )
-        assert row is not None
-        queued.append(Queued(row["id"], chat_id, call.method, call.payload))
-    return queued
+    params: dict[str, Any] = {"chat_id": chat_id, "now": now, "lease_until": now + LEASE}
+    rows = []
+    for n, call in enumerate(calls):
+        rows.append(f"(:chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
+        params |= {f"method{n}": call.method, f"payload{n}": call.payload}
+    inserted = await tx.fetch(
+        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
+        " attempts, lease_until) VALUES " + ", ".join(rows) + " RETURNING id",
+        params,
+    )
+    # Ids are handed out in the order of the rows; RETURNING may list them in any order.
+    ids = sorted(row["id"] for row in inserted)
+    return [Queued(i, chat_id, c.method, c.payload) for i, c in zip(ids, calls, strict=True)]

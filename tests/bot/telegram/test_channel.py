@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import pytest
@@ -107,6 +108,34 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramH
     assert (await telegram.post({"no": "update_id"})).status_code == 400
     async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
+
+
+async def test_an_update_is_applied_before_the_webhook_answers(
+    telegram: TelegramHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    start = tg.message(CHAT, "/start")
+    response = await telegram.post(start)
+    assert response.status_code == 200
+    assert response.json() == {"ok": True}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    async with telegram.app.state.session_factory() as session:
+        stored = await session.get(TelegramUpdate, start["update_id"])
+        assert stored is not None
+        assert stored.processed_at is not None  # applied in the request, not by a later scan
+        assert stored.attempts == 1
+    assert len(telegram.recorder.sent_texts(CHAT)) == 1
+
+
+async def test_the_webhook_answer_stops_the_button_spinner(telegram: TelegramHarness) -> None:
+    await telegram.send(tg.message(CHAT, "/start"))
+    press = tg.press(CHAT, "c|consent|yes")
+    response = await telegram.post(press)
+    query_id = press["callback_query"]["id"]
+    # Telegram makes the call carried by the response: no outbox row, no extra HTTP call.
+    assert response.json() == {"method": "answerCallbackQuery", "callback_query_id": query_id}
+    async with telegram.app.state.session_factory() as session:
+        methods = list(await session.scalars(select(OutboxMessage.method)))
+    assert "answerCallbackQuery" not in methods
 
 
 async def test_a_retried_update_is_processed_once(telegram: TelegramHarness) -> None:
