@@ -325,6 +325,15 @@ class PostgresTransaction(Transaction):
         await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (a round trip per transaction).
+
+    Nothing here leaves session state behind: every statement runs in a transaction that
+    ends (advisory locks included, being transaction-level), and nothing sets, LISTENs or
+    declares cursors.
+    """
+
+
 class PostgresDatabase(RawDatabase):
     dialect = "postgresql"
 
@@ -337,7 +346,9 @@ class PostgresDatabase(RawDatabase):
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=10)
+                    self._pool = await asyncpg.create_pool(
+                        self.dsn, min_size=1, max_size=10, reset=_keep_session
+                    )
         return self._pool
 
     @asynccontextmanager
