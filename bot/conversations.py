@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import weakref
@@ -14,7 +15,7 @@ from typing import Any
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
 from bot.storage.models import new_id
-from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime, as_json
+from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
 from bot.storage.types import utcnow
 from flows import engine
 from flows.flow import Flow
@@ -63,7 +64,7 @@ class ConversationRow:
     flow_id: str
     flow_version: str
     referrer_code: str | None
-    state: dict[str, Any]
+    state: str  # the engine state as stored: JSON text, parsed by pydantic in one go
     created_at: datetime
     reminded_at: datetime | None
 
@@ -78,7 +79,7 @@ class ConversationRow:
             flow_id=row["flow_id"],
             flow_version=row["flow_version"],
             referrer_code=row["referrer_code"],
-            state=as_json(row["state"]),
+            state=row["state"] if isinstance(row["state"], str) else json.dumps(row["state"]),
             created_at=created_at,
             reminded_at=as_datetime(row["reminded_at"]),
         )
@@ -203,12 +204,12 @@ class ConversationService:
                 flow_id=current.id,
                 flow_version=current.pinned_version,
                 referrer_code=_referral_code(received),
-                state={},
+                state="{}",
                 created_at=utcnow(),
                 reminded_at=None,
             )
             return await self._save(tx, row, turn, new=True)
-        state = ConversationState.model_validate(row.state)
+        state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         if received.command == "restart" or (received.command == "start" and state.done):
             # A fresh start runs on the newest flow, keeping the person's language.
@@ -232,7 +233,7 @@ class ConversationService:
         row = await self.find(tx, channel=channel, external_id=external_id)
         if row is None:
             return None
-        state = ConversationState.model_validate(row.state)
+        state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
         return state, render_turn(turn.messages, turn.question, state.language)
@@ -276,7 +277,7 @@ class ConversationService:
             "language": state.language,
             "referrer_code": row.referrer_code,
             "status": "done" if state.done else "active",
-            "state": state.model_dump(mode="json"),
+            "state": state.model_dump_json(),
             "now": now,
             "remind_at": remind_at,
             "close_at": close_at,

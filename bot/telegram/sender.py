@@ -17,6 +17,8 @@ from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.request import RequestData
+from telegram.request._requestparameter import RequestParameter
 
 from bot.conversations import set_reachable
 from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
@@ -271,17 +273,14 @@ class OutboxSender:
                 )
 
     async def _call(self, method: str, payload: dict[str, Any]) -> None:
-        # The payloads are plain JSON (keyboards as dicts): PTB sends dicts as they are.
-        if method == "sendMessage":
-            await self.bot.send_message(**payload)
-        elif method == "answerCallbackQuery":
-            await self.bot.answer_callback_query(**payload)
-        elif method == "sendChatAction":
-            await self.bot.send_chat_action(**payload)
-        elif method == "editMessageReplyMarkup":
-            await self.bot.edit_message_reply_markup(**payload)
-        else:
-            await self.bot.do_api_request(method, api_kwargs=payload)
+        """Make the call through PTB's request object, its real HTTP client.
+
+        The outbox holds ready Bot API parameters (keyboards as dicts), so the typed ``Bot``
+        methods would only rebuild them, then build objects from Telegram's answer that
+        nobody reads. Errors are PTB's own (RetryAfter, Forbidden, BadRequest, NetworkError).
+        """
+        data = RequestData([RequestParameter.from_input(k, v) for k, v in payload.items()])
+        await self.bot.request.post(f"{self.bot.base_url}/{method}", request_data=data)
 
 
 def _abandoned(item: Queued, error: Exception) -> dict[str, Any]:

@@ -196,7 +196,7 @@ class UpdateProcessor:
         found = Found(await self.service.find(tx, channel=CHANNEL, external_id=external_id))
         if found.row is None:
             return Input(command="start"), found
-        state = ConversationState.model_validate(found.row.state)
+        state = ConversationState.model_validate_json(found.row.state)
         if state.step is None or (state.erase_pending and inbound.button_step == ""):
             # The end's "restart" and the erasure question belong to no step.
             return inbound.received, found
