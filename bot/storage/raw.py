@@ -20,7 +20,7 @@ import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
@@ -97,7 +97,7 @@ class RawDatabase(ABC):
     dialect: str
 
     @abstractmethod
-    def transaction(self) -> Any:
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """``async with db.transaction() as tx``: commit on success, roll back on error."""
 
     @abstractmethod

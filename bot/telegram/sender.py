@@ -155,9 +155,8 @@ class OutboxSender:
     async def flush(self) -> None:
         """Mark as sent what was delivered and not yet marked (also called at shutdown)."""
         while self._sent_ids:
-            ids, self._sent_ids = self._sent_ids, []
             async with self.database.transaction() as tx:
-                await _mark_sent(tx, ids)
+                await self.mark_sent_in(tx)
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Send what is left until stopping; woken on failures, or when a message falls due."""

@@ -98,13 +98,7 @@ class UpdateProcessor:
             if not taken:
                 self.wake.set()  # an older update of the chat goes first
                 return Accepted(True), []
-            chat, calls = await self._apply(tx, update)
-            answer = None
-            if webhook and calls and calls[0].method == "answerCallbackQuery":
-                answer = {"method": calls[0].method, **calls.pop(0).payload}
-            queued = await _queue(tx, chat, calls)
-            if self.also_in_step is not None:
-                await self.also_in_step(tx)
+            answer, queued = await self._step(tx, update, webhook=webhook)
             return Accepted(True, answer), queued
 
     def _deliver(self, queued: list[Queued]) -> None:
@@ -144,8 +138,7 @@ class UpdateProcessor:
                     await tx.lock_chat(chat_id)
                 if not await inbox.claim(tx, update_id):
                     return 0
-                chat, calls = await self._apply(tx, payload)
-                queued = await _queue(tx, chat, calls)
+                _, queued = await self._step(tx, payload)
         except Exception:
             # Never lose the update: count the failure, and give up only after a few tries.
             logger.exception("update failed", extra={"update_id": update_id})
@@ -155,6 +148,19 @@ class UpdateProcessor:
             return 0
         self._deliver(queued)
         return 1
+
+    async def _step(
+        self, tx: Transaction, payload: dict[str, Any], *, webhook: bool = False
+    ) -> tuple[dict[str, Any] | None, list[Queued]]:
+        """Apply a taken update and queue its calls; a button's answer for the webhook, if asked."""
+        chat, calls = await self._apply(tx, payload)
+        answer = None
+        if webhook and calls and calls[0].method == "answerCallbackQuery":
+            answer = {"method": calls[0].method, **calls.pop(0).payload}
+        queued = await _queue(tx, chat, calls)
+        if self.also_in_step is not None:
+            await self.also_in_step(tx)
+        return answer, queued
 
     async def _apply(self, tx: Transaction, payload: dict[str, Any]) -> tuple[int, list[ApiCall]]:
         """The step an update causes, and the Bot API calls it needs."""
