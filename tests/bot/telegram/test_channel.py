@@ -17,7 +17,7 @@ from flows.rules import orient
 from flows.state import ConversationState
 from tests.auxil import telegram_updates as tg
 from tests.auxil.personas import answer_for
-from tests.bot.telegram.conftest import TelegramHarness
+from tests.bot.telegram.conftest import SECRET, TelegramHarness
 from tests.conftest import persona_params
 
 CHAT = 5551234
@@ -106,6 +106,26 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramH
     assert (await telegram.post(tg.message(CHAT, "hi"), secret="wrong")).status_code == 403
     assert (await telegram.post(tg.message(CHAT, "hi"), secret=None)).status_code == 403
     assert (await telegram.post({"no": "update_id"})).status_code == 400
+    async with telegram.app.state.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
+
+
+async def test_the_webhook_refuses_malformed_deliveries_with_a_reason(
+    telegram: TelegramHarness,
+) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    url = "/telegram/webhook"
+    cases = [
+        (await telegram.client.get(url, headers=headers), 405),
+        (await telegram.client.post(url, content=b"{not json", headers=headers), 400),
+        (await telegram.client.post(url, content=b"\xff\xfe", headers=headers), 400),
+        (await telegram.client.post(url, json=[1, 2], headers=headers), 400),
+        (await telegram.client.post(url, json={"update_id": "7"}, headers=headers), 400),
+        (await telegram.client.post(url, content=b" " * 1_000_001, headers=headers), 413),
+    ]
+    for response, status in cases:
+        assert response.status_code == status
+        assert response.json()["detail"]
     async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
 
