@@ -2,7 +2,7 @@
 
 python -m bench.telegram_load [--users 50] [--think 1.0] [--steps 10]
     [--bots aiguillage-sqlite,aiguillage-postgres,ptb,aiogram] [--duration-cap 120]
-    [--json out.json] [--profile DIR]
+    [--repeat 1] [--json out.json] [--profile DIR]
 
 Each bot runs in its own process (its CPU time is read from /proc); the fake Bot API runs in
 this process, so a reply's arrival and the update's POST are on the same clock. A short warm-up
@@ -17,6 +17,7 @@ import importlib.util
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,7 +69,8 @@ async def bench_bot(name: str, args: argparse.Namespace, work: Path) -> dict[str
         raise RuntimeError("aiogram is not installed: .venv/bin/pip install -e '.[dev,bench]'")
     postgres = name == "aiguillage-postgres"
     admin_url = _procs.postgres_admin_url() if postgres else ""
-    database_url = f"sqlite+aiosqlite:///{work / name}.db"
+    # A new file every run: a second run on the first one's file would meet finished talks.
+    database_url = f"sqlite+aiosqlite:///{tempfile.mkdtemp(dir=work)}/{name}.db"
     if postgres:
         database_url = await _procs.create_database(admin_url)
         await upgrade(database_url)
@@ -189,25 +191,64 @@ def machine() -> dict[str, Any]:
     }
 
 
+def median_row(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One bot's runs as one row: the median of each figure, the sums of the counts."""
+    row = dict(runs[len(runs) // 2]) | {"runs": len(runs)}
+    for key in ("wall_s", "updates_per_s", "p50_ms", "p99_ms", "max_ms", "cpu_s",
+                "cpu_ms_per_update", "db_cpu_ms_per_update"):  # fmt: skip
+        values = [run[key] for run in runs if run[key] is not None]
+        row[key] = round(statistics.median(values), 2) if values else None
+    for key in ("updates", "missing", "rejected"):
+        row[key] = sum(run[key] for run in runs)
+    return row
+
+
+def per_round_ratios(rounds: list[dict[str, dict[str, Any]]]) -> list[str]:
+    """CPU per update against PTB run by run: bots of one round ran minutes apart."""
+    lines = []
+    names = {name for one in rounds for name in one if name.startswith("aiguillage")}
+    for name in sorted(names):
+        ratios = [
+            one[name]["cpu_ms_per_update"] / max(one["ptb"]["cpu_ms_per_update"], 1e-9)
+            for one in rounds
+            if name in one and "ptb" in one
+        ]
+        if ratios:
+            shown = ", ".join(f"×{ratio:.2f}" for ratio in ratios)
+            lines.append(f"{name} vs ptb, CPU/update run by run: {shown}")
+    return lines
+
+
 async def main(args: argparse.Namespace) -> int:
-    rows = []
+    rounds: list[dict[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory(prefix="aiguillage-bench-") as tmp:
-        for name in args.bots:
-            print(f"… {name}", file=sys.stderr, flush=True)
-            try:
-                rows.append(await bench_bot(name, args, Path(tmp)))
-            except Exception as error:  # one bot failing must not hide the others' figures
-                print(f"{name}: not measured: {error!r}", file=sys.stderr)
+        for number in range(args.repeat):
+            rounds.append({})
+            for name in args.bots:  # interleaved, so that a slow minute hits every bot
+                print(f"… {name} (run {number + 1}/{args.repeat})", file=sys.stderr, flush=True)
+                try:
+                    rounds[-1][name] = await bench_bot(name, args, Path(tmp))
+                except Exception as error:  # one bot failing must not hide the others' figures
+                    print(f"{name}: not measured: {error!r}", file=sys.stderr)
+    runs = {name: [one[name] for one in rounds if name in one] for name in args.bots}
+    rows = [median_row(runs[name]) if len(runs[name]) > 1 else runs[name][0]
+            for name in args.bots if runs[name]]  # fmt: skip
     about = machine() | {"users": args.users, "think_s": args.think, "steps": args.steps}
+    about |= {"runs": args.repeat}
     print(", ".join(f"{key}={value}" for key, value in about.items()))
+    if args.repeat > 1:
+        print("medians over the runs (counts summed):")
     print("\n".join(table(rows)))
     print("\n".join(comparisons(rows)))
+    if args.repeat > 1:
+        print("\n".join(per_round_ratios(rounds)))
     if args.profile:
         for name in args.bots:
             if (path := args.profile / f"{name}.folded").exists():
                 print(f"\nprofile of {name} ({path}):\n" + "\n".join(_profile.summarise(path)))
     if args.json:
-        args.json.write_text(json.dumps({"settings": about, "results": rows}, indent=2) + "\n")
+        document = {"settings": about, "results": rows, "runs": rounds}
+        args.json.write_text(json.dumps(document, indent=2) + "\n")
     return 0 if rows and all(row["missing"] == 0 for row in rows) else 1
 
 
@@ -219,10 +260,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--bots", default=",".join(BOTS), help=f"among {','.join(BOTS)}")
     parser.add_argument("--duration-cap", type=float, default=120, help="seconds, per bot")
     parser.add_argument("--warmup-users", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per bot; medians shown")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--profile", type=Path, help="py-spy each bot's load into DIR")
     parser.add_argument("--profile-gil", action="store_true", help="only GIL-holding samples")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error("--repeat: at least 1")
     args.bots = [name.strip() for name in args.bots.split(",") if name.strip()]
     if unknown := set(args.bots) - set(BOTS):
         parser.error(f"--bots: unknown {', '.join(sorted(unknown))}")

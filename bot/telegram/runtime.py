@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from http.cookiejar import CookieJar
 from typing import Any
 
 from telegram import Bot, BotCommand
@@ -23,10 +24,22 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 MENU = ("start", "retour", "recommencer", "conseiller", "langue", "mes_donnees", "supprimer")
 
 
+class _NoCookies(CookieJar):
+    """The Bot API sets no cookies; httpx would parse every answer's headers looking for them."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+
 def make_bot(settings: Settings) -> Bot:
     """The python-telegram-bot client, pointed at Telegram or at another Bot API server."""
     assert settings.telegram_token is not None
-    request = HTTPXRequest(connection_pool_size=32, read_timeout=15, connect_timeout=10)
+    request = HTTPXRequest(
+        connection_pool_size=32,
+        read_timeout=15,
+        connect_timeout=10,
+        httpx_kwargs={"cookies": _NoCookies()},
+    )
     return Bot(
         settings.telegram_token.get_secret_value(),
         base_url=settings.telegram_api_url,

@@ -1,0 +1,94 @@
+"""The SQLite driver layer runs on the event loop: it must never block it, nor lose a write."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.storage.raw import DuplicateKey, SqliteDatabase, open_raw_database
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
+    database = open_raw_database(f"sqlite+aiosqlite:///{tmp_path / 'raw.db'}")
+    assert isinstance(database, SqliteDatabase)
+    async with database.transaction() as tx:
+        await tx.write("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    yield database
+    await database.close()
+
+
+async def bodies(database: SqliteDatabase) -> list[str]:
+    async with database.transaction() as tx:
+        return [row["body"] for row in await tx.fetch("SELECT body FROM note ORDER BY id")]
+
+
+async def test_a_transaction_waits_for_another_writer_without_blocking_the_loop(
+    database: SqliteDatabase,
+) -> None:
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    other.execute("INSERT INTO note (body) VALUES ('from the command line')")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.005)
+
+    async def write() -> None:
+        async with database.transaction() as tx:
+            await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "a step"})
+
+    ticker = asyncio.create_task(tick())
+    writer = asyncio.create_task(write())
+    await asyncio.sleep(0.2)
+    assert not writer.done()
+    assert ticks >= 10  # the loop went on serving other work meanwhile
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writer, 5)
+    ticker.cancel()
+    assert await bodies(database) == ["from the command line", "a step"]
+
+
+async def test_a_writer_that_never_lets_go_gives_a_clear_error(database: SqliteDatabase) -> None:
+    database.busy_wait_s = 0.1
+    other = sqlite3.connect(database.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with database.transaction():
+                pass
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert await bodies(database) == []
+
+
+async def test_an_error_rolls_the_whole_transaction_back(database: SqliteDatabase) -> None:
+    with pytest.raises(DuplicateKey):
+        async with database.transaction() as tx:
+            await tx.write("INSERT INTO note (id, body) VALUES (1, 'first')")
+            await tx.write("INSERT INTO note (id, body) VALUES (1, 'same id')")
+    async with database.transaction() as tx:
+        await tx.write("INSERT INTO note (id, body) VALUES (1, 'again')")
+    assert await bodies(database) == ["again"]
+
+
+async def test_the_log_is_checkpointed_on_a_thread(database: SqliteDatabase) -> None:
+    database.checkpoint_every = 3
+    main_file = Path(database.path)
+    before = main_file.stat().st_size
+    for _ in range(3):
+        async with database.transaction() as tx:
+            await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "x" * 50_000})
+    if database._checkpoint is not None:  # still running on its thread
+        await asyncio.wait([database._checkpoint])
+    assert main_file.stat().st_size > before + 100_000  # the log's pages reached the file
+    assert len(await bodies(database)) == 3
