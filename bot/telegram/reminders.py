@@ -8,8 +8,8 @@ import logging
 from bot.conversations import ConversationService
 from bot.storage.raw import RawDatabase, Row, Transaction, as_datetime
 from bot.storage.types import utcnow
-from bot.telegram._waiting import wait_for_work
 from bot.telegram.outbound import reply_calls
+from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text
 from flows.render import RenderedMessage
 

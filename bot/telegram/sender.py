@@ -23,7 +23,7 @@ from telegram.request._requestparameter import RequestParameter
 from bot.conversations import set_reachable
 from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
 from bot.storage.types import utcnow
-from bot.telegram._waiting import wait_for_work
+from bot.waiting import wait_for_work
 
 logger = logging.getLogger(__name__)
 PER_CHAT_INTERVAL = timedelta(seconds=1)  # Telegram: about one message a second in a chat

@@ -13,10 +13,10 @@ from bot.conversations import ConversationService, Found, set_reachable
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
-from bot.telegram._waiting import wait_for_work
 from bot.telegram.inbound import Inbound, read_update
 from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches
 from bot.telegram.sender import LEASE, Queued
+from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text
 from flows.messages import Input
 from flows.state import ConversationState
