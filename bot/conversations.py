@@ -14,6 +14,9 @@ from typing import Any
 
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
+from bot.leads.handoff import LeadHandoff
+from bot.leads.payload import LeadRecord
+from bot.leads.store import lead_of_conversation
 from bot.storage.models import new_id
 from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
 from bot.storage.types import utcnow
@@ -128,8 +131,11 @@ class ConversationService:
         flow_id: str = DEFAULT_FLOW,
         timing: Timing | None = None,
         reminder_channels: frozenset[str] = frozenset({"telegram"}),
+        handoff: LeadHandoff | None = None,
     ) -> None:
         self.database = database
+        # Leads are recorded by every channel; the hand-off only configures their notices.
+        self.handoff = handoff or LeadHandoff()
         self.registry = registry
         self.context = {"privacy_url": DEFAULT_PRIVACY_URL, **(context or {})}
         self.flow_id = flow_id
@@ -249,6 +255,8 @@ class ConversationService:
         return ConversationRow.read(row) if row else None
 
     async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
+        # The lead is erased too, and endpoints that had it are told (lead.deleted).
+        await self.handoff.erase(tx, row.id, now=utcnow())
         # Transcript and reminders go with the conversation (ON DELETE CASCADE).
         await tx.write("DELETE FROM conversations WHERE id = :id", {"id": row.id})
         logger.info("conversation erased", extra={"conversation": row.id})
@@ -268,7 +276,8 @@ class ConversationService:
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
         if "data_requested" in turn.events:
-            messages.insert(-1 if turn.question else len(messages), self._meta(row, state.language))
+            meta = self._meta(row, state.language, await lead_of_conversation(tx, row.id))
+            messages.insert(-1 if turn.question else len(messages), meta)
         now = utcnow()
         remind_at, close_at = self._reminders(row, state, now)
         values = {
@@ -289,6 +298,15 @@ class ConversationService:
             await tx.write(UPDATE, values)
         entries = [("in", incoming)] if incoming is not None else []
         await record_transcript(tx, row.id, entries + [("out", m.text) for m in messages])
+        await self.handoff.after_step(
+            tx,
+            conversation_id=row.id,
+            channel=row.channel,
+            referrer_code=row.referrer_code,
+            state=state,
+            events=turn.events,
+            now=now,
+        )
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -313,16 +331,17 @@ class ConversationService:
         return remind_at, now + self.timing.close_after
 
     @staticmethod
-    def _meta(row: ConversationRow, language: Language) -> RenderedMessage:
+    def _meta(row: ConversationRow, language: Language, lead: LeadRecord | None) -> RenderedMessage:
         referrer = (
             text("data.referrer", language, code=row.referrer_code) if row.referrer_code else ""
         )
         started = row.created_at.strftime("%d/%m/%Y")
-        return RenderedMessage(
-            text=text(
-                "data.meta", language, started=started, channel=row.channel, referrer=referrer
-            )
-        )
+        body = text("data.meta", language, started=started, channel=row.channel, referrer=referrer)
+        if lead is not None:
+            status = text(f"lead.status.{lead.status}", language)
+            date = lead.created_at.strftime("%d/%m/%Y")
+            body = text("data.lead", language, date=date, status=status) + "\n" + body
+        return RenderedMessage(text=body)
 
 
 def _without_nul(received: Input) -> Input:

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     privacy_url: str = "/confidentialite"
     reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     close_after_days: float = Field(default=7.0, gt=0, le=365)
+    # A Telegram group told of each new lead (first name, site, programmes, a link): its chat
+    # id, negative for groups. Needs the Telegram token.
+    counsellor_chat_id: int | None = None
     # What the privacy notice promises: conversations left alone are erased after 3 months.
     retention_conversation_days: int = Field(default=90, ge=1, le=3650)
 
@@ -84,6 +87,15 @@ class Settings(BaseSettings):
         if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
             raise ValueError("expected 1-256 characters among A-Z, a-z, 0-9, _ and -")
         return value
+
+    @model_validator(mode="after")
+    def _counsellor_chat_needs_telegram(self) -> Settings:
+        if self.counsellor_chat_id is not None and self.telegram_token is None:
+            raise ValueError(
+                "counsellor_chat_id: the counsellors' group is written to by the bot:"
+                " set AIGUILLAGE_TELEGRAM_TOKEN too, or leave this unset"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:

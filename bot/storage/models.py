@@ -137,3 +137,99 @@ class OutboxMessage(Base):
     # Set once Telegram accepted it, or gave up on it for good (see last_error).
     sent_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class Lead(Base):
+    """A person to be contacted by a counsellor: what the conversation established.
+
+    One per conversation: asking again (``/conseiller``, a new summary) updates it. It outlives
+    its conversation's retention (the counsellors follow it up), but not an erasure.
+    """
+
+    __tablename__ = "leads"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    conversation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), unique=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(String(16))
+    referrer_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    site: Mapped[str | None] = mapped_column(String(64), index=True)
+    first_name: Mapped[str | None] = mapped_column(String(60))
+    phone: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(254))
+    contact_preference: Mapped[str | None] = mapped_column(String(16))
+    human_requested: Mapped[bool] = mapped_column(default=False)
+    profile: Mapped[dict[str, Any]] = mapped_column()
+    orientation: Mapped[dict[str, Any]] = mapped_column()
+    status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+
+
+class LeadStatusChange(Base):
+    """Every status a lead went through, who set it and when (the first is ``new``)."""
+
+    __tablename__ = "lead_status_changes"
+    __table_args__ = (Index("ix_lead_status_changes_lead", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    previous: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    # "assistant" for the bot itself, else the operator or counsellor who changed it.
+    changed_by: Mapped[str] = mapped_column(String(254))
+
+
+class WebhookEndpoint(Base):
+    """A receiver of signed lead events: every lead, one site's, or one referrer's."""
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(Text)
+    site: Mapped[str | None] = mapped_column(String(64))
+    referrer_code: Mapped[str | None] = mapped_column(String(64))
+    # The HMAC keys (whsec_…): kept in clear, since every delivery is signed with them.
+    secret: Mapped[str] = mapped_column(String(100))
+    # During a rotation the old key signs too, until then.
+    previous_secret: Mapped[str | None] = mapped_column(String(100))
+    previous_secret_until: Mapped[datetime | None] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+    disabled_reason: Mapped[str | None] = mapped_column(String(300))
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, queued in the transaction that caused it (an outbox).
+
+    Its id is the ``webhook-id`` header, the same on every try, so receivers can de-duplicate.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    endpoint_id: Mapped[str] = mapped_column(
+        ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True
+    )
+    # No foreign key: lead.deleted outlives its lead.
+    lead_id: Mapped[str] = mapped_column(String(32), index=True)
+    event_type: Mapped[str] = mapped_column(String(32))
+    # The exact JSON sent; emptied when the lead is erased (the row stays as a trace).
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A worker owns the delivery until then: no lock is held while the receiver answers.
+    lease_until: Mapped[datetime | None] = mapped_column()
+    delivered_at: Mapped[datetime | None] = mapped_column()
+    # Set when retrying stopped (about three days, a 410, an erasure); replay clears it.
+    failed_at: Mapped[datetime | None] = mapped_column()
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(String(300))

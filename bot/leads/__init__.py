@@ -1,0 +1,1 @@
+"""Leads: people a counsellor should contact, and the signed events that carry them out."""

@@ -1,0 +1,187 @@
+"""Leads in the database: recorded from a finished conversation, followed up, erased.
+
+Everything here runs inside the caller's transaction, so that a lead and the deliveries it
+causes are written together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
+from bot.storage.models import new_id
+from bot.storage.raw import Row, Transaction, as_datetime, as_json
+from flows.catalogue import Catalogue, default_catalogue
+from flows.i18n import Language
+from flows.rules import orient
+from flows.state import ConversationState
+
+# Counsellors read the reasons: the lead keeps them in French, whatever the person spoke.
+COUNSELLOR_LANGUAGE: Language = "fr"
+CONTACT_FIELDS = ("first_name", "phone", "email", "contact_preference", "site")
+COLUMNS = (
+    "id, created_at, updated_at, channel, referrer_code, language, site, first_name, phone,"
+    " email, contact_preference, human_requested, profile, orientation, status"
+)
+
+
+class UnknownLead(LookupError):
+    """No lead has this id (it may have been erased)."""
+
+
+class UnknownStatus(ValueError):
+    """A status outside STATUSES."""
+
+
+def lead_values(state: ConversationState, catalogue: Catalogue | None = None) -> dict[str, Any]:
+    """The columns a conversation gives its lead: contact, profile, orientation."""
+    profile = state.profile()
+    orientation = orient(profile, language=COUNSELLOR_LANGUAGE, catalogue=catalogue)
+    values = {name: state.answers.get(name) for name in CONTACT_FIELDS}
+    return values | {
+        "language": state.language,
+        "human_requested": state.human_requested,
+        "profile": profile.model_dump(mode="json"),
+        "orientation": orientation.model_dump(mode="json"),
+    }
+
+
+async def record_from_conversation(
+    tx: Transaction,
+    *,
+    conversation_id: str,
+    channel: str,
+    referrer_code: str | None,
+    state: ConversationState,
+    now: datetime,
+) -> tuple[LeadRecord, bool]:
+    """Create the conversation's lead, or bring it up to date: (lead, created).
+
+    Finishing again (a new summary, or ``/conseiller`` after the end) is a new request from
+    the person: the lead is updated even if no answer changed.
+    """
+    values = lead_values(state) | {"referrer_code": referrer_code, "now": now}
+    existing = await tx.fetch_one(
+        "SELECT id FROM leads WHERE conversation_id = :conversation_id",
+        {"conversation_id": conversation_id},
+    )
+    if existing is None:
+        lead_id = new_id()
+        await tx.write(
+            "INSERT INTO leads (id, conversation_id, created_at, updated_at, channel,"
+            " referrer_code, language, site, first_name, phone, email, contact_preference,"
+            " human_requested, profile, orientation, status) VALUES (:id, :conversation_id,"
+            " :now, :now, :channel, :referrer_code, :language, :site, :first_name, :phone,"
+            " :email, :contact_preference, :human_requested, :profile, :orientation, 'new')",
+            values | {"id": lead_id, "conversation_id": conversation_id, "channel": channel},
+        )
+        await _add_change(tx, lead_id, None, "new", ASSISTANT, now)
+        return await read_lead(tx, lead_id), True
+    await tx.write(
+        "UPDATE leads SET updated_at = :now, referrer_code = :referrer_code,"
+        " language = :language, site = :site, first_name = :first_name, phone = :phone,"
+        " email = :email, contact_preference = :contact_preference,"
+        " human_requested = :human_requested, profile = :profile, orientation = :orientation"
+        " WHERE id = :id",
+        values | {"id": existing["id"]},
+    )
+    return await read_lead(tx, existing["id"]), False
+
+
+async def set_status(
+    tx: Transaction, lead_id: str, status: str, *, changed_by: str, now: datetime
+) -> LeadRecord | None:
+    """Change a lead's status, with its history; None if it had this status already."""
+    if status not in STATUSES:
+        raise UnknownStatus(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}")
+    row = await tx.fetch_one("SELECT status FROM leads WHERE id = :id", {"id": lead_id})
+    if row is None:
+        raise UnknownLead(f"no lead {lead_id!r}")
+    if row["status"] == status:
+        return None
+    await tx.write(
+        "UPDATE leads SET status = :status, updated_at = :now WHERE id = :id",
+        {"status": status, "now": now, "id": lead_id},
+    )
+    await _add_change(tx, lead_id, row["status"], status, changed_by, now)
+    return await read_lead(tx, lead_id)
+
+
+async def _add_change(
+    tx: Transaction, lead_id: str, previous: str | None, status: str, by: str, now: datetime
+) -> None:
+    await tx.write(
+        "INSERT INTO lead_status_changes (lead_id, at, previous, status, changed_by)"
+        " VALUES (:lead_id, :now, :previous, :status, :by)",
+        {"lead_id": lead_id, "now": now, "previous": previous, "status": status, "by": by},
+    )
+
+
+async def read_lead(tx: Transaction, lead_id: str) -> LeadRecord:
+    row = await tx.fetch_one("SELECT " + COLUMNS + " FROM leads WHERE id = :id", {"id": lead_id})
+    if row is None:
+        raise UnknownLead(f"no lead {lead_id!r}")
+    changes = await tx.fetch(
+        "SELECT at, previous, status, changed_by FROM lead_status_changes"
+        " WHERE lead_id = :id ORDER BY id",
+        {"id": lead_id},
+    )
+    return _record(row, changes)
+
+
+async def lead_of_conversation(tx: Transaction, conversation_id: str) -> LeadRecord | None:
+    row = await tx.fetch_one(
+        "SELECT id FROM leads WHERE conversation_id = :id", {"id": conversation_id}
+    )
+    return await read_lead(tx, row["id"]) if row else None
+
+
+async def list_leads(tx: Transaction, *, limit: int = 50) -> list[LeadRecord]:
+    """The newest leads first (the admin view filters; this is for the command line)."""
+    rows = await tx.fetch(
+        "SELECT id FROM leads ORDER BY created_at DESC, id LIMIT :limit", {"limit": limit}
+    )
+    return [await read_lead(tx, row["id"]) for row in rows]
+
+
+def _record(row: Row, changes: list[Row]) -> LeadRecord:
+    created_at, updated_at = as_datetime(row["created_at"]), as_datetime(row["updated_at"])
+    assert created_at is not None
+    assert updated_at is not None
+    return LeadRecord(
+        id=row["id"],
+        created_at=created_at,
+        updated_at=updated_at,
+        channel=row["channel"],
+        referrer_code=row["referrer_code"],
+        language=row["language"],
+        site=row["site"],
+        site_name=_site_name(row["site"]),
+        first_name=row["first_name"],
+        phone=row["phone"],
+        email=row["email"],
+        contact_preference=row["contact_preference"],
+        human_requested=bool(row["human_requested"]),
+        profile=as_json(row["profile"]),
+        orientation=as_json(row["orientation"]),
+        status=row["status"],
+        history=tuple(
+            StatusChange(
+                at=as_datetime(change["at"]) or created_at,
+                previous=change["previous"],
+                status=change["status"],
+                changed_by=change["changed_by"],
+            )
+            for change in changes
+        ),
+    )
+
+
+def _site_name(site_id: str | None) -> str | None:
+    if site_id is None:
+        return None
+    try:
+        return default_catalogue().site(site_id).name
+    except KeyError:
+        return None  # a site that has left the catalogue since
