@@ -12,6 +12,7 @@ from telegram import Bot
 
 from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
+from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
 from bot.settings import Settings
@@ -20,6 +21,7 @@ from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
 from webhook import privacy, web
 from webhook.api import chat, orient
+from webhook.handoff.worker import DeliveryWorker
 from webhook.telegram_webhook import TelegramWebhook
 
 
@@ -34,6 +36,9 @@ def create_app(
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     database = open_raw_database(settings.database_url)
+    handoff = LeadHandoff(
+        counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url
+    )
     conversations = ConversationService(
         database,
         FlowRegistry(),
@@ -42,7 +47,9 @@ def create_app(
             reminder_after=timedelta(hours=settings.reminder_delay_hours),
             close_after=timedelta(days=settings.close_after_days),
         ),
+        handoff=handoff,
     )
+    deliveries = DeliveryWorker(database, wake=handoff.queued)
     telegram = (
         TelegramRuntime(settings, conversations, database, bot=telegram_bot)
         if telegram_bot is not None or settings.telegram_token is not None
@@ -59,9 +66,16 @@ def create_app(
         purging = (
             asyncio.create_task(purge_daily(session_factory, retention)) if background else None
         )
+        stopping = asyncio.Event()
+        delivering = asyncio.create_task(deliveries.run(stopping)) if background else None
         try:
             yield
         finally:
+            stopping.set()
+            handoff.queued.set()
+            if delivering is not None:
+                await delivering
+            await deliveries.close()
             await retention_stop(purging)
             if telegram is not None:
                 await telegram.stop()
@@ -80,6 +94,8 @@ def create_app(
     app.state.database = database
     app.state.conversations = conversations
     app.state.telegram = telegram
+    app.state.handoff = handoff
+    app.state.deliveries = deliveries
     app.include_router(orient.router)
     app.include_router(chat.router)
     app.include_router(web.router)

@@ -1,0 +1,1 @@
+"""Lead hand-off delivery: signed Standard Webhooks requests, retried until they land."""

@@ -1,0 +1,232 @@
+"""The delivery worker: sends queued lead events, retries them, and marks each one.
+
+Any number of workers may share a database. A worker claims due deliveries with a lease
+(on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so two workers never claim the same row),
+then posts them with no lock held. A worker killed during a try leaves its lease to expire:
+the delivery is tried again, with the same ``webhook-id``, which is what receivers
+de-duplicate on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from bot.storage.raw import RawDatabase, Row, as_datetime
+from bot.storage.types import utcnow
+from bot.waiting import wait_for_work
+from webhook.handoff import signing
+from webhook.handoff.retries import SCHEDULE, next_wait, parse_retry_after
+
+logger = logging.getLogger(__name__)
+TIMEOUT = timedelta(seconds=15)
+# Longer than a try can take: a lease that runs out means its worker died.
+LEASE = timedelta(seconds=60)
+USER_AGENT = "Aiguillage-Webhooks/1"
+
+_DUE = (
+    "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
+    " WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.body IS NOT NULL"
+    " AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until < :now)"
+    " AND e.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT :limit"
+)
+_CLAIM = (
+    "UPDATE webhook_deliveries SET lease_until = :lease_until, attempts = attempts + 1"
+    " WHERE id IN ({due}) RETURNING id, endpoint_id, body, attempts"
+)
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: str
+    endpoint_id: str
+    body: str
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    id: str
+    url: str
+    secrets: list[str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one try changed: the delivery's new columns, and the endpoint's if it said 410."""
+
+    values: dict[str, Any]
+    disable_endpoint: str | None = None
+
+
+class DeliveryWorker:
+    """Delivers lead events until stopped; woken at once when this process queues some."""
+
+    def __init__(
+        self,
+        database: RawDatabase,
+        *,
+        wake: asyncio.Event | None = None,
+        client: httpx.AsyncClient | None = None,
+        batch: int = 16,
+        poll_seconds: float = 1.0,
+        timeout: timedelta = TIMEOUT,
+        lease: timedelta = LEASE,
+        schedule: Sequence[timedelta] = SCHEDULE,
+    ) -> None:
+        self.database = database
+        self.wake = wake or asyncio.Event()
+        self.batch = batch
+        self.poll_seconds = poll_seconds
+        self.timeout = timeout
+        self.lease = lease
+        self.schedule = schedule
+        self._client = client
+        self._own_client = client is None
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Deliver what falls due until ``stopping`` is set."""
+        while not stopping.is_set():
+            try:
+                if await self.deliver_due():
+                    continue
+            except Exception:  # a database hiccup must not end the worker
+                logger.exception("delivery round failed")
+            await wait_for_work(self.wake, self.poll_seconds)
+
+    async def deliver_due(self) -> int:
+        """Claim and try what is due now; the number of tries made."""
+        claimed, endpoints = await self._claim()
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(
+            *(self._try(item, endpoints.get(item.endpoint_id)) for item in claimed)
+        )
+        await self._record(list(zip(claimed, outcomes, strict=True)))
+        return len(claimed)
+
+    async def close(self) -> None:
+        if self._client is not None and self._own_client:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                timeout=self.timeout.total_seconds(),
+                headers={"user-agent": USER_AGENT},
+                follow_redirects=False,
+            )
+        return self._client
+
+    async def _claim(self) -> tuple[list[Claimed], dict[str, Endpoint]]:
+        now = utcnow()
+        due = _DUE
+        if self.database.dialect == "postgresql":
+            due += " FOR UPDATE OF d SKIP LOCKED"
+        async with self.database.transaction() as tx:
+            rows = await tx.fetch(
+                _CLAIM.format(due=due),
+                {"now": now, "limit": self.batch, "lease_until": now + self.lease},
+            )
+            claimed = [
+                Claimed(row["id"], row["endpoint_id"], row["body"], row["attempts"])
+                for row in sorted(rows, key=lambda row: str(row["id"]))
+            ]
+            endpoints: dict[str, Endpoint] = {}
+            for endpoint_id in {item.endpoint_id for item in claimed}:
+                row = await tx.fetch_one(
+                    "SELECT id, url, secret, previous_secret, previous_secret_until"
+                    " FROM webhook_endpoints WHERE id = :id",
+                    {"id": endpoint_id},
+                )
+                if row is not None:
+                    endpoints[endpoint_id] = _endpoint(row, now)
+        return claimed, endpoints
+
+    async def _try(self, item: Claimed, endpoint: Endpoint | None) -> Outcome:
+        if endpoint is None:  # removed while the delivery was claimed
+            return Outcome({"failed_at": utcnow(), "last_error": "endpoint removed"})
+        timestamp = int(time.time())
+        headers = signing.headers(endpoint.secrets, item.id, timestamp, item.body)
+        try:
+            response = await self._http().post(
+                endpoint.url, content=item.body.encode(), headers=headers
+            )
+        except httpx.TimeoutException:
+            return self._retry(item, None, f"no answer within {self.timeout.total_seconds():g} s")
+        except httpx.HTTPError as error:
+            return self._retry(item, None, f"{type(error).__name__}: could not reach receiver")
+        status = response.status_code
+        if 200 <= status < 300:
+            return Outcome({"delivered_at": utcnow(), "last_status": status, "last_error": None})
+        if status == 410:
+            # The receiver says it is gone for good: stop, and stop sending it anything.
+            reason = "410 Gone: the receiver asked to stop"
+            values = {"failed_at": utcnow(), "last_status": status, "last_error": reason}
+            return Outcome(values, disable_endpoint=endpoint.id)
+        retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
+        return self._retry(item, status, f"HTTP {status}", retry_after=retry_after)
+
+    def _retry(
+        self,
+        item: Claimed,
+        status: int | None,
+        error: str,
+        *,
+        retry_after: timedelta | None = None,
+    ) -> Outcome:
+        wait = next_wait(item.attempts, retry_after=retry_after, schedule=self.schedule)
+        values: dict[str, Any] = {"last_status": status, "last_error": error[:300]}
+        if wait is None:
+            return Outcome(values | {"failed_at": utcnow()})
+        return Outcome(values | {"next_attempt_at": utcnow() + wait})
+
+    async def _record(self, results: list[tuple[Claimed, Outcome]]) -> None:
+        now = utcnow()
+        async with self.database.transaction() as tx:
+            for item, outcome in results:
+                columns = {"lease_until": None, **outcome.values}
+                assignments = ", ".join(f"{name} = :{name}" for name in columns)
+                # Only the worker of this try records it (another may have taken over).
+                await tx.execute(
+                    f"UPDATE webhook_deliveries SET {assignments}"  # noqa: S608 (own names)
+                    " WHERE id = :id AND attempts = :attempts",
+                    columns | {"id": item.id, "attempts": item.attempts},
+                )
+                if outcome.disable_endpoint is not None:
+                    await tx.execute(
+                        "UPDATE webhook_endpoints SET disabled_at = :now, disabled_reason = :why"
+                        " WHERE id = :id AND disabled_at IS NULL",
+                        {
+                            "now": now,
+                            "why": "410 Gone from the receiver",
+                            "id": outcome.disable_endpoint,
+                        },
+                    )
+                logger.info(
+                    "delivery tried",
+                    extra={
+                        "delivery": item.id,
+                        "endpoint": item.endpoint_id,
+                        "attempt": item.attempts,
+                        "status": outcome.values.get("last_status"),
+                        "delivered": "delivered_at" in outcome.values,
+                        "gave_up": "failed_at" in outcome.values,
+                    },
+                )
+
+
+def _endpoint(row: Row, now: datetime) -> Endpoint:
+    keys = [row["secret"]]
+    until = as_datetime(row["previous_secret_until"])
+    if row["previous_secret"] and until is not None and until > now:
+        keys.append(row["previous_secret"])
+    return Endpoint(row["id"], row["url"], keys)
