@@ -7,10 +7,26 @@ import sys
 from collections.abc import Sequence
 
 from bot.settings import SettingsError
-from webhook.cli import bot_polling, chat, db, flows_cmd, orient, purge, referrers, serve
+from webhook.cli import (
+    bot_polling,
+    chat,
+    db,
+    deliveries,
+    endpoints,
+    flows_cmd,
+    leads,
+    orient,
+    purge,
+    referrers,
+    serve,
+    worker,
+)
 from webhook.cli._errors import CliError
 
-COMMAND_MODULES = (orient, serve, db, flows_cmd, chat, bot_polling, referrers, purge)
+COMMAND_MODULES = (
+    orient, serve, worker, db, flows_cmd, chat, bot_polling, referrers, leads, endpoints,
+    deliveries, purge,
+)  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,50 @@
+"""``aiguillage worker``: the lead delivery worker alone (serve runs one too)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Any
+
+from bot.logs import configure_logging
+from bot.settings import Settings, load_settings
+from webhook.cli._database import open_raw
+from webhook.handoff.worker import DeliveryWorker
+
+logger = logging.getLogger(__name__)
+
+
+def register(commands: Any) -> None:
+    parser = commands.add_parser(
+        "worker", help="deliver lead webhooks (several may share a PostgreSQL database)"
+    )
+    parser.set_defaults(handler=run)
+
+
+async def _main(settings: Settings) -> None:
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signum, stopping.set)
+    async with open_raw(settings) as database:
+        worker = DeliveryWorker(database)
+        logger.info("delivery worker started")
+        try:
+            runner = asyncio.create_task(worker.run(stopping))
+            await stopping.wait()
+            worker.wake.set()
+            await runner
+        finally:
+            await worker.close()
+        logger.info("delivery worker stopped")
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    asyncio.run(_main(settings))
+    return 0
