@@ -7,18 +7,27 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+
+
+def unused_port() -> int:
+    """A port nothing listens on (for a receiver that is down, until it is started on it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
 
 
 @contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run the app until the block ends; yields its base URL."""
+def serve(app: Any, *, port: int = 0) -> Iterator[str]:
+    """Run the ASGI app until the block ends; yields its base URL."""
     # Binding here, before uvicorn starts, means no other process can take the port meanwhile.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK waits
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
     config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, ws="none")
     server = uvicorn.Server(config)

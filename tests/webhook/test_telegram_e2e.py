@@ -15,10 +15,12 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.leads import endpoints
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TelegramUpdate
 from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -28,8 +30,10 @@ from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.personas import answer_for
 from tests.auxil.servers import serve
+from tests.auxil.webhook_receiver import Receiver
 from tests.conftest import persona_params
 from webhook.app import create_app
+from webhook.handoff.signing import new_secret
 
 SECRET = "e2e-secret"
 CHAT = 777001
@@ -122,7 +126,12 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     engine_ = create_engine(settings.database_url)
     reader = create_session_factory(engine_)
     raw_reader = open_raw_database(settings.database_url)
-    with serve(app) as url:
+    receiver, secret = Receiver(), new_secret()
+    with receiver.running() as hook, serve(app) as url:
+        async with raw_reader.transaction() as tx:
+            await endpoints.add_endpoint(
+                tx, url=hook, name="CRM", site=None, referrer=None, secret=secret, now=utcnow()
+            )
         async with httpx.AsyncClient(base_url=url) as http:
             await deliver(http, tg.message(CHAT, "/start ML_POISSY"), fake_api)
             sent = await replies(fake_api, CHAT, 1)
@@ -146,6 +155,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                     await deliver(http, tg.message(CHAT, reply["text"]), fake_api)
                 sent = await replies(fake_api, CHAT, len(sent) + 1)
             state = await current_state(reader, CHAT)
+        await receiver.wait_for(1)
     await raw_reader.close()
     await engine_.dispose()
     assert state.done
@@ -158,6 +168,14 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
         [c for c in fake_api.calls if c.method == "answerCallbackQuery"]
     )
     assert fake_api.max_rate_per_chat(window=0.05) <= 2
+    # The counsellors got the lead, signed: verified with the standardwebhooks library.
+    [lead] = receiver.verified(secret)
+    assert lead["type"] == "lead.created"
+    assert lead["data"]["channel"] == "telegram"
+    assert lead["data"]["referrer_code"] == "ML_POISSY"
+    assert lead["data"]["orientation"] == orient(Profile.model_validate(profile)).model_dump(
+        mode="json"
+    )
 
 
 async def test_two_services_on_one_database_behave_as_one_bot(

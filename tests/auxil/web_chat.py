@@ -1,0 +1,43 @@
+"""Talking to the web chat API as a person would (/api/chat)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.auxil.personas import answer_for
+
+SESSION = "session-0123456789"
+
+
+async def send(client: httpx.AsyncClient, session: str = SESSION, **body: Any) -> dict[str, Any]:
+    response = await client.post("/api/chat", json={"session": session, **body})
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+def last_question(reply: dict[str, Any]) -> dict[str, Any] | None:
+    question: dict[str, Any] | None = reply["messages"][-1]["question"]
+    return question
+
+
+async def drive(
+    client: httpx.AsyncClient, profile: dict[str, Any], session: str = SESSION, *, lang: str = "fr"
+) -> tuple[dict[str, Any], list[str]]:
+    """Answer every question from the profile until the conversation ends."""
+    reply = await send(client, session, command="start", payload="ML_POISSY")
+    fields: list[str] = []
+    orientation = None
+    for _ in range(40):
+        orientation = reply["orientation"] or orientation
+        if reply["done"]:
+            break
+        question = last_question(reply)
+        assert question is not None
+        fields.append(question["field"])
+        reply = await send(client, session, **answer_for(question, profile))
+    assert reply["done"], f"not done after {fields}"
+    assert orientation is not None
+    return orientation, fields

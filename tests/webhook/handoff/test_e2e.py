@@ -1,0 +1,141 @@
+"""The whole hand-off over real sockets: a person talks, a receiver gets a verified lead."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.leads import endpoints
+from bot.settings import Settings
+from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
+from flows.profile import Profile
+from flows.rules import orient
+from tests.auxil.servers import serve, unused_port
+from tests.auxil.web_chat import drive
+from tests.auxil.webhook_receiver import PATH, Receiver
+from tests.conftest import ROOT, persona_params
+from webhook.app import create_app
+from webhook.handoff.signing import new_secret
+
+AIGUILLAGE = Path(sys.executable).with_name("aiguillage")
+
+
+async def register(database_url: str, url: str, secret: str) -> None:
+    # Its own connections: the service runs on another thread's loop.
+    database = open_raw_database(database_url)
+    try:
+        async with database.transaction() as tx:
+            await endpoints.add_endpoint(
+                tx, url=url, name="CRM", site=None, referrer=None, secret=secret, now=utcnow()
+            )
+    finally:
+        await database.close()
+
+
+def expected_orientation(profile: dict[str, Any]) -> dict[str, Any]:
+    # Counsellors read the reasons in French.
+    return orient(Profile.model_validate(profile), language="fr").model_dump(mode="json")
+
+
+@pytest.mark.parametrize("persona", persona_params())
+async def test_a_persona_through_the_web_chat_ends_as_a_verified_lead_webhook(
+    persona: dict[str, Any], settings: Settings
+) -> None:
+    receiver, secret = Receiver(), new_secret()
+    with receiver.running() as hook:
+        await register(settings.database_url, hook, secret)
+        with serve(create_app(settings)) as url:
+            async with httpx.AsyncClient(base_url=url) as http:
+                await drive(http, persona["profile"])
+            await receiver.wait_for(1)
+    [event] = receiver.verified(secret)
+    assert event["type"] == "lead.created"
+    assert event["data"]["channel"] == "web"
+    assert event["data"]["referrer_code"] == "ML_POISSY"
+    assert event["data"]["orientation"] == expected_orientation(persona["profile"])
+
+
+@contextmanager
+def service(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+    """``aiguillage serve`` in its own process, as in production."""
+    env = os.environ | {
+        "AIGUILLAGE_DATABASE_URL": database_url,
+        "AIGUILLAGE_ENVIRONMENT": "test",
+        "AIGUILLAGE_LOG_LEVEL": "WARNING",
+    }
+    command = [str(AIGUILLAGE), "serve", "--host", "127.0.0.1", "--port", str(port)]
+    process = subprocess.Popen(command, env=env, cwd=ROOT / "tests")  # noqa: S603
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=20)
+
+
+async def until_up(url: str) -> None:
+    async with httpx.AsyncClient(base_url=url) as http:
+        for _ in range(300):
+            try:
+                if (await http.get("/")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise AssertionError("the service did not start")
+
+
+async def tried_once(database_url: str) -> dict[str, Any]:
+    database = open_raw_database(database_url)
+    try:
+        for _ in range(200):
+            async with database.transaction() as tx:
+                row = await tx.fetch_one("SELECT * FROM webhook_deliveries")
+            if row is not None and row["last_error"] is not None:
+                return row
+            await asyncio.sleep(0.05)
+    finally:
+        await database.close()
+    raise AssertionError("the delivery was never tried")
+
+
+async def test_a_service_killed_before_delivering_delivers_after_its_restart(
+    settings: Settings,
+) -> None:
+    receiver_port, service_port = unused_port(), unused_port()
+    secret = new_secret()
+    await register(settings.database_url, f"http://127.0.0.1:{receiver_port}{PATH}", secret)
+    url = f"http://127.0.0.1:{service_port}"
+    profile = persona_params()[0].values[0]
+    if profile is None:
+        pytest.skip("personas not found")
+
+    with service(settings.database_url, service_port) as first:
+        await until_up(url)
+        async with httpx.AsyncClient(base_url=url) as http:
+            await drive(http, profile["profile"])
+        # Its worker tried once, the receiver being down; then the process dies, no shutdown.
+        queued = await tried_once(settings.database_url)
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert queued["delivered_at"] is None
+
+    receiver = Receiver()
+    with receiver.running(port=receiver_port), service(settings.database_url, service_port):
+        await until_up(url)
+        await receiver.wait_for(1, within=30)
+        await asyncio.sleep(0.5)  # a second copy would come now
+    [event] = receiver.verified(secret)
+    assert [r.webhook_id for r in receiver.received] == [queued["id"]]
+    assert event["data"]["orientation"] == expected_orientation(profile["profile"])
