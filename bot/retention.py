@@ -8,10 +8,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
+from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate, WebhookDelivery
 from bot.storage.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,9 @@ class Retention:
     conversations: timedelta = timedelta(days=90)
     # Telegram retries a delivery for 24 hours: messages in and out are kept twice that.
     telegram_messages: timedelta = timedelta(hours=48)
+    # A lead webhook's body (the lead's data) once delivered or given up: long enough to
+    # replay it; the delivery row stays, empty, as the trace that it was sent.
+    delivery_bodies: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class Purged:
     conversations: int
     telegram_updates: int
     outbox_messages: int
+    delivery_bodies: int = 0
 
 
 async def purge(session: AsyncSession, retention: Retention) -> Purged:
@@ -52,10 +56,23 @@ async def purge(session: AsyncSession, retention: Retention) -> Purged:
             OutboxMessage.sent_at < now - retention.telegram_messages,
         )
     )
+    done_before = now - retention.delivery_bodies
+    bodies = await session.execute(
+        update(WebhookDelivery)
+        .where(
+            WebhookDelivery.body.is_not(None),
+            or_(
+                WebhookDelivery.delivered_at < done_before,
+                WebhookDelivery.failed_at < done_before,
+            ),
+        )
+        .values(body=None)
+    )
     purged = Purged(
         getattr(conversations, "rowcount", 0),
         getattr(updates, "rowcount", 0),
         getattr(outbox, "rowcount", 0),
+        getattr(bodies, "rowcount", 0),
     )
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged

@@ -11,7 +11,15 @@ from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.retention import Retention, purge
 from bot.storage.db import create_engine, create_session_factory
-from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate, TranscriptEntry
+from bot.storage.models import (
+    Conversation,
+    Lead,
+    OutboxMessage,
+    TelegramUpdate,
+    TranscriptEntry,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from bot.storage.raw import open_raw_database
 from bot.storage.types import utcnow
 from flows.messages import Input
@@ -68,3 +76,51 @@ def test_the_purge_command_reports_what_it_erased(
     monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", database_url)
     assert main(["purge"]) == 0
     assert capsys.readouterr().out.startswith("erased 0 conversations")
+
+
+async def test_leads_outlive_their_conversation_and_old_webhook_bodies_are_emptied(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    factory = create_session_factory(engine)
+    long_ago, recently = utcnow() - timedelta(days=91), utcnow() - timedelta(days=2)
+    async with factory() as session, session.begin():
+        session.add(
+            Conversation(
+                id="c" * 32, channel="web", external_id="old", flow_id="prescreening",
+                flow_version="1", state={}, updated_at=long_ago,
+            )
+        )  # fmt: skip
+        await session.flush()
+        session.add(
+            Lead(
+                id="l" * 32, conversation_id="c" * 32, channel="web", language="fr",
+                profile={}, orientation={},
+            )
+        )  # fmt: skip
+        session.add(WebhookEndpoint(id="e" * 32, name="CRM", url="https://x.example", secret="s"))
+        await session.flush()
+        for delivery_id, delivered_at in (
+            ("msg_old", long_ago),
+            ("msg_new", recently),
+            ("msg_wait", None),
+        ):  # noqa: E501
+            session.add(
+                WebhookDelivery(
+                    id=delivery_id, endpoint_id="e" * 32, lead_id="l" * 32,
+                    event_type="lead.created", body="{}", delivered_at=delivered_at,
+                )
+            )  # fmt: skip
+    async with factory() as session, session.begin():
+        purged = await purge(session, Retention())
+    async with factory() as session:
+        lead = await session.get(Lead, "l" * 32)
+        bodies = dict(
+            (await session.execute(select(WebhookDelivery.id, WebhookDelivery.body))).all()
+        )
+    await engine.dispose()
+    assert purged.conversations == 1
+    assert lead is not None  # the counsellors still follow it up
+    assert lead.conversation_id is None
+    assert purged.delivery_bodies == 1
+    assert bodies == {"msg_old": None, "msg_new": "{}", "msg_wait": "{}"}

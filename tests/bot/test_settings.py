@@ -62,3 +62,14 @@ def test_secrets_are_not_shown_in_errors(monkeypatch: pytest.MonkeyPatch) -> Non
     with pytest.raises(SettingsError) as caught:
         load_settings()
     assert "leaky-secret-value" not in str(caught.value)
+
+
+def test_a_counsellors_group_without_a_bot_is_refused_at_start(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AIGUILLAGE_COUNSELLOR_CHAT_ID", "-1001234567")
+    with pytest.raises(SettingsError, match="^AIGUILLAGE_COUNSELLOR_CHAT_ID: .*TELEGRAM_TOKEN"):
+        load_settings()
+    monkeypatch.setenv("AIGUILLAGE_COUNSELLOR_CHAT_ID", "the group")
+    with pytest.raises(SettingsError, match="^AIGUILLAGE_COUNSELLOR_CHAT_ID: "):
+        load_settings()

@@ -9,11 +9,13 @@ from typing import Any
 
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
+from bot.leads.handoff import LeadHandoff
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from bot.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
 from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError
+from webhook.handoff.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
@@ -39,18 +41,32 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
 
 async def _main(settings: Settings) -> None:
     async with open_raw(settings) as database:
+        handoff = LeadHandoff(
+            counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url
+        )
         service = ConversationService(
-            database, FlowRegistry(), context={"privacy_url": settings.privacy_url}
+            database,
+            FlowRegistry(),
+            context={"privacy_url": settings.privacy_url},
+            handoff=handoff,
         )
         await service.prepare()
         runtime = TelegramRuntime(settings, service, database)
         await runtime.start(webhook=False)
         # Polling and a webhook cannot both be on: polling wins while this runs.
         await runtime.bot.delete_webhook()
+        # Leads found while polling are delivered too, as by serve.
+        deliveries = DeliveryWorker(database, wake=handoff.queued)
+        stopping = asyncio.Event()
+        delivering = asyncio.create_task(deliveries.run(stopping))
         logger.info("telegram polling started")
         try:
             await poll(runtime)
         finally:
+            stopping.set()
+            handoff.queued.set()
+            await delivering
+            await deliveries.close()
             await runtime.stop()
 
 

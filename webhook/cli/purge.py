@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     purged = asyncio.run(_purge(load_settings()))
     emit(
         f"erased {purged.conversations} conversations, {purged.telegram_updates} Telegram"
-        f" updates and {purged.outbox_messages} sent messages"
+        f" updates, {purged.outbox_messages} sent messages and the data of"
+        f" {purged.delivery_bodies} lead webhooks sent over 30 days ago"
     )
     return 0

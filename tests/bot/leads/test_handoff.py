@@ -249,3 +249,8 @@ async def test_my_data_shows_where_the_request_stands(
 def test_the_schema_is_valid_json_schema() -> None:
     jsonschema.Draft202012Validator.check_schema(SCHEMA)
     assert SESSION
+
+
+def test_the_readme_shows_the_schema_as_it_is() -> None:
+    readme = (SCHEMA_PATH.parents[2] / "README.md").read_text(encoding="utf-8")
+    assert SCHEMA_PATH.read_text(encoding="utf-8").strip() in readme
