@@ -66,16 +66,20 @@ async def test_a_persona_through_the_web_chat_ends_as_a_verified_lead_webhook(
     assert event["data"]["orientation"] == expected_orientation(persona["profile"])
 
 
-@contextmanager
-def service(database_url: str, port: int) -> Iterator[subprocess.Popen[bytes]]:
+def service(database_url: str, port: int) -> Any:
     """``aiguillage serve`` in its own process, as in production."""
+    return command(database_url, "serve", "--host", "127.0.0.1", "--port", str(port))
+
+
+@contextmanager
+def command(database_url: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """An ``aiguillage`` command in its own process, stopped (SIGTERM) at the end."""
     env = os.environ | {
         "AIGUILLAGE_DATABASE_URL": database_url,
         "AIGUILLAGE_ENVIRONMENT": "test",
         "AIGUILLAGE_LOG_LEVEL": "WARNING",
     }
-    command = [str(AIGUILLAGE), "serve", "--host", "127.0.0.1", "--port", str(port)]
-    process = subprocess.Popen(command, env=env, cwd=ROOT / "tests")  # noqa: S603
+    process = subprocess.Popen([str(AIGUILLAGE), *args], env=env, cwd=ROOT / "tests")  # noqa: S603
     try:
         yield process
     finally:
@@ -139,3 +143,26 @@ async def test_a_service_killed_before_delivering_delivers_after_its_restart(
     [event] = receiver.verified(secret)
     assert [r.webhook_id for r in receiver.received] == [queued["id"]]
     assert event["data"]["orientation"] == expected_orientation(profile["profile"])
+
+
+async def test_the_worker_command_delivers_what_serve_queued_and_stops_on_sigterm(
+    settings: Settings,
+) -> None:
+    receiver, secret = Receiver(), new_secret()
+    with receiver.running() as hook:
+        await register(settings.database_url, hook, secret)
+        # Leads queued by a service that has no worker of its own.
+        app = create_app(settings, background=False)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+                profile = persona_params()[0].values[0]
+                if profile is None:
+                    pytest.skip("personas not found")
+                await drive(http, profile["profile"])
+        with command(settings.database_url, "worker") as worker:
+            await receiver.wait_for(1, within=30)
+            worker.send_signal(signal.SIGTERM)
+            assert worker.wait(timeout=20) == 0
+    [event] = receiver.verified(secret)
+    assert event["type"] == "lead.created"
