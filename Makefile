@@ -37,7 +37,7 @@ pytest: $(STAMP)
 ## Extract every text (Python, templates, messages.yaml) and update the catalogues.
 i18n: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --width=100 \
-		--project=Aiguillage -k pgettext:1c,2 -o locales/messages.pot .
+		--project=Aiguillage -k pgettext:1c,2 -k N_ -o locales/messages.pot .
 	$(BIN)/pybabel update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching \
 		--ignore-obsolete --width=100
 

@@ -33,6 +33,8 @@ def test_catalogues_are_not_stale(tmp_path: Path) -> None:
             "--omit-header",
             "-k",
             "pgettext:1c,2",
+            "-k",
+            "N_",
             "-o",
             str(template),
             ".",
