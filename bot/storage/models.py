@@ -76,6 +76,9 @@ class Conversation(Base):
     reminded_at: Mapped[datetime | None] = mapped_column()
     remind_at: Mapped[datetime | None] = mapped_column(index=True)
     close_at: Mapped[datetime | None] = mapped_column(index=True)
+    # A counsellor talking with the person through the bot: the script waits until handed back.
+    held_by: Mapped[str | None] = mapped_column(String(254))
+    held_at: Mapped[datetime | None] = mapped_column()
 
 
 class TranscriptEntry(Base):
@@ -86,7 +89,8 @@ class TranscriptEntry(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
-    direction: Mapped[str] = mapped_column(String(8))  # "in" or "out"
+    # "in" (the person), "out" (the assistant) or "staff" (a counsellor, through the bot).
+    direction: Mapped[str] = mapped_column(String(8))
     body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -166,6 +170,14 @@ class Lead(Base):
     profile: Mapped[dict[str, Any]] = mapped_column()
     orientation: Mapped[dict[str, Any]] = mapped_column()
     status: Mapped[str] = mapped_column(String(16), default="new", index=True)
+    # Set when the status becomes a closing one (enrolled, not eligible…): retention counts
+    # from it. Cleared when the lead is reopened.
+    closed_at: Mapped[datetime | None] = mapped_column(index=True)
+    # ",ecole_du_web,insertion_jobs," : the programmes that fit (yes or maybe), for filters.
+    programmes: Mapped[str] = mapped_column(String(200), default=",")
+    assigned_to: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
 
 
 class LeadStatusChange(Base):
@@ -233,3 +245,58 @@ class WebhookDelivery(Base):
     failed_at: Mapped[datetime | None] = mapped_column()
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(String(300))
+
+
+class User(Base):
+    """A person of PôleS or of a partner who signs in to the admin view."""
+
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Argon2id, via pwdlib.
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(16))  # admin, counsellor or partner
+    sites: Mapped[list[str]] = mapped_column(JSON, default=list)
+    referrers: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column()
+
+
+class LoginAttempt(Base):
+    """Failed sign-ins, by account and by address, to slow down password guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # "email:…" or "ip:…": both are counted.
+    key: Mapped[str] = mapped_column(String(300))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who saw a lead's personal data or changed something, and when (never the data itself)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_lead", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(254))
+    action: Mapped[str] = mapped_column(String(40))
+    lead_id: Mapped[str | None] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(300))
+
+
+class LeadNote(Base):
+    """A counsellor's note on a lead."""
+
+    __tablename__ = "lead_notes"
+    __table_args__ = (Index("ix_lead_notes_lead", "lead_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    author: Mapped[str] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)

@@ -19,13 +19,14 @@ from webhook.cli import (
     purge,
     referrers,
     serve,
+    users,
     worker,
 )
 from webhook.cli._errors import CliError
 
 COMMAND_MODULES = (
     orient, serve, worker, db, flows_cmd, chat, bot_polling, referrers, leads, endpoints,
-    deliveries, purge,
+    deliveries, purge, users,
 )  # fmt: skip
 
 

@@ -1,0 +1,1 @@
+"""The counsellors' admin view at /admin: server-rendered pages, no script."""

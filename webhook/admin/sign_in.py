@@ -1,0 +1,118 @@
+"""/admin/login and /admin/logout."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from bot.settings import Settings
+from bot.users import find_for_login, normalise_email, password_matches
+from flows.i18n import N_
+from webhook.admin.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Viewer,
+    cookie_options,
+    csrf_matches,
+    current_viewer,
+    forget_failures,
+    record_failure,
+    safe_next,
+    session_value,
+    too_many_failures,
+)
+from webhook.admin.common import (
+    ROLES_ALL,
+    allow,
+    checked_form,
+    database_of,
+    render,
+    see_other,
+)
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+
+
+def _login_page(
+    request: Request, *, error: str | None = None, status_code: int = 200, email: str = ""
+) -> HTMLResponse:
+    token = secrets.token_urlsafe(32)
+    response = render(
+        request,
+        "admin/login.html",
+        None,
+        status_code=status_code,
+        csrf_token=token,
+        error=error,
+        email=email,
+        next=safe_next(request.query_params.get("next")),
+    )
+    settings: Settings = request.app.state.settings
+    options = cookie_options(settings) | {"samesite": "strict"}
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, max_age=3600, **options)
+    return response
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    if await current_viewer(request, database_of(request)) is not None:
+        return see_other(safe_next(request.query_params.get("next")))
+    return _login_page(request)
+
+
+@router.post("/login")
+async def login(request: Request) -> Response:
+    form = await request.form()
+    token = form.get("csrf_token")
+    if not csrf_matches(
+        request.cookies.get(LOGIN_CSRF_COOKIE, ""), token if isinstance(token, str) else None
+    ):
+        return _login_page(request, error=N_("Formulaire expiré : réessayez."), status_code=403)
+    email = normalise_email(str(form.get("email", "")))[:254]
+    password = str(form.get("password", ""))[:1024]
+    address = request.client.host if request.client else "unknown"
+    database = database_of(request)
+    async with database.transaction() as tx:
+        if await too_many_failures(tx, email, address):
+            return _login_page(
+                request,
+                error=N_("Trop de tentatives. Réessayez dans 15 minutes."),
+                status_code=429,
+                email=email,
+            )
+        found = await find_for_login(tx, email)
+    user, password_hash = found if found else (None, None)
+    if user is None or not password_matches(password, password_hash) or not user.active:
+        async with database.transaction() as tx:
+            await record_failure(tx, email, address)
+        return _login_page(
+            request, error=N_("E-mail ou mot de passe incorrect."), status_code=401, email=email
+        )
+    async with database.transaction() as tx:
+        await forget_failures(tx, email)
+    settings: Settings = request.app.state.settings
+    response = see_other(safe_next(str(form.get("next", ""))))
+    response.set_cookie(
+        SESSION_COOKIE, session_value(settings, user.id), **cookie_options(settings)
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
+    return response
+
+
+@router.post("/logout")
+async def logout(
+    request: Request, viewer: Annotated[Viewer, Depends(allow(*ROLES_ALL))]
+) -> Response:
+    await checked_form(request, viewer)
+    response = see_other("/admin/login")
+    response.delete_cookie(SESSION_COOKIE, path="/admin")
+    return response
+
+
+@router.get("")
+@router.get("/")
+async def home(viewer: Annotated[Viewer, Depends(allow(*ROLES_ALL))]) -> Response:
+    return see_other("/admin/leads")
