@@ -70,6 +70,8 @@ class ConversationRow:
     state: str  # the engine state as stored: JSON text, parsed by pydantic in one go
     created_at: datetime
     reminded_at: datetime | None
+    # A counsellor talking with the person: the script waits (bot/counsellor_chat.py).
+    held_by: str | None = None
 
     @classmethod
     def read(cls, row: Row) -> ConversationRow:
@@ -85,6 +87,7 @@ class ConversationRow:
             state=row["state"] if isinstance(row["state"], str) else json.dumps(row["state"]),
             created_at=created_at,
             reminded_at=as_datetime(row["reminded_at"]),
+            held_by=row["held_by"],
         )
 
 
@@ -100,7 +103,8 @@ class Found:
 
 FIND = (
     "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
-    " reminded_at FROM conversations WHERE channel = :channel AND external_id = :external_id"
+    " reminded_at, held_by FROM conversations WHERE channel = :channel"
+    " AND external_id = :external_id"
 )
 INSERT = (
     "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
@@ -217,6 +221,15 @@ class ConversationService:
             return await self._save(tx, row, turn, new=True)
         state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
+        if row.held_by is not None and not _reaches_the_script(received, state):
+            # The counsellor answers, on the lead page: the message waits there.
+            await record_transcript(tx, row.id, [("in", _describe(flow, state, received))])
+            await tx.write(
+                "UPDATE conversations SET updated_at = :now WHERE id = :id",
+                {"now": utcnow(), "id": row.id},
+            )
+            logger.info("held conversation input", extra={"conversation": row.id})
+            return Reply(row.id, state.language, [], state.done, None, ["held"], state)
         if received.command == "restart" or (received.command == "start" and state.done):
             # A fresh start runs on the newest flow, keeping the person's language.
             turn = engine.start(current, language=state.language, context=self.context)
@@ -342,6 +355,11 @@ class ConversationService:
             date = lead.created_at.strftime("%d/%m/%Y")
             body = text("data.lead", language, date=date, status=status) + "\n" + body
         return RenderedMessage(text=body)
+
+
+def _reaches_the_script(received: Input, state: ConversationState) -> bool:
+    """While a counsellor holds the conversation, only the data rights reach the script."""
+    return state.erase_pending or received.command in ("erase", "my_data")
 
 
 def _without_nul(received: Input) -> Input:

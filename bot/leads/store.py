@@ -26,6 +26,11 @@ COLUMNS = (
 )
 
 
+# A lead in one of these is closed: the counsellors are done with it, and retention counts
+# from then (see bot/retention.py).
+CLOSING_STATUSES = frozenset({"enrolled", "not_eligible", "unreachable", "withdrawn"})
+
+
 class UnknownLead(LookupError):
     """No lead has this id (it may have been erased)."""
 
@@ -39,7 +44,9 @@ def lead_values(state: ConversationState, catalogue: Catalogue | None = None) ->
     profile = state.profile()
     orientation = orient(profile, language=COUNSELLOR_LANGUAGE, catalogue=catalogue)
     values = {name: state.answers.get(name) for name in CONTACT_FIELDS}
+    fitting = [p.id for p in orientation.programmes if p.fit != "no"]
     return values | {
+        "programmes": "," + "".join(f"{p}," for p in fitting),
         "language": state.language,
         "human_requested": state.human_requested,
         "profile": profile.model_dump(mode="json"),
@@ -71,9 +78,10 @@ async def record_from_conversation(
         await tx.write(
             "INSERT INTO leads (id, conversation_id, created_at, updated_at, channel,"
             " referrer_code, language, site, first_name, phone, email, contact_preference,"
-            " human_requested, profile, orientation, status) VALUES (:id, :conversation_id,"
-            " :now, :now, :channel, :referrer_code, :language, :site, :first_name, :phone,"
-            " :email, :contact_preference, :human_requested, :profile, :orientation, 'new')",
+            " human_requested, profile, orientation, programmes, status) VALUES (:id,"
+            " :conversation_id, :now, :now, :channel, :referrer_code, :language, :site,"
+            " :first_name, :phone, :email, :contact_preference, :human_requested, :profile,"
+            " :orientation, :programmes, 'new')",
             values | {"id": lead_id, "conversation_id": conversation_id, "channel": channel},
         )
         await _add_change(tx, lead_id, None, "new", ASSISTANT, now)
@@ -82,8 +90,8 @@ async def record_from_conversation(
         "UPDATE leads SET updated_at = :now, referrer_code = :referrer_code,"
         " language = :language, site = :site, first_name = :first_name, phone = :phone,"
         " email = :email, contact_preference = :contact_preference,"
-        " human_requested = :human_requested, profile = :profile, orientation = :orientation"
-        " WHERE id = :id",
+        " human_requested = :human_requested, profile = :profile, orientation = :orientation,"
+        " programmes = :programmes WHERE id = :id",
         values | {"id": existing["id"]},
     )
     return await read_lead(tx, existing["id"]), False
@@ -101,8 +109,13 @@ async def set_status(
     if row["status"] == status:
         return None
     await tx.write(
-        "UPDATE leads SET status = :status, updated_at = :now WHERE id = :id",
-        {"status": status, "now": now, "id": lead_id},
+        "UPDATE leads SET status = :status, updated_at = :now, closed_at = :closed WHERE id = :id",
+        {
+            "status": status,
+            "now": now,
+            "id": lead_id,
+            "closed": now if status in CLOSING_STATUSES else None,
+        },
     )
     await _add_change(tx, lead_id, row["status"], status, changed_by, now)
     return await read_lead(tx, lead_id)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bot.conversations import ConversationService
+from bot.counsellor_chat import pushed_messages
+from bot.storage.raw import RawDatabase
 from flows.messages import Input
 from flows.render import RenderedMessage
 from flows.rules import Orientation
@@ -69,3 +71,35 @@ async def chat(body: ChatRequest, request: Request, language: LanguageDep) -> Ch
         language=language,
     )
     return ChatResponse(messages=reply.messages, done=reply.done, orientation=reply.orientation)
+
+
+class PushedMessage(BaseModel):
+    id: int
+    text: str
+
+
+class PushedMessages(BaseModel):
+    messages: list[PushedMessage]
+    # A counsellor is talking with the person: the page says so, and the script waits.
+    counsellor: bool
+
+
+@router.get(
+    "/api/chat/messages",
+    response_model=PushedMessages,
+    summary="Messages a counsellor wrote to this session since an id",
+)
+async def pushed(
+    request: Request,
+    session: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{8,128}$")],
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> PushedMessages:
+    """The web page asks every few seconds: a web page cannot be written to first."""
+    database: RawDatabase = request.app.state.database
+    async with database.transaction() as tx:
+        messages, held = await pushed_messages(
+            tx, channel=WEB_CHANNEL, external_id=session, after=after
+        )
+    return PushedMessages(
+        messages=[PushedMessage(id=i, text=t) for i, t in messages], counsellor=held
+    )

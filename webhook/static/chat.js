@@ -12,6 +12,7 @@
   const readJson = (id) => JSON.parse(document.getElementById(id).textContent);
   const t = readJson("i18n");
   const config = readJson("chat-config");
+  const PUSHED_POLL_MS = 4000;
 
   const app = document.getElementById("app");
   const log = document.querySelector('[data-testid="chat-log"]');
@@ -107,6 +108,7 @@
       transcript: saved.transcript,
       question: isQuestion(saved.question) ? saved.question : null,
       done: saved.done === true,
+      pushed: Number.isInteger(saved.pushed) ? saved.pushed : 0,
     };
   }
 
@@ -443,6 +445,33 @@
   document.querySelector('[data-testid="lang-button"]').addEventListener("click", (event) => {
     switchLanguage(event.currentTarget.dataset.language);
   });
+
+  // ---- messages a counsellor writes from the admin view ------------------------------------
+  // A web page cannot be written to first: it asks every few seconds while it is shown.
+
+  async function fetchPushed() {
+    if (document.hidden || busy) return;
+    try {
+      const after = Number.isInteger(state.pushed) ? state.pushed : 0;
+      const url = `${config.api}/messages?session=${encodeURIComponent(state.session)}&after=${after}`;
+      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      if (!response.ok) return;
+      const data = await response.json();
+      const messages = Array.isArray(data?.messages) ? data.messages : [];
+      for (const message of messages) {
+        if (typeof message?.text !== "string" || !Number.isInteger(message?.id)) continue;
+        if (message.id <= (state.pushed ?? 0)) continue;
+        state.pushed = message.id;
+        state.transcript.push({ from: "bot", text: message.text });
+        bubble("bot", message.text);
+      }
+      if (messages.length) saveState();
+    } catch {
+      // Offline for a moment: the next round asks again.
+    }
+  }
+
+  window.setInterval(fetchPushed, PUSHED_POLL_MS);
 
   renderAll();
   setBusy(false);

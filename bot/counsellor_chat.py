@@ -1,0 +1,130 @@
+"""A counsellor talking with a person through the bot, the script paused meanwhile.
+
+While a counsellor holds a conversation, what the person sends goes to the transcript (the
+lead page shows it) and the script does not answer; /supprimer and /mes_donnees still work.
+Handing back resumes the script where it was, with its current question asked again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.conversations import ConversationService, record_transcript
+from bot.storage.raw import Transaction, as_datetime
+from bot.telegram.outbound import ApiCall, reply_calls
+from flows.i18n import parse_language, text
+from flows.render import RenderedMessage
+
+MAX_MESSAGE = 2000
+
+
+class NoConversation(LookupError):
+    """The lead's conversation is gone (erased by the person, or past its retention)."""
+
+
+@dataclass(frozen=True)
+class Held:
+    conversation_id: str
+    channel: str
+    external_id: str
+    language: str
+    held_by: str | None
+    held_at: datetime | None
+
+
+async def conversation_of_lead(tx: Transaction, lead_id: str) -> Held | None:
+    row = await tx.fetch_one(
+        "SELECT c.id, c.channel, c.external_id, c.language, c.held_by, c.held_at"
+        " FROM leads l JOIN conversations c ON c.id = l.conversation_id WHERE l.id = :id",
+        {"id": lead_id},
+    )
+    if row is None:
+        return None
+    return Held(
+        row["id"],
+        row["channel"],
+        row["external_id"],
+        row["language"],
+        row["held_by"],
+        as_datetime(row["held_at"]),
+    )
+
+
+async def send_staff_message(
+    tx: Transaction, lead_id: str, *, author: str, body: str, now: datetime
+) -> Held:
+    """Deliver a counsellor's message to the person, and pause the script for them."""
+    held = await conversation_of_lead(tx, lead_id)
+    if held is None:
+        raise NoConversation(lead_id)
+    await tx.write(
+        "UPDATE conversations SET held_by = :author, held_at = COALESCE(held_at, :now),"
+        " remind_at = NULL, close_at = NULL WHERE id = :id",
+        {"author": author, "now": now, "id": held.conversation_id},
+    )
+    language = parse_language(held.language)
+    shown = text("staff.prefix", language) + "\n" + body[:MAX_MESSAGE]
+    await record_transcript(tx, held.conversation_id, [("staff", shown)])
+    if held.channel == "telegram":
+        chat_id = int(held.external_id)
+        message = [RenderedMessage(text=shown)]
+        await _queue_telegram(tx, reply_calls(chat_id, message, step=None, language=language), now)
+    return held
+
+
+async def hand_back(
+    tx: Transaction, service: ConversationService, lead_id: str, *, now: datetime
+) -> Held:
+    """Resume the script: the person is told, and asked the current question again."""
+    held = await conversation_of_lead(tx, lead_id)
+    if held is None:
+        raise NoConversation(lead_id)
+    await tx.write(
+        "UPDATE conversations SET held_by = NULL, held_at = NULL WHERE id = :id",
+        {"id": held.conversation_id},
+    )
+    language = parse_language(held.language)
+    peeked = await service.peek(tx, channel=held.channel, external_id=held.external_id)
+    messages = [RenderedMessage(text=text("staff.handed_back", language))]
+    step = None
+    if peeked is not None and not peeked[0].done:
+        step = peeked[0].step
+        messages += peeked[1][-1:]
+    await record_transcript(tx, held.conversation_id, [("staff", m.text) for m in messages])
+    if held.channel == "telegram":
+        chat_id = int(held.external_id)
+        await _queue_telegram(tx, reply_calls(chat_id, messages, step=step, language=language), now)
+    return held
+
+
+async def _queue_telegram(tx: Transaction, calls: list[ApiCall], now: datetime) -> None:
+    """Into the Telegram outbox: the sender delivers them within a second, at Telegram's pace."""
+    await tx.execute_many(
+        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
+        " VALUES (:chat_id, :method, :payload, :now, :now, 0)",
+        [
+            {"chat_id": c.payload["chat_id"], "method": c.method, "payload": c.payload, "now": now}
+            for c in calls
+        ],
+    )
+
+
+async def pushed_messages(
+    tx: Transaction, *, channel: str, external_id: str, after: int
+) -> tuple[list[tuple[int, str]], bool]:
+    """For the web chat, which cannot be written to: counsellor messages after an id, and
+    whether a counsellor holds the conversation."""
+    row = await tx.fetch_one(
+        "SELECT id, held_by FROM conversations WHERE channel = :channel"
+        " AND external_id = :external_id",
+        {"channel": channel, "external_id": external_id},
+    )
+    if row is None:
+        return [], False
+    entries = await tx.fetch(
+        "SELECT id, body FROM transcript_entries WHERE conversation_id = :id"
+        " AND direction = 'staff' AND id > :after ORDER BY id LIMIT 50",
+        {"id": row["id"], "after": after},
+    )
+    return [(int(e["id"]), e["body"]) for e in entries], row["held_by"] is not None

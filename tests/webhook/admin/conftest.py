@@ -1,0 +1,97 @@
+"""The admin view under test: the service, accounts of each role, a signed-in browser."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from bot.settings import Settings
+from bot.storage.types import utcnow
+from bot.users import add_user
+from webhook.app import create_app
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+# A person who finishes the conversation in Pantin, sent by the Mission locale of Poissy.
+PROFILE: dict[str, Any] = {
+    "age": 23,
+    "postal_code": "93500",
+    "diploma_level": "below_3",
+    "situation": "none",
+    "france_travail": "under_12_months",
+    "criteria": ["qpv"],
+    "interests": ["digital"],
+    "child_age": None,
+}
+
+
+@pytest.fixture
+async def admin_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The whole service, without background workers (tests run what they need)."""
+    application = create_app(settings, background=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def http(admin_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A browser without a session yet (cookies kept between requests)."""
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        yield client
+
+
+Account = Callable[..., Awaitable[str]]
+
+
+@pytest.fixture
+def account(admin_app: FastAPI) -> Account:
+    """Create an account: ``await account("counsellor", sites=["pantin"])`` returns its e-mail."""
+    made = 0
+
+    async def create(
+        role: str, *, sites: list[str] | None = None, referrers: list[str] | None = None
+    ) -> str:
+        nonlocal made
+        made += 1
+        email = f"{role}{made}@poles.example"
+        async with admin_app.state.database.transaction() as tx:
+            await add_user(
+                tx,
+                email=email,
+                password=PASSWORD,
+                role=role,
+                sites=sites or [],
+                referrers=referrers or [],
+                now=utcnow(),
+            )
+        return email
+
+    return create
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    """Sign in as a browser would: the form's CSRF token, then the post."""
+    page = await client.get("/admin/login")
+    token = CSRF.search(page.text)
+    assert token is not None, page.text
+    return await client.post(
+        "/admin/login",
+        data={"csrf_token": token.group(1), "email": email, "password": password},
+    )
+
+
+async def csrf_of(client: httpx.AsyncClient, path: str = "/admin/leads") -> str:
+    """The session's CSRF token, as found in a page's forms."""
+    page = await client.get(path)
+    token = CSRF.search(page.text)
+    assert token is not None, page.text
+    return token.group(1)

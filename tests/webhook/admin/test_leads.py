@@ -1,0 +1,190 @@
+"""Counsellors following leads: the list, a lead's page, its changes, talking through the bot."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+
+from tests.auxil.web_chat import drive, send
+from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
+
+POISSY: dict[str, Any] = PROFILE | {"postal_code": "78300"}
+
+
+async def person(admin_app: FastAPI, session: str, profile: dict[str, Any] = PROFILE) -> str:
+    """A person who talks in the web chat until they become a lead; the lead's id."""
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        await drive(chat, profile, session)
+    async with admin_app.state.database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
+            " WHERE c.external_id = :session",
+            {"session": session},
+        )
+    assert row is not None
+    lead_id: str = row["id"]
+    return lead_id
+
+
+async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]:
+    async with admin_app.state.database.transaction() as tx:
+        rows = await tx.fetch("SELECT actor, action, lead_id FROM audit_log ORDER BY id")
+    return [(r["actor"], r["action"], r["lead_id"]) for r in rows]
+
+
+async def test_a_counsellor_sees_the_leads_of_their_site_only_and_filters_them(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    pantin = await person(admin_app, "session-pantin-0001")
+    poissy = await person(admin_app, "session-poissy-0001", POISSY)
+    email = await account("counsellor", sites=["pantin"])
+    assert (await sign_in(http, email)).status_code == 303
+
+    page = await http.get("/admin/leads")
+    assert page.status_code == 200
+    assert f"/admin/leads/{pantin}" in page.text
+    assert f"/admin/leads/{poissy}" not in page.text
+    assert (await http.get(f"/admin/leads/{poissy}")).status_code == 404
+
+    # Filters: by status, by name, by phone as people type it.
+    assert pantin in (await http.get("/admin/leads?status=new")).text
+    assert pantin not in (await http.get("/admin/leads?status=enrolled")).text
+    assert pantin in (await http.get("/admin/leads?q=samir")).text
+    assert pantin in (await http.get("/admin/leads?q=06%2012%2034")).text
+    assert pantin not in (await http.get("/admin/leads?q=Yasmine")).text
+    assert pantin in (await http.get("/admin/leads?programme=ecole_du_web")).text
+    assert pantin not in (await http.get("/admin/leads?from=2999-01-01")).text
+    # Nonsense in the query string is ignored, never an error.
+    assert (await http.get("/admin/leads?status=%3Cx%3E&from=yesterday&page=-4")).status_code == 200
+
+
+async def test_a_lead_page_shows_the_person_and_every_change_is_kept_and_audited(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await person(admin_app, "session-pantin-0002")
+    email = await account("counsellor", sites=["pantin"])
+    await sign_in(http, email)
+
+    page = await http.get(f"/admin/leads/{lead_id}")
+    assert page.status_code == 200
+    for shown in ("Samir", "06 12 34 56 78", "Pantin", "93500", "L&#39;École du Web"):
+        assert shown in page.text
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
+
+    changed = await http.post(
+        f"/admin/leads/{lead_id}/status", data={"csrf_token": token, "status": "contacted"}
+    )
+    assert changed.status_code == 303
+    noted = await http.post(
+        f"/admin/leads/{lead_id}/notes",
+        data={"csrf_token": token, "body": "Appelée mardi, rappeler jeudi."},
+    )
+    assert noted.status_code == 303
+    page = await http.get(noted.headers["location"])
+    assert "Note ajoutée." in page.text
+    assert "Appelée mardi, rappeler jeudi." in page.text
+    assert "Contacté" in page.text
+
+    async with admin_app.state.database.transaction() as tx:
+        [history] = [await tx.fetch("SELECT status, changed_by FROM lead_status_changes")]
+        updated = await tx.fetch(
+            "SELECT id FROM webhook_deliveries WHERE event_type = 'lead.updated'"
+        )
+    assert [(h["status"], h["changed_by"]) for h in history] == [
+        ("new", "assistant"),
+        ("contacted", email),
+    ]
+    assert updated == []  # no endpoint registered: nothing to send, nothing queued
+    actions = [a for _, a, lead in await audit_actions(admin_app) if lead == lead_id]
+    assert actions[0] == "view_lead"  # every view of the person's data is kept
+    assert [a for a in actions if a != "view_lead"] == ["change_status", "add_note"]
+
+
+async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_back(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    session = "session-pantin-0003"
+    lead_id = await person(admin_app, session)
+    email = await account("counsellor", sites=["pantin"])
+    await sign_in(http, email)
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
+
+    sent = await http.post(
+        f"/admin/leads/{lead_id}/reply",
+        data={"csrf_token": token, "body": "Bonjour Samir, c'est Camille de PôleS !"},
+    )
+    assert sent.status_code == 303
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        pushed = (await chat.get(f"/api/chat/messages?session={session}&after=0")).json()
+        assert pushed["counsellor"] is True
+        [message] = pushed["messages"]
+        assert "Bonjour Samir, c'est Camille de PôleS !" in message["text"]
+        # The person answers: the script stays quiet, the counsellor reads it on the lead page.
+        answer = await send(chat, session, text="Oui je suis dispo demain matin")
+        assert answer["messages"] == []
+        page = await http.get(f"/admin/leads/{lead_id}")
+        assert "Oui je suis dispo demain matin" in page.text
+
+        handed = await http.post(f"/admin/leads/{lead_id}/hand-back", data={"csrf_token": token})
+        assert handed.status_code == 303
+        after = (
+            await chat.get(f"/api/chat/messages?session={session}&after={message['id']}")
+        ).json()
+        assert after["counsellor"] is False
+        assert "redonné la main" in after["messages"][0]["text"]
+        # The script answers again.
+        assert (await send(chat, session, text="/mes_donnees"))["messages"]
+
+
+async def test_the_csv_export_opens_in_excel_with_accents_and_only_what_the_role_may_see(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await person(admin_app, "session-pantin-0004")
+    await sign_in(http, await account("admin"))
+    exported = await http.get("/admin/leads.csv?site=pantin")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert exported.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:3] == ["id", "created_at", "status"]
+    assert rows[1][rows[0].index("first_name")] == "Samir"
+    assert rows[1][rows[0].index("programmes")].startswith("L'École du Web")
+
+    partner = httpx.AsyncClient(transport=http._transport, base_url="http://testserver")
+    async with partner:
+        await sign_in(partner, await account("partner", referrers=["ML_POISSY"]))
+        rows = list(
+            csv.reader(
+                io.StringIO((await partner.get("/admin/leads.csv")).content.decode("utf-8-sig")),
+                delimiter=";",
+            )
+        )
+    assert "first_name" not in rows[0]
+    assert "phone" not in rows[0]
+    assert len(rows) == 2
+
+
+async def test_a_partner_follows_its_referrals_without_their_answers(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await person(admin_app, "session-pantin-0005")
+    await sign_in(http, await account("partner", referrers=["ML_POISSY"]))
+    listing = await http.get("/admin/leads")
+    assert lead_id in listing.text
+    assert "Samir" not in listing.text
+    page = await http.get(f"/admin/leads/{lead_id}")
+    assert page.status_code == 200
+    assert "Pantin" in page.text
+    for private in ("Samir", "06 12", "93500", "Conversation"):
+        assert private not in page.text
+    other = httpx.AsyncClient(transport=http._transport, base_url="http://testserver")
+    async with other:
+        await sign_in(other, await account("partner", referrers=["ML_PANTIN"]))
+        assert (await other.get(f"/admin/leads/{lead_id}")).status_code == 404
+        assert lead_id not in (await other.get("/admin/leads")).text

@@ -1,0 +1,355 @@
+"""The leads: a filtered list with CSV export, and a page per lead to follow it up."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from bot.conversations import ConversationService
+from bot.counsellor_chat import NoConversation, conversation_of_lead, hand_back, send_staff_message
+from bot.leads import endpoints
+from bot.leads.followup import add_note, assign, followup_of
+from bot.leads.handoff import LeadHandoff
+from bot.leads.payload import STATUSES, LeadRecord
+from bot.leads.queries import LeadFilters, all_matching, search_leads
+from bot.leads.store import UnknownLead, read_lead
+from bot.storage.raw import Transaction, as_datetime
+from bot.storage.types import utcnow
+from bot.users import list_users
+from flows.catalogue import default_catalogue
+from flows.i18n import N_, Language, gettext, text
+from flows.presentation import readable_phone, value_text
+from flows.render import render as render_text
+from webhook.admin.auth import Viewer, audit
+from webhook.admin.common import (
+    PARIS,
+    ROLES_ALL,
+    STAFF,
+    AdminRefused,
+    allow,
+    checked_form,
+    database_of,
+    language_of,
+    render,
+    scope_of,
+    see_other,
+)
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+Anyone = Annotated[Viewer, Depends(allow(*ROLES_ALL))]
+Staff = Annotated[Viewer, Depends(allow(*STAFF))]
+
+STATUS_LABELS = {
+    "new": N_("Nouveau"),
+    "contacted": N_("Contacté"),
+    "appointment": N_("Rendez-vous"),
+    "enrolled": N_("Inscrit"),
+    "not_eligible": N_("Non éligible"),
+    "unreachable": N_("Injoignable"),
+    "withdrawn": N_("Abandon"),
+}
+FIT_LABELS = {"yes": N_("Oui"), "maybe": N_("Peut-être"), "no": N_("Non")}
+PROFILE_LABELS = {
+    "age": N_("Âge"),
+    "child_age": N_("Âge de l'enfant"),
+    "postal_code": N_("Code postal"),
+    "situation": N_("Situation"),
+    "france_travail": N_("France Travail"),
+    "diploma_level": N_("Diplôme"),
+    "criteria": N_("Situations déclarées"),
+    "interests": N_("Intérêts"),
+}
+PREFERENCE_LABELS = {
+    "call": N_("Appel"),
+    "sms": N_("SMS"),
+    "whatsapp": N_("WhatsApp"),
+    "email": N_("E-mail"),
+}
+PROGRAMME_IDS = ("ecole_du_web", "fabrique_numerique", "insertion_jobs", "children_workshops")
+CSV_COLUMNS_STAFF = (
+    "id", "created_at", "status", "site", "programmes", "referrer_code", "first_name",
+    "phone", "email", "contact_preference", "human_requested", "channel", "language",
+)  # fmt: skip
+CSV_COLUMNS_PARTNER = ("id", "created_at", "status", "site", "programmes", "referrer_code")
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def filters_from(request: Request, viewer: Viewer) -> LeadFilters:
+    """The list's filters from the query string; unknown values are ignored, never an error."""
+    query = request.query_params
+    status = query.get("status")
+    programme = query.get("programme")
+    site = query.get("site")
+    sites = {s.id for s in default_catalogue().sites}
+    search = (query.get("q") or "").strip()[:100]
+    return LeadFilters(
+        status=status if status in STATUSES else None,
+        site=site if site in sites else None,
+        programme=programme if programme in PROGRAMME_IDS else None,
+        referrer=(query.get("referrer") or "").strip()[:64] or None,
+        date_from=_date(query.get("from")),
+        date_to=_date(query.get("to")),
+        human=query.get("human") == "1",
+        # Partners search nothing personal.
+        query=search if search and viewer.role != "partner" else None,
+    )
+
+
+def _page_number(request: Request) -> int:
+    try:
+        return max(1, int(request.query_params.get("page", "1")))
+    except ValueError:
+        return 1
+
+
+def programme_names(lead: LeadRecord, language: Language) -> list[str]:
+    return [
+        text(f"programme.{p['id']}", language)
+        for p in lead.orientation.get("programmes", [])
+        if p.get("fit") != "no" and p.get("id") in PROGRAMME_IDS
+    ]
+
+
+@router.get("/leads")
+async def leads_page(request: Request, viewer: Anyone) -> Response:
+    filters = filters_from(request, viewer)
+    async with database_of(request).transaction() as tx:
+        page = await search_leads(tx, filters, scope_of(viewer), page=_page_number(request))
+    language = language_of(request)
+    query = request.query_params
+    rows = [{"lead": lead, "programmes": programme_names(lead, language)} for lead in page.leads]
+    return render(
+        request,
+        "admin/leads.html",
+        viewer,
+        rows=rows,
+        page=page,
+        filters=filters,
+        raw={
+            k: query.get(k, "")
+            for k in ("status", "site", "programme", "referrer", "from", "to", "q", "human")
+        },
+        statuses=STATUS_LABELS,
+        sites=[(s.id, s.name) for s in default_catalogue().sites],
+        programmes=[(p, text(f"programme.{p}", language)) for p in PROGRAMME_IDS],
+        query_without_page="&".join(f"{k}={v}" for k, v in query.items() if k != "page"),
+    )
+
+
+@router.get("/leads.csv")
+async def leads_csv(request: Request, viewer: Anyone) -> Response:
+    filters = filters_from(request, viewer)
+    async with database_of(request).transaction() as tx:
+        leads = await all_matching(tx, filters, scope_of(viewer))
+        await audit(tx, viewer, "export_csv", detail=f"{len(leads)} leads")
+    language = language_of(request)
+    columns = CSV_COLUMNS_PARTNER if viewer.role == "partner" else CSV_COLUMNS_STAFF
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";")
+    writer.writerow(columns)
+    for lead in leads:
+        values: dict[str, Any] = {
+            "id": lead.id,
+            "created_at": lead.created_at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M"),
+            "status": gettext(STATUS_LABELS[lead.status], language),
+            "site": lead.site_name or "",
+            "programmes": ", ".join(programme_names(lead, language)),
+            "referrer_code": lead.referrer_code or "",
+            "first_name": lead.first_name or "",
+            "phone": readable_phone(lead.phone) if lead.phone else "",
+            "email": lead.email or "",
+            "contact_preference": lead.contact_preference or "",
+            "human_requested": "1" if lead.human_requested else "0",
+            "channel": lead.channel,
+            "language": lead.language,
+        }
+        writer.writerow([_csv_safe(values[c]) for c in columns])
+    # UTF-8 with a byte order mark: Excel then reads the accents right.
+    body = "\ufeff" + out.getvalue()
+    name = f"contacts-{date.today().isoformat()}.csv"
+    return Response(
+        body.encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def _csv_safe(value: str) -> str:
+    # A cell starting with = + - @ would be run as a formula by spreadsheets.
+    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
+
+
+async def _lead_in_scope(tx: Transaction, viewer: Viewer, lead_id: str) -> LeadRecord:
+    try:
+        lead = await read_lead(tx, lead_id[:64])
+    except UnknownLead:
+        raise AdminRefused(N_("Ce contact n'existe pas ou a été effacé."), status=404) from None
+    if not scope_of(viewer).allows(lead):
+        # Whether it exists is not theirs to know either.
+        raise AdminRefused(N_("Ce contact n'existe pas ou a été effacé."), status=404)
+    return lead
+
+
+def profile_lines(request: Request, lead: LeadRecord, language: Language) -> list[tuple[str, str]]:
+    service: ConversationService = request.app.state.conversations
+    flow = service.registry.current[service.flow_id]
+    catalogue = default_catalogue()
+    lines = []
+    for name, label in PROFILE_LABELS.items():
+        value = lead.profile.get(name)
+        if value is None or value == []:
+            continue
+        shown = render_text(value_text(flow, name, value, catalogue), language)
+        lines.append((gettext(label, language), shown))
+    return lines
+
+
+@router.get("/leads/{lead_id}")
+async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
+    language = language_of(request)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        if viewer.role == "partner":
+            await audit(tx, viewer, "view_lead_follow_up", lead_id=lead.id)
+            return render(
+                request,
+                "admin/lead_partner.html",
+                viewer,
+                lead=lead,
+                statuses=STATUS_LABELS,
+                programmes=programme_names(lead, language),
+            )
+        followup = await followup_of(tx, lead.id)
+        held = await conversation_of_lead(tx, lead.id)
+        transcript = (
+            await tx.fetch(
+                "SELECT direction, body, created_at FROM transcript_entries"
+                " WHERE conversation_id = :id ORDER BY id",
+                {"id": held.conversation_id},
+            )
+            if held
+            else []
+        )
+        deliveries = await endpoints.list_deliveries(tx, lead_id=lead.id, limit=100)
+        counsellors = [
+            u
+            for u in await list_users(tx)
+            if u.active and u.role != "partner" and (u.role == "admin" or lead.site in u.sites)
+        ]
+        await audit(tx, viewer, "view_lead", lead_id=lead.id)
+    return render(
+        request,
+        "admin/lead.html",
+        viewer,
+        lead=lead,
+        followup=followup,
+        held=held,
+        transcript=[
+            {"direction": t["direction"], "body": t["body"], "at": as_datetime(t["created_at"])}
+            for t in transcript
+        ],
+        deliveries=deliveries,
+        counsellors=counsellors,
+        statuses=STATUS_LABELS,
+        fits=FIT_LABELS,
+        preferences=PREFERENCE_LABELS,
+        profile=profile_lines(request, lead, language),
+        phone=readable_phone(lead.phone) if lead.phone else None,
+        programme_name=lambda pid: text(f"programme.{pid}", language),
+    )
+
+
+def _handoff(request: Request) -> LeadHandoff:
+    service: ConversationService = request.app.state.conversations
+    return service.handoff
+
+
+@router.post("/leads/{lead_id}/status")
+async def change_status(request: Request, viewer: Staff, lead_id: str) -> Response:
+    form = await checked_form(request, viewer)
+    status = str(form.get("status", ""))
+    if status not in STATUSES:
+        raise AdminRefused(N_("Statut inconnu."), status=400)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        changed = await _handoff(request).change_status(
+            tx, lead.id, status, changed_by=viewer.email, now=utcnow()
+        )
+        if changed:
+            await audit(tx, viewer, "change_status", lead_id=lead.id, detail=status)
+    return see_other(f"/admin/leads/{lead.id}?done=status")
+
+
+@router.post("/leads/{lead_id}/notes")
+async def note(request: Request, viewer: Staff, lead_id: str) -> Response:
+    form = await checked_form(request, viewer)
+    body = str(form.get("body", "")).strip()
+    if not body:
+        raise AdminRefused(N_("La note est vide."), status=400)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        await add_note(tx, lead.id, viewer.email, body, utcnow())
+        await audit(tx, viewer, "add_note", lead_id=lead.id)
+    return see_other(f"/admin/leads/{lead.id}?done=note")
+
+
+@router.post("/leads/{lead_id}/assign")
+async def assign_lead(request: Request, viewer: Staff, lead_id: str) -> Response:
+    form = await checked_form(request, viewer)
+    user_id = str(form.get("user", "")) or None
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        if user_id is not None:
+            allowed = {
+                u.id
+                for u in await list_users(tx)
+                if u.active and u.role != "partner" and (u.role == "admin" or lead.site in u.sites)
+            }
+            if user_id not in allowed:
+                raise AdminRefused(N_("Ce compte ne suit pas ce site."), status=400)
+        await assign(tx, lead.id, user_id, utcnow())
+        await audit(tx, viewer, "assign", lead_id=lead.id, detail=user_id or "nobody")
+    return see_other(f"/admin/leads/{lead.id}?done=assigned")
+
+
+@router.post("/leads/{lead_id}/reply")
+async def reply(request: Request, viewer: Staff, lead_id: str) -> Response:
+    form = await checked_form(request, viewer)
+    body = str(form.get("body", "")).strip()
+    if not body:
+        raise AdminRefused(N_("Le message est vide."), status=400)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        try:
+            await send_staff_message(tx, lead.id, author=viewer.email, body=body, now=utcnow())
+        except NoConversation:
+            raise AdminRefused(
+                N_("La conversation n'existe plus : contactez la personne directement."), status=409
+            ) from None
+        await audit(tx, viewer, "reply", lead_id=lead.id)
+    return see_other(f"/admin/leads/{lead.id}?done=sent")
+
+
+@router.post("/leads/{lead_id}/hand-back")
+async def give_back(request: Request, viewer: Staff, lead_id: str) -> Response:
+    await checked_form(request, viewer)
+    service: ConversationService = request.app.state.conversations
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        try:
+            await hand_back(tx, service, lead.id, now=utcnow())
+        except NoConversation:
+            raise AdminRefused(N_("La conversation n'existe plus."), status=409) from None
+        await audit(tx, viewer, "hand_back", lead_id=lead.id)
+    return see_other(f"/admin/leads/{lead.id}?done=handed_back")
