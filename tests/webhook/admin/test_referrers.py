@@ -1,0 +1,280 @@
+"""The referrers page: what each code brought, its links, its QR codes and its poster."""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import struct
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import httpx
+import pytest
+import segno
+from fastapi import FastAPI
+
+from bot.storage.types import utcnow
+from tests.auxil.web_chat import drive, send
+from tests.webhook.admin.conftest import PROFILE, Account, sign_in
+
+TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
+WEB_LINK = "https://aiguillage.example/?start=ML_POISSY"
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def configure(app: FastAPI, **changes: Any) -> None:
+    """Change settings; after signing in (an https address makes the cookies https-only)."""
+    app.state.settings = app.state.settings.model_copy(update=changes)
+
+
+async def register(app: FastAPI, code: str, name: str) -> None:
+    async with app.state.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)",
+            {"code": code, "name": name, "now": utcnow()},
+        )
+
+
+def chat_client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://chat")
+
+
+async def lead_of(app: FastAPI, session: str) -> str:
+    async with app.state.database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
+            " WHERE c.external_id = :session",
+            {"session": session},
+        )
+    assert row is not None
+    lead_id: str = row["id"]
+    return lead_id
+
+
+async def set_status(app: FastAPI, lead_id: str, status: str) -> None:
+    async with app.state.database.transaction() as tx:
+        changed = await app.state.conversations.handoff.change_status(
+            tx, lead_id, status, changed_by="x@poles.example", now=utcnow()
+        )
+    assert changed is not None
+
+
+def row_of(page: str, code: str) -> list[str]:
+    """The cells of a code's row, as text: partner, links, the four counts, printables."""
+    for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
+        if f"<code>{code}</code>" in row:
+            cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
+            return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
+    raise AssertionError(f"no row for {code}")
+
+
+def counts(page: str, code: str) -> list[int]:
+    return [int(cell) for cell in row_of(page, code)[2:6]]
+
+
+async def staff(http: httpx.AsyncClient, account: Account, role: str = "counsellor") -> None:
+    email = await account(role, sites=["pantin"] if role == "counsellor" else None)
+    assert (await sign_in(http, email)).status_code == 303
+
+
+async def test_each_code_shows_what_it_brought_and_its_links(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account)
+    configure(
+        admin_app,
+        telegram_bot_username="AiguillageBot",
+        public_url="https://aiguillage.example",
+    )
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await register(admin_app, "SALON", 'Salon "Jeunes" <b>Pantin</b> & co')
+    await register(admin_app, "QUIET", "Forum sans visiteurs")
+    async with chat_client(admin_app) as chat:
+        # ML_POISSY: two people go to the end (two leads), two stop on the way.
+        await drive(chat, PROFILE, "session-poissy-0001")
+        await drive(chat, PROFILE, "session-poissy-0002")
+        await send(chat, "session-poissy-0003", command="start", payload="ML_POISSY")
+        await send(chat, "session-poissy-0004", command="start", payload="ML_POISSY")
+        await send(chat, "session-salon-0001", command="start", payload="SALON")
+        # A code nobody registered, a mangled one, and no code at all.
+        await send(chat, "session-flyer-0001", command="start", payload="FLYER_X")
+        await send(chat, "session-flyer-0002", command="start", payload="FLYER_X")
+        await send(chat, "session-mangled-01", command="start", payload="ML POISSY!")
+        await send(chat, "session-direct-001", command="start")
+    # One that stopped was closed after all: done, without a lead.
+    async with admin_app.state.database.transaction() as tx:
+        await tx.execute(
+            "UPDATE conversations SET status = 'done' WHERE external_id = :session",
+            {"session": "session-poissy-0004"},
+        )
+    enrolled = await lead_of(admin_app, "session-poissy-0001")
+    await set_status(admin_app, enrolled, "enrolled")
+
+    page = await http.get("/admin/referrers")
+    assert page.status_code == 200
+    # Conversations, completions, leads, enrolments.
+    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 1]
+    assert counts(page.text, "SALON") == [1, 0, 0, 0]
+    assert counts(page.text, "QUIET") == [0, 0, 0, 0]
+    assert counts(page.text, "FLYER_X") == [2, 0, 0, 0]
+    assert counts(page.text, "unknown") == [1, 0, 0, 0]
+    poissy = row_of(page.text, "ML_POISSY")
+    assert poissy[0] == "Mission locale de Poissy ML_POISSY"
+    assert TELEGRAM_LINK in poissy[1]
+    assert WEB_LINK in poissy[1]
+    assert f'href="{TELEGRAM_LINK}"' in page.text
+    assert 'href="/admin/leads?referrer=ML_POISSY"' in page.text
+    for printable in ("poster", "qr.svg", "qr.png"):
+        assert f'href="/admin/referrers/ML_POISSY/{printable}"' in page.text
+    # Unregistered codes are shown as such, with no links or poster.
+    assert "non enregistré" in row_of(page.text, "FLYER_X")[0]
+    assert row_of(page.text, "FLYER_X")[1] == ""
+    assert "/admin/referrers/FLYER_X/" not in page.text
+    assert "Code illisible" in row_of(page.text, "unknown")[0]
+    assert "Sans code" in page.text
+    # Names are text, never markup.
+    assert "<b>Pantin</b>" not in page.text
+    assert "Salon &#34;Jeunes&#34; &lt;b&gt;Pantin&lt;/b&gt; &amp; co" in page.text
+    # Totals include what came without a code.
+    total = re.search(r"<tfoot>(.*?)</tfoot>", page.text, re.S)
+    assert total is not None
+    assert re.findall(r"<td>(\d+)</td>", total.group(1)) == ["9", "3", "2", "1"]
+
+    # A lead that was enrolled and moved on still counts as an enrolment.
+    await set_status(admin_app, enrolled, "withdrawn")
+    page = await http.get("/admin/referrers")
+    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 1]
+
+
+async def test_the_page_works_in_english_and_without_any_code(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account, "admin")
+    page = await http.get("/admin/referrers")
+    assert page.status_code == 200
+    assert "Aucun code de parrainage" in page.text
+    # Without a bot name, the page says why the t.me links are missing.
+    assert "AIGUILLAGE_TELEGRAM_BOT_USERNAME" in page.text
+    assert (await http.get("/admin/referrers?lang=en")).status_code == 200
+
+
+async def test_qr_codes_open_the_telegram_link_else_the_web_chat(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account)
+    configure(
+        admin_app,
+        telegram_bot_username="AiguillageBot",
+        public_url="https://aiguillage.example",
+    )
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+
+    png = await http.get("/admin/referrers/ML_POISSY/qr.png")
+    assert png.status_code == 200
+    assert png.headers["content-type"] == "image/png"
+    assert png.content.startswith(PNG_SIGNATURE)
+    # The PNG is the QR code of the Telegram link, large enough to print.
+    expected = segno.make_qr(TELEGRAM_LINK, error="m")
+    width, height = struct.unpack(">II", png.content[16:24])
+    assert width == height == (expected.symbol_size(scale=1)[0]) * 20
+    assert png.content == _png(expected)
+
+    svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
+    assert svg.status_code == 200
+    assert svg.headers["content-type"].startswith("image/svg+xml")
+    root = ET.fromstring(svg.text)
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert root.get("viewBox")
+    assert root.get("width") is None
+    assert len(list(root.iter("{http://www.w3.org/2000/svg}path"))) == 2  # light, dark
+    assert svg.text == _svg(expected)
+
+    # No bot name known: the web chat's link instead.
+    configure(admin_app, telegram_bot_username=None)
+    svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
+    assert svg.text == _svg(segno.make_qr(WEB_LINK, error="m"))
+    # Nothing known at all: no link to draw.
+    configure(admin_app, public_url=None)
+    for path in ("qr.svg", "qr.png", "poster"):
+        refused = await http.get(f"/admin/referrers/ML_POISSY/{path}")
+        assert refused.status_code == 404
+        assert "Pas de lien pour ce code" in refused.text
+
+
+def _png(qr: segno.QRCode) -> bytes:
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=20, border=4)
+    return out.getvalue()
+
+
+def _svg(qr: segno.QRCode) -> str:
+    out = io.BytesIO()
+    qr.save(out, kind="svg", scale=10, border=4, xmldecl=False, omitsize=True, light="#fff")
+    return out.getvalue().decode()
+
+
+async def test_the_poster_is_a_printable_page_with_the_code_and_its_link(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account)
+    configure(
+        admin_app,
+        telegram_bot_username="AiguillageBot",
+        public_url="https://aiguillage.example",
+    )
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy & <Mantes>")
+
+    poster = await http.get("/admin/referrers/ML_POISSY/poster")
+    assert poster.status_code == 200
+    assert "Mission locale de Poissy &amp; &lt;Mantes&gt;" in poster.text
+    assert "<Mantes>" not in poster.text
+    assert '<img class="poster-qr" src="qr.svg"' in poster.text
+    assert f'href="{TELEGRAM_LINK}"' in poster.text
+    assert "t.me/AiguillageBot?start=ML_POISSY" in poster.text
+    assert "aiguillage.example/?start=ML_POISSY" in poster.text
+    assert "Écris-nous !" in poster.text
+    style = re.search(r'href="(/static/poster\.css\?v=[0-9a-f]+)"', poster.text)
+    assert style is not None
+    sheet = await http.get(style.group(1))
+    assert sheet.status_code == 200
+    assert "size: A4" in sheet.text
+    # Still no script: the admin view's policy holds.
+    assert "script-src" not in poster.headers["content-security-policy"]
+    assert "<script" not in poster.text
+
+    english = await http.get("/admin/referrers/ML_POISSY/poster?lang=en")
+    assert english.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/admin/referrers", "/admin/referrers/ML_POISSY/qr.svg", "/admin/referrers/ML_POISSY/poster"],
+)
+async def test_partners_and_visitors_are_refused(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account, path: str
+) -> None:
+    configure(admin_app, telegram_bot_username="AiguillageBot")
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+
+    anonymous = await http.get(path)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"] == "/admin/login?next=" + path.replace("/", "%2F")
+
+    email = await account("partner", referrers=["ML_POISSY"])
+    await sign_in(http, email)
+    partner = await http.get(path)
+    assert partner.status_code == 403
+    assert "Mission locale de Poissy" not in partner.text
+
+
+@pytest.mark.parametrize("code", ["NOPE", "bad.code", "%3Cb%3E", "x" * 65])
+async def test_unknown_codes_are_not_found(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account, code: str
+) -> None:
+    configure(admin_app, telegram_bot_username="AiguillageBot")
+    await staff(http, account, "admin")
+    for path in ("qr.svg", "qr.png", "poster"):
+        response = await http.get(f"/admin/referrers/{code}/{path}")
+        assert response.status_code == 404
+        assert "Ce code partenaire n'est pas enregistré." in response.text
