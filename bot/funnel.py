@@ -1,0 +1,347 @@
+"""The conversion funnel: how far conversations go, from the first message to an enrolment.
+
+Only counts come out of here: no answer, no contact detail, no conversation id.
+
+Stages, in this order:
+
+1. ``started``: every conversation.
+2. ``consent``: the answer ``consent`` is ``yes`` (given at the start or when asking for a
+   counsellor).
+3. ``question``, one stage per question asked before the orientation: the flow's steps with an
+   ``input`` and a ``field``, in the flow file's order, up to the step that shows the
+   orientation; the consent step (field ``consent``) is stage 2 and steps without a field
+   (the under-15 choice, "stuck") are detours, not stages. A conversation answered one when
+   the step is in its history, or when the step's field is in its answers and no other step
+   of the flow asks for that field (``back`` pops the history but keeps the answer; the
+   ``criteria`` list, filled by two steps, is told by the history alone).
+4. ``orientation``: ``orientation_shown``.
+5. ``contact``: a phone number or an e-mail among the answers (the fields of the flow's
+   ``phone`` and ``email`` steps).
+6. ``lead``: a lead exists for the conversation.
+7. ``contacted``: the lead's status is, or once was, ``contacted``, ``appointment`` or
+   ``enrolled`` (its current status and every status of its history count).
+8. ``enrolled``: the lead's status is, or once was, ``enrolled``.
+
+The one rule: a conversation's *furthest stage* is the last stage, in the order above, for
+which it shows a sign; it counts in that stage and in every stage before it. So the funnel
+never grows, and a stage's drop-off is the conversations that stopped right before it.
+Besides the signs above:
+
+- a conversation waiting at a question stage (or stuck on it) has passed every stage before
+  it: a question its answers made the flow skip (France Travail for someone not registered,
+  the child's age for someone asking for themselves) counts as passed;
+- a conversation whose answers were forgotten because the person is under the age of digital
+  consent (waiting at the ``forget_answers`` step, or ended by it) consented and answered the
+  question that led there (the age).
+
+Leads whose conversation is gone (erased, or past retention) cannot be placed: only leads of
+the conversations counted are. The filters (referrer code, language, period of the
+conversation's ``created_at``, days in Europe/Paris) choose the conversations, in SQL.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import ValidationError
+
+from bot.storage.raw import Row, Transaction
+from flows.flow import Flow
+from flows.state import ConversationState
+
+PARIS = ZoneInfo("Europe/Paris")
+CONTACTED_STATUSES = frozenset({"contacted", "appointment", "enrolled"})
+ENROLLED_STATUSES = frozenset({"enrolled"})
+CONSENT_FIELD = "consent"
+StageKind = Literal[
+    "started", "consent", "question", "orientation", "contact", "lead", "contacted", "enrolled"
+]
+
+
+@dataclass(frozen=True)
+class StageDefinition:
+    """One stage of a flow's funnel: its kind, and the step of a question stage."""
+
+    kind: StageKind
+    step: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"question:{self.step}" if self.step else self.kind
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A stage's figures: conversations that reached it, and the drop-off from the previous one.
+
+    ``share`` and ``dropped_share`` are percentages (0 to 100); None when there is nothing to
+    divide by, and the drop-off is None for the first stage.
+    """
+
+    kind: StageKind
+    step: str | None
+    count: int
+    share: float | None
+    dropped: int | None
+    dropped_share: float | None
+
+    @property
+    def key(self) -> str:
+        return f"question:{self.step}" if self.step else self.kind
+
+
+@dataclass(frozen=True)
+class ConversationFacts:
+    """What the funnel reads of a stored conversation: its engine state."""
+
+    id: str
+    state: ConversationState | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> ConversationFacts:
+        """From a row with ``id`` and ``state`` (JSON text, or already parsed)."""
+        raw = row["state"]
+        try:
+            if isinstance(raw, str | bytes):
+                state = ConversationState.model_validate_json(raw)
+            else:
+                state = ConversationState.model_validate(raw)
+        except ValidationError:
+            # A state no longer readable still is a conversation that started.
+            state = None
+        return cls(id=str(row["id"]), state=state)
+
+
+@dataclass(frozen=True)
+class LeadFacts:
+    """A lead's conversation, and every status it has had (current one included)."""
+
+    conversation_id: str
+    statuses: frozenset[str] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True)
+class FunnelFilters:
+    """Which conversations: all criteria optional, dates are days in Europe/Paris."""
+
+    referrer: str | None = None
+    language: str | None = None
+    date_from: date | None = None
+    date_to: date | None = None
+
+    def where(self, params: dict[str, Any], table: str = "conversations") -> str:
+        parts = ["1 = 1"]
+        if self.referrer:
+            parts.append(f"{table}.referrer_code = :f_referrer")
+            params["f_referrer"] = self.referrer
+        if self.language:
+            parts.append(f"{table}.language = :f_language")
+            params["f_language"] = self.language
+        if self.date_from:
+            parts.append(f"{table}.created_at >= :f_from")
+            params["f_from"] = datetime.combine(self.date_from, time.min, tzinfo=PARIS)
+        if self.date_to:
+            parts.append(f"{table}.created_at < :f_to")
+            next_day = self.date_to + timedelta(days=1)
+            params["f_to"] = datetime.combine(next_day, time.min, tzinfo=PARIS)
+        return " AND ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the rule needs of a flow, worked out once."""
+
+    stages: tuple[StageDefinition, ...]
+    index: dict[str, int]  # stage key → its position
+    questions: dict[str, int]  # question step → its stage index
+    question_fields: dict[str, str]  # question step → field, when that field is its own
+    contact_fields: frozenset[str]
+    forget_steps: frozenset[str]
+    forget_outcomes: frozenset[str]
+    forgotten_reached: int  # the stage a forgotten conversation reached
+
+
+def stage_definitions(flow: Flow) -> list[StageDefinition]:
+    """The stages of a flow's funnel, in order."""
+    return list(_plan(flow).stages)
+
+
+def _question_steps(flow: Flow) -> list[str]:
+    steps = []
+    for step_id, step in flow.steps.items():
+        if step.show == "orientation":
+            break
+        if step.input != "none" and step.field is not None and step.field != CONSENT_FIELD:
+            steps.append(step_id)
+    return steps
+
+
+def _plan(flow: Flow) -> _Plan:
+    questions = _question_steps(flow)
+    stages = [StageDefinition("started"), StageDefinition("consent")]
+    stages += [StageDefinition("question", step) for step in questions]
+    stages += [StageDefinition(kind) for kind in ("orientation", "contact", "lead")]
+    stages += [StageDefinition("contacted"), StageDefinition("enrolled")]
+    index = {s.key: i for i, s in enumerate(stages)}
+    askers = Counter(s.field for s in flow.steps.values() if s.input != "none" and s.field)
+    own_fields = {}
+    for step_id in questions:
+        name = flow.steps[step_id].field
+        if name is not None and askers[name] == 1:
+            own_fields[step_id] = name
+    forget_steps = {sid for sid, s in flow.steps.items() if s.action == "forget_answers"}
+    forget_outcomes = {
+        target.outcome
+        for sid in forget_steps
+        for target_id in flow.steps[sid].targets()
+        if (target := flow.steps.get(target_id)) is not None and target.end and target.outcome
+    }
+    # The questions that lead to the forgetting step (the age) were answered.
+    leading = [
+        index[f"question:{sid}"]
+        for sid in questions
+        if forget_steps & set(flow.steps[sid].targets())
+    ]
+    return _Plan(
+        stages=tuple(stages),
+        index=index,
+        questions={sid: index[f"question:{sid}"] for sid in questions},
+        question_fields=own_fields,
+        contact_fields=frozenset(
+            s.field for s in flow.steps.values() if s.input in ("phone", "email") and s.field
+        ),
+        forget_steps=frozenset(forget_steps),
+        forget_outcomes=frozenset(o for o in forget_outcomes if o),
+        forgotten_reached=max(leading, default=index["consent"]),
+    )
+
+
+def _furthest(plan: _Plan, state: ConversationState | None, lead: LeadFacts | None) -> int:
+    """The index of the furthest stage a conversation reached (0: it started)."""
+    at = plan.index
+    if lead is not None:
+        if lead.statuses & ENROLLED_STATUSES:
+            return at["enrolled"]
+        if lead.statuses & CONTACTED_STATUSES:
+            return at["contacted"]
+        return at["lead"]
+    if state is None:
+        return at["started"]
+    answers = state.answers
+    if any(answers.get(name) for name in plan.contact_fields):
+        return at["contact"]
+    if state.orientation_shown:
+        return at["orientation"]
+    reached = at["consent"] if answers.get(CONSENT_FIELD) == "yes" else at["started"]
+    history = set(state.history)
+    for step_id, position in plan.questions.items():
+        own = plan.question_fields.get(step_id)
+        if step_id in history or (own is not None and own in answers):
+            reached = max(reached, position)
+    waiting = state.step if state.step in plan.questions else state.stuck_at
+    if waiting is not None and waiting in plan.questions:
+        reached = max(reached, plan.questions[waiting] - 1)
+    forgotten = state.step in plan.forget_steps or (
+        state.done and state.outcome in plan.forget_outcomes
+    )
+    if forgotten:
+        reached = max(reached, plan.forgotten_reached)
+    return reached
+
+
+def funnel(
+    flow: Flow, conversations: Iterable[ConversationFacts], leads: Iterable[LeadFacts]
+) -> list[Stage]:
+    """Each stage's count, share of the started conversations, and drop-off from the previous.
+
+    Pure: the same rows always give the same figures. Leads of conversations not given are
+    ignored.
+    """
+    plan = _plan(flow)
+    by_conversation = {lead.conversation_id: lead for lead in leads}
+    furthest = Counter(_furthest(plan, c.state, by_conversation.get(c.id)) for c in conversations)
+    counts = []
+    remaining = sum(furthest.values())
+    for index in range(len(plan.stages)):
+        counts.append(remaining)
+        remaining -= furthest.get(index, 0)
+    started = counts[0]
+    stages = []
+    for index, definition in enumerate(plan.stages):
+        count = counts[index]
+        previous = counts[index - 1] if index else None
+        dropped = previous - count if previous is not None else None
+        stages.append(
+            Stage(
+                kind=definition.kind,
+                step=definition.step,
+                count=count,
+                share=_percent(count, started),
+                dropped=dropped,
+                dropped_share=_percent(dropped, previous) if dropped is not None else None,
+            )
+        )
+    return stages
+
+
+def _percent(part: int, whole: int | None) -> float | None:
+    return 100.0 * part / whole if whole else None
+
+
+# --- loading the rows -----------------------------------------------------------------------
+
+
+async def load_facts(
+    tx: Transaction, filters: FunnelFilters
+) -> tuple[list[ConversationFacts], list[LeadFacts]]:
+    """The filtered conversations, and the leads of those conversations with their statuses."""
+    params: dict[str, Any] = {}
+    where = filters.where(params, "c")
+    rows = await tx.fetch(
+        f"SELECT c.id, c.state FROM conversations c WHERE {where}",  # noqa: S608 (values bound)
+        params,
+    )
+    conversations = [ConversationFacts.from_row(row) for row in rows]
+    lead_rows = await tx.fetch(
+        "SELECT l.id, l.conversation_id, l.status FROM leads l"
+        f" JOIN conversations c ON c.id = l.conversation_id WHERE {where}",  # noqa: S608
+        params,
+    )
+    change_rows = await tx.fetch(
+        "SELECT s.lead_id, s.previous, s.status FROM lead_status_changes s"
+        " JOIN leads l ON l.id = s.lead_id"
+        f" JOIN conversations c ON c.id = l.conversation_id WHERE {where}",  # noqa: S608
+        params,
+    )
+    history: dict[str, set[str]] = {}
+    for change in change_rows:
+        seen = history.setdefault(change["lead_id"], set())
+        seen.update(s for s in (change["previous"], change["status"]) if s)
+    leads = [
+        LeadFacts(
+            conversation_id=row["conversation_id"],
+            statuses=frozenset({row["status"], *history.get(row["id"], set())}),
+        )
+        for row in lead_rows
+    ]
+    return conversations, leads
+
+
+async def load_funnel(tx: Transaction, flow: Flow, filters: FunnelFilters) -> list[Stage]:
+    """The funnel of the conversations the filters choose."""
+    conversations, leads = await load_facts(tx, filters)
+    return funnel(flow, conversations, leads)
+
+
+async def referrer_codes(tx: Transaction) -> list[str]:
+    """The referrer codes conversations came with, for the filter's list."""
+    rows = await tx.fetch(
+        "SELECT DISTINCT referrer_code FROM conversations WHERE referrer_code IS NOT NULL"
+        " ORDER BY referrer_code"
+    )
+    return [str(row["referrer_code"]) for row in rows]

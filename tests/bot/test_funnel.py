@@ -1,0 +1,330 @@
+"""The funnel's figures, exactly, on conversations held through the real service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pytest
+
+from bot.conversations import ConversationService
+from bot.flow_registry import FlowRegistry
+from bot.funnel import (
+    ConversationFacts,
+    FunnelFilters,
+    LeadFacts,
+    Stage,
+    funnel,
+    load_funnel,
+    referrer_codes,
+    stage_definitions,
+)
+from bot.leads.store import lead_of_conversation
+from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
+from flows.flow import Flow
+from flows.messages import Input
+from flows.state import ConversationState
+from tests.auxil.personas import answer_for
+
+# A young adult near Pantin, not registered anywhere.
+PROFILE: dict[str, Any] = {
+    "age": 23,
+    "postal_code": "93500",
+    "diploma_level": "below_3",
+    "situation": "none",
+    "france_travail": "under_12_months",
+    "criteria": ["qpv"],
+    "interests": ["digital"],
+    "child_age": None,
+}
+STAGE_KEYS = [
+    "started",
+    "consent",
+    "question:asker",
+    "question:age",
+    "question:child_age",
+    "question:postal_code",
+    "question:situation",
+    "question:france_travail",
+    "question:diploma_level",
+    "question:allowances",
+    "question:life_situations",
+    "question:interests",
+    "orientation",
+    "contact",
+    "lead",
+    "contacted",
+    "enrolled",
+]
+# 2024-03-10 00:30 in Paris: still 9 March in UTC.
+EARLY = datetime(2024, 3, 9, 23, 30, tzinfo=UTC)
+
+
+async def converse(
+    service: ConversationService,
+    person: str,
+    *,
+    referrer: str | None = None,
+    language: str | None = None,
+    profile: dict[str, Any] | None = None,
+    answers: dict[str | None, dict[str, Any]] | None = None,
+    stop_at: str | None = None,
+    back_at: str | None = None,
+) -> str:
+    """Talk as a person on the web chat; the conversation's id.
+
+    ``answers`` overrides the persona's answer for a field (None: the question without a
+    field, under 15); the person leaves when asked ``stop_at``, and goes back once when asked
+    ``back_at`` (then leaves).
+    """
+    reply = await service.handle(
+        channel="web",
+        external_id=person,
+        received=Input(command="start", payload=referrer),
+        language=language,
+    )
+    conversation_id = reply.conversation_id
+    assert conversation_id is not None
+    for _ in range(40):
+        if reply.done:
+            break
+        async with service.database.transaction() as tx:
+            peeked = await service.peek(tx, channel="web", external_id=person)
+        assert peeked is not None
+        rendered = peeked[1][-1].question
+        assert rendered is not None
+        question = rendered.model_dump()
+        field = question["field"]
+        if field == stop_at:
+            break
+        if field == back_at:
+            await service.handle(channel="web", external_id=person, received=Input(command="back"))
+            break
+        body = (answers or {}).get(field) or answer_for(question, profile or PROFILE)
+        if "choices" in body:
+            body = {"choices": tuple(body["choices"])}
+        reply = await service.handle(channel="web", external_id=person, received=Input(**body))
+    else:
+        raise AssertionError(f"{person}: the conversation did not end")
+    return conversation_id
+
+
+async def change_statuses(
+    service: ConversationService, conversation_id: str, *statuses: str
+) -> None:
+    async with service.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, conversation_id)
+        assert lead is not None
+        for status in statuses:
+            await service.handoff.change_status(tx, lead.id, status, changed_by="t", now=utcnow())
+
+
+async def move_to(service: ConversationService, conversation_id: str, moment: datetime) -> None:
+    async with service.database.transaction() as tx:
+        await tx.write(
+            "UPDATE conversations SET created_at = :at WHERE id = :id",
+            {"at": moment, "id": conversation_id},
+        )
+
+
+async def populate(service: ConversationService) -> dict[str, str]:
+    """Nine people, each stopping somewhere else; their conversations' ids by name."""
+    ids = {
+        # Refuses to have their answers kept.
+        "refused": await converse(
+            service, "refused", referrer="ML_POISSY", answers={"consent": {"choice": "no"}}
+        ),
+        # Gives an age and leaves when asked the postal code.
+        "age": await converse(service, "age", referrer="ML_POISSY", stop_at="postal_code"),
+        # Twelve: told a parent must write, nothing kept.
+        "young": await converse(
+            service,
+            "young",
+            profile={**PROFILE, "age": 12},
+            answers={None: {"choice": "later"}},
+        ),
+        # Gives a postal code, goes back to it from the next question, leaves.
+        "back": await converse(
+            service, "back", referrer="SALON", language="en", back_at="situation"
+        ),
+        # Reads the orientation, wants no contact.
+        "oriented": await converse(
+            service,
+            "oriented",
+            referrer="SALON",
+            language="en",
+            answers={"contact_consent": {"choice": "no"}},
+        ),
+        # Gives a phone number, leaves at the summary.
+        "contact": await converse(service, "contact", referrer="ML_POISSY", stop_at="confirm"),
+        "lead": await converse(service, "lead", referrer="ML_POISSY"),
+        "unreached": await converse(service, "unreached", referrer="ML_POISSY", language="en"),
+        "enrolled": await converse(service, "enrolled", referrer="SALON", language="en"),
+    }
+    await change_statuses(service, ids["unreached"], "contacted", "unreachable")
+    await change_statuses(service, ids["enrolled"], "contacted", "appointment", "enrolled")
+    await move_to(service, ids["enrolled"], EARLY)
+    await move_to(service, ids["refused"], EARLY)
+    return ids
+
+
+@pytest.fixture
+async def service(database_url: str) -> AsyncIterator[ConversationService]:
+    database = open_raw_database(database_url)
+    conversations = ConversationService(database, FlowRegistry())
+    await conversations.prepare()
+    try:
+        yield conversations
+    finally:
+        await database.close()
+
+
+def counts(stages: list[Stage]) -> dict[str, int]:
+    return {s.key: s.count for s in stages}
+
+
+def expected(*values: int) -> dict[str, int]:
+    assert len(values) == len(STAGE_KEYS)
+    return dict(zip(STAGE_KEYS, values, strict=True))
+
+
+async def figures(service: ConversationService, filters: FunnelFilters) -> list[Stage]:
+    async with service.database.transaction() as tx:
+        return await load_funnel(tx, service.registry.current["prescreening"], filters)
+
+
+async def test_the_figures_of_known_conversations(service: ConversationService) -> None:
+    await populate(service)
+
+    everyone = await figures(service, FunnelFilters())
+    # started, consent, asker, age, child_age, postal_code, situation, france_travail,
+    # diploma, allowances, life_situations, interests, orientation, contact, lead,
+    # contacted, enrolled
+    assert counts(everyone) == expected(9, 8, 8, 8, 7, 6, 5, 5, 5, 5, 5, 5, 5, 4, 3, 2, 1)
+    by_key = {s.key: s for s in everyone}
+    assert by_key["started"].share == 100.0
+    assert by_key["started"].dropped is None
+    assert by_key["consent"].dropped == 1
+    assert by_key["consent"].dropped_share == pytest.approx(100 / 9)
+    assert by_key["lead"].share == pytest.approx(300 / 9)
+    assert by_key["contacted"].dropped == 1
+    assert by_key["contacted"].dropped_share == pytest.approx(100 / 3)
+    assert by_key["enrolled"].dropped_share == 50.0
+
+    poissy = await figures(service, FunnelFilters(referrer="ML_POISSY"))
+    assert counts(poissy) == expected(5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0)
+
+    english = await figures(service, FunnelFilters(language="en"))
+    assert counts(english) == expected(4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1)
+
+    salon_en = await figures(service, FunnelFilters(referrer="SALON", language="en"))
+    assert counts(salon_en) == expected(3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1)
+
+    nobody = await figures(service, FunnelFilters(referrer="NOBODY"))
+    assert counts(nobody) == expected(*[0] * 17)
+    assert all(s.share is None for s in nobody)
+
+
+async def test_the_period_is_of_days_in_paris(service: ConversationService) -> None:
+    await populate(service)
+    day = date(2024, 3, 10)
+
+    that_day = await figures(service, FunnelFilters(date_from=day, date_to=day))
+    assert counts(that_day) == expected(2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+    # 23:30 UTC on 9 March is already 10 March in Paris.
+    day_before = await figures(service, FunnelFilters(date_to=date(2024, 3, 9)))
+    assert counts(day_before)["started"] == 0
+    since = await figures(service, FunnelFilters(date_from=date(2024, 3, 11)))
+    assert counts(since) == expected(7, 7, 7, 7, 6, 5, 4, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0)
+    until_today = await figures(service, FunnelFilters(date_to=utcnow().date()))
+    assert counts(until_today)["started"] == 9
+
+    async with service.database.transaction() as tx:
+        assert await referrer_codes(tx) == ["ML_POISSY", "SALON"]
+
+
+# --- the rule itself, on states written by hand ----------------------------------------------
+
+
+@pytest.fixture
+def flow() -> Flow:
+    return FlowRegistry().current["prescreening"]
+
+
+def state(**values: Any) -> ConversationState:
+    return ConversationState(flow_id="prescreening", flow_version="1", **values)
+
+
+def furthest(
+    flow: Flow, *states: ConversationState, leads: tuple[LeadFacts, ...] = ()
+) -> list[str]:
+    """The furthest stage of each conversation given alone (leads name them "0", "1"…)."""
+    found = []
+    for index, one in enumerate(states):
+        own = [lead for lead in leads if lead.conversation_id == str(index)]
+        stages = funnel(flow, [ConversationFacts(str(index), one)], own)
+        found.append([s.key for s in stages if s.count][-1])
+    return found
+
+
+def test_the_stages_follow_the_flow(flow: Flow) -> None:
+    assert [s.key for s in stage_definitions(flow)] == STAGE_KEYS
+
+
+def test_a_conversation_counts_up_to_its_furthest_stage(flow: Flow) -> None:
+    consented = {"consent": "yes", "asker": "self", "age": 30}
+    assert furthest(
+        flow,
+        state(step="consent"),
+        state(answers={"consent": "no"}, done=True, outcome="no_consent"),
+        state(step="asker", answers={"consent": "yes"}, history=["consent"]),
+        # Waiting at the postal code: the child's age, not theirs to answer, is passed.
+        state(step="postal_code", answers=consented, history=["consent", "asker", "age"]),
+        # Went back from the postal code: the answer is kept.
+        state(step="postal_code", answers={**consented, "postal_code": "93500"}),
+        # The allowances answered, not the life situations (criteria is filled by both).
+        state(step="life_situations", answers={"criteria": []}, history=["allowances"]),
+        # Stuck on the diploma question.
+        state(step="stuck", stuck_at="diploma_level", answers={"consent": "yes"}),
+        # Under 15, answers forgotten, waiting or gone.
+        state(step="under_15"),
+        state(done=True, outcome="under_15"),
+        state(orientation_shown=True, answers={"consent": "yes"}),
+        state(orientation_shown=True, answers={"email": "a@example.org"}),
+        # A lead counts even if the answers were edited since.
+        state(),
+        state(),
+        state(),
+        leads=(
+            LeadFacts("11", frozenset({"new"})),
+            LeadFacts("12", frozenset({"unreachable", "new", "appointment"})),
+            LeadFacts("13", frozenset({"new", "enrolled", "withdrawn"})),
+        ),
+    ) == [
+        "started",
+        "started",
+        "consent",
+        "question:child_age",
+        "question:postal_code",
+        "question:allowances",
+        "question:france_travail",
+        "question:age",
+        "question:age",
+        "orientation",
+        "contact",
+        "lead",
+        "contacted",
+        "enrolled",
+    ]
+
+
+def test_unreadable_states_and_foreign_leads(flow: Flow) -> None:
+    broken = ConversationFacts.from_row({"id": "x", "state": '{"answers": 3}'})
+    assert broken.state is None
+    stages = funnel(flow, [broken], [LeadFacts("elsewhere", frozenset({"enrolled"}))])
+    assert counts(stages) == expected(1, *[0] * 16)
+    assert stages[1].dropped == 1
+    assert stages[1].dropped_share == 100.0
+    assert stages[2].dropped_share is None
