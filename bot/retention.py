@@ -1,4 +1,18 @@
-"""Keeping personal data no longer than the privacy notice says, on a schedule."""
+"""Keeping personal data no longer than the privacy notice says, on a schedule.
+
+Closed leads are erased too, some months after they were closed (enrolled, not eligible,
+unreachable, withdrawn: see ``CLOSING_STATUSES`` in bot/leads/store.py), with their status
+history and notes (the database cascades). Their lead webhooks keep their rows, as the trace
+that something was sent, but lose their bodies (the lead's data), and one still waiting is
+given up.
+
+Decision: no ``lead.deleted`` is sent for a lead erased by retention (unlike an erasure the
+person asked for, bot/leads/outbox.py ``erase_lead_deliveries``). That event tells every
+receiver that the person asked to be forgotten, which they must act on; a retention period is
+each holder's own to apply, and a receiver may have to keep its record of someone it
+enrolled. Sending it for every expired lead would also blur the one signal that matters.
+The audit log keeps its lines: they name the lead's id only, never its data.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +20,25 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy import delete, or_, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate, WebhookDelivery
+from bot.storage.models import Conversation, Lead, OutboxMessage, TelegramUpdate, WebhookDelivery
 from bot.storage.types import utcnow
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 logger = logging.getLogger(__name__)
+
+# Retention periods given in months count months of 30 days.
+MONTH_DAYS = 30
+# Lead ids handled per statement: well below every driver's limit of parameters.
+_CHUNK = 500
+RETENTION_ERASED = "lead erased (retention) before delivery"
 
 
 @dataclass(frozen=True)
@@ -28,6 +52,16 @@ class Retention:
     # A lead webhook's body (the lead's data) once delivered or given up: long enough to
     # replay it; the delivery row stays, empty, as the trace that it was sent.
     delivery_bodies: timedelta = timedelta(days=30)
+    # A lead the counsellors closed (enrolled, not eligible…), counted from its closing.
+    closed_leads: timedelta = timedelta(days=12 * MONTH_DAYS)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Retention:
+        """The periods this service is configured with (the others are fixed)."""
+        return cls(
+            conversations=timedelta(days=settings.retention_conversation_days),
+            closed_leads=timedelta(days=settings.retention_lead_months * MONTH_DAYS),
+        )
 
 
 @dataclass(frozen=True)
@@ -36,6 +70,7 @@ class Purged:
     telegram_updates: int
     outbox_messages: int
     delivery_bodies: int = 0
+    leads: int = 0
 
 
 async def purge(session: AsyncSession, retention: Retention) -> Purged:
@@ -68,14 +103,52 @@ async def purge(session: AsyncSession, retention: Retention) -> Purged:
         )
         .values(body=None)
     )
+    leads = await _erase_closed_leads(session, now - retention.closed_leads, now)
     purged = Purged(
         getattr(conversations, "rowcount", 0),
         getattr(updates, "rowcount", 0),
         getattr(outbox, "rowcount", 0),
         getattr(bodies, "rowcount", 0),
+        leads,
     )
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged
+
+
+async def _erase_closed_leads(session: AsyncSession, closed_before: datetime, now: datetime) -> int:
+    """Erase the leads closed before then, and their webhooks' bodies; how many leads."""
+    # Locked until the purge commits (on PostgreSQL; SQLite has one writer anyway): a
+    # counsellor reopening one meanwhile waits, then finds it erased rather than half erased.
+    lead_ids = list(
+        await session.scalars(
+            select(Lead.id)
+            .where(Lead.closed_at.is_not(None), Lead.closed_at < closed_before)
+            .order_by(Lead.id)
+            .with_for_update()
+        )
+    )
+    erased = 0
+    for start in range(0, len(lead_ids), _CHUNK):
+        chunk = lead_ids[start : start + _CHUNK]
+        # Still waiting: given up, as nothing is left to send (the worker skips empty bodies).
+        await session.execute(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.lead_id.in_(chunk),
+                WebhookDelivery.delivered_at.is_(None),
+                WebhookDelivery.failed_at.is_(None),
+            )
+            .values(failed_at=now, lease_until=None, last_error=RETENTION_ERASED)
+        )
+        await session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.lead_id.in_(chunk), WebhookDelivery.body.is_not(None))
+            .values(body=None)
+        )
+        # Status history and notes go with it (ON DELETE CASCADE).
+        result = await session.execute(delete(Lead).where(Lead.id.in_(chunk)))
+        erased += getattr(result, "rowcount", 0)
+    return erased
 
 
 async def purge_daily(

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     counsellor_chat_id: int | None = None
     # What the privacy notice promises: conversations left alone are erased after 3 months.
     retention_conversation_days: int = Field(default=90, ge=1, le=3650)
+    # Closed leads (enrolled, not eligible, unreachable, withdrawn) are erased this many
+    # months (of 30 days) after they were closed, with their history and notes.
+    retention_lead_months: int = Field(default=12, ge=1, le=120)
 
     @field_validator("database_url")
     @classmethod

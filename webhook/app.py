@@ -20,6 +20,7 @@ from bot.storage.db import create_engine, create_session_factory
 from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
 from webhook import privacy, web
+from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.handoff.worker import DeliveryWorker
 from webhook.telegram_webhook import TelegramWebhook
@@ -56,7 +57,7 @@ def create_app(
         else None
     )
 
-    retention = Retention(conversations=timedelta(days=settings.retention_conversation_days))
+    retention = Retention.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,5 +102,6 @@ def create_app(
     app.include_router(web.router)
     app.include_router(privacy.router)
     web.mount_static(app)
+    mount_admin(app)
     app.add_middleware(TelegramWebhook)
     return app

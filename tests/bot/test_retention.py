@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -10,10 +12,13 @@ from sqlalchemy import func, select
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.retention import Retention, purge
+from bot.settings import SettingsError, load_settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import (
     Conversation,
     Lead,
+    LeadNote,
+    LeadStatusChange,
     OutboxMessage,
     TelegramUpdate,
     TranscriptEntry,
@@ -124,3 +129,126 @@ async def test_leads_outlive_their_conversation_and_old_webhook_bodies_are_empti
     assert lead.conversation_id is None
     assert purged.delivery_bodies == 1
     assert bodies == {"msg_old": None, "msg_new": "{}", "msg_wait": "{}"}
+
+
+async def test_leads_closed_long_ago_are_erased_with_their_history_and_webhook_data(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    factory = create_session_factory(engine)
+    now = utcnow()
+    closed_long_ago, closed_lately = now - timedelta(days=361), now - timedelta(days=359)
+    leads = {
+        "old": ("enrolled", closed_long_ago),
+        "late": ("withdrawn", closed_lately),
+        "open": ("new", None),
+    }
+    async with factory() as session, session.begin():
+        session.add(WebhookEndpoint(id="e" * 32, name="CRM", url="https://x.example", secret="s"))
+        for name, (status, closed_at) in leads.items():
+            session.add(
+                Lead(
+                    id=name.ljust(32, "0"), channel="web", language="fr", profile={},
+                    orientation={}, status=status, closed_at=closed_at,
+                    created_at=now - timedelta(days=800),
+                )
+            )  # fmt: skip
+        await session.flush()
+        for name in leads:
+            lead_id = name.ljust(32, "0")
+            session.add(LeadStatusChange(lead_id=lead_id, status="new", changed_by="assistant"))
+            session.add(LeadNote(lead_id=lead_id, author="c@poles.example", body="Rappelé"))
+            session.add(
+                WebhookDelivery(
+                    id=f"msg_{name}_sent", endpoint_id="e" * 32, lead_id=lead_id,
+                    event_type="lead.updated", body="{}", delivered_at=now - timedelta(days=1),
+                )
+            )  # fmt: skip
+        session.add(
+            WebhookDelivery(
+                id="msg_old_waiting", endpoint_id="e" * 32, lead_id="old".ljust(32, "0"),
+                event_type="lead.updated", body="{}", attempts=2, last_status=503,
+            )
+        )  # fmt: skip
+    async with factory() as session, session.begin():
+        purged = await purge(session, Retention())
+    async with factory() as session:
+        left = set((await session.scalars(select(Lead.id))).all())
+        history = set((await session.scalars(select(LeadStatusChange.lead_id))).all())
+        notes = set((await session.scalars(select(LeadNote.lead_id))).all())
+        deliveries = {d.id: d for d in (await session.scalars(select(WebhookDelivery))).all()}
+    await engine.dispose()
+    assert purged.leads == 1
+    assert left == {"late".ljust(32, "0"), "open".ljust(32, "0")}
+    assert history == notes == left
+    # The rows stay as the trace of what was sent, without the lead's data; nothing is queued
+    # (no lead.deleted: see bot/retention.py), and what still waited is given up.
+    assert set(deliveries) == {"msg_old_sent", "msg_late_sent", "msg_open_sent", "msg_old_waiting"}
+    assert deliveries["msg_old_sent"].body is None
+    assert deliveries["msg_old_waiting"].body is None
+    assert deliveries["msg_old_waiting"].failed_at is not None
+    assert deliveries["msg_old_waiting"].last_error == "lead erased (retention) before delivery"
+    assert deliveries["msg_late_sent"].body == "{}"
+    assert deliveries["msg_open_sent"].body == "{}"
+
+
+async def test_the_lead_retention_follows_its_setting(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    settings = load_settings(database_url=database_url, retention_lead_months=2)
+    retention = Retention.from_settings(settings)
+    assert retention.closed_leads == timedelta(days=60)
+    assert retention.conversations == timedelta(days=90)
+    assert Retention.from_settings(load_settings(database_url=database_url)).closed_leads == (
+        timedelta(days=360)
+    )
+    engine = create_engine(database_url)
+    factory = create_session_factory(engine)
+    async with factory() as session, session.begin():
+        for name, days in (("a", 61), ("b", 59)):
+            session.add(
+                Lead(
+                    id=name * 32, channel="web", language="fr", profile={}, orientation={},
+                    status="not_eligible", closed_at=utcnow() - timedelta(days=days),
+                )
+            )  # fmt: skip
+    async with factory() as session, session.begin():
+        purged = await purge(session, retention)
+    async with factory() as session:
+        left = (await session.scalars(select(Lead.id))).all()
+    await engine.dispose()
+    assert purged.leads == 1
+    assert left == ["b" * 32]
+
+
+@pytest.mark.parametrize("months", ["0", "121", "twelve"])
+def test_a_wrong_lead_retention_is_named(
+    months: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("AIGUILLAGE_RETENTION_LEAD_MONTHS", months)
+    with pytest.raises(SettingsError, match="AIGUILLAGE_RETENTION_LEAD_MONTHS"):
+        load_settings()
+
+
+def test_the_purge_command_reports_the_erased_leads(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", database_url)
+    monkeypatch.setenv("AIGUILLAGE_RETENTION_LEAD_MONTHS", "3")
+
+    async def close_a_lead() -> None:
+        engine = create_engine(database_url)
+        async with create_session_factory(engine)() as session, session.begin():
+            session.add(
+                Lead(
+                    id="x" * 32, channel="web", language="fr", profile={}, orientation={},
+                    status="enrolled", closed_at=utcnow() - timedelta(days=91),
+                )
+            )  # fmt: skip
+        await engine.dispose()
+
+    asyncio.run(close_a_lead())
+    assert main(["purge"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith("and 1 leads closed over 3 months ago")

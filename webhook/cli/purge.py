@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import timedelta
 from typing import Any
 
 from bot.retention import Purged, Retention, purge
@@ -19,16 +18,18 @@ def register(commands: Any) -> None:
 
 
 async def _purge(settings: Settings) -> Purged:
-    retention = Retention(conversations=timedelta(days=settings.retention_conversation_days))
+    retention = Retention.from_settings(settings)
     async with open_database(settings) as factory, factory() as session, session.begin():
         return await purge(session, retention)
 
 
 def run(args: argparse.Namespace) -> int:
-    purged = asyncio.run(_purge(load_settings()))
+    settings = load_settings()
+    purged = asyncio.run(_purge(settings))
     emit(
         f"erased {purged.conversations} conversations, {purged.telegram_updates} Telegram"
-        f" updates, {purged.outbox_messages} sent messages and the data of"
-        f" {purged.delivery_bodies} lead webhooks sent over 30 days ago"
+        f" updates, {purged.outbox_messages} sent messages, the data of"
+        f" {purged.delivery_bodies} lead webhooks sent over 30 days ago and"
+        f" {purged.leads} leads closed over {settings.retention_lead_months} months ago"
     )
     return 0

@@ -1,0 +1,91 @@
+"""How long personal data is kept, and purging now what is past its time (admins only).
+
+The periods shown are the ones the service purges with (``Retention.from_settings``). A purge
+started here is audited, its counts in the detail; the page shows the last one from there,
+so the counts survive the redirect without any number in the address.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.retention import MONTH_DAYS, Purged, Retention, purge
+from bot.settings import Settings
+from bot.storage.raw import as_datetime
+from flows.i18n import N_
+from webhook.admin.auth import Viewer, audit
+from webhook.admin.common import allow, checked_form, database_of, render, see_other
+
+router = APIRouter(prefix="/admin", include_in_schema=False)
+Admin = Annotated[Viewer, Depends(allow("admin"))]
+
+# What each count of a purge erased, in the order shown.
+COUNT_LABELS = {
+    "conversations": N_("Conversations effacées"),
+    "leads": N_("Contacts clos effacés"),
+    "telegram_updates": N_("Messages Telegram reçus effacés"),
+    "outbox_messages": N_("Messages Telegram envoyés effacés"),
+    "delivery_bodies": N_("Envois aux partenaires vidés de leurs données"),
+}
+_COUNT = re.compile(r"([a-z_]+)=(\d+)")
+
+
+def retention_of(request: Request) -> Retention:
+    settings: Settings = request.app.state.settings
+    return Retention.from_settings(settings)
+
+
+def purge_detail(purged: Purged) -> str:
+    """The audit detail of a purge: its counts, e.g. ``conversations=2 leads=1 …``."""
+    counts = asdict(purged)
+    return " ".join(f"{name}={counts[name]}" for name in COUNT_LABELS)
+
+
+def counts_of(detail: str | None) -> dict[str, int]:
+    found = {name: int(value) for name, value in _COUNT.findall(detail or "")}
+    return {name: found[name] for name in COUNT_LABELS if name in found}
+
+
+@router.get("/data")
+async def data_page(request: Request, viewer: Admin) -> Response:
+    retention = retention_of(request)
+    async with database_of(request).transaction() as tx:
+        last = await tx.fetch_one(
+            "SELECT at, actor, detail FROM audit_log WHERE action = 'purge'"
+            " ORDER BY at DESC, id DESC LIMIT 1"
+        )
+    last_purge: dict[str, Any] | None = None
+    if last is not None:
+        last_purge = {
+            "at": as_datetime(last["at"]),
+            "actor": last["actor"],
+            "counts": counts_of(last["detail"]),
+        }
+    return render(
+        request,
+        "admin/data.html",
+        viewer,
+        conversation_days=retention.conversations.days,
+        lead_months=retention.closed_leads.days // MONTH_DAYS,
+        telegram_hours=int(retention.telegram_messages.total_seconds() // 3600),
+        delivery_days=retention.delivery_bodies.days,
+        last_purge=last_purge,
+        count_labels=COUNT_LABELS,
+    )
+
+
+@router.post("/data/purge")
+async def purge_now(request: Request, viewer: Admin) -> Response:
+    await checked_form(request, viewer)
+    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
+    async with factory() as session, session.begin():
+        purged = await purge(session, retention_of(request))
+    async with database_of(request).transaction() as tx:
+        await audit(tx, viewer, "purge", detail=purge_detail(purged))
+    return see_other("/admin/data?done=purged")
