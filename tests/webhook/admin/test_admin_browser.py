@@ -1,0 +1,162 @@
+"""A counsellor's day in a real browser (Debian's chromium, Playwright), against the real service.
+
+A person talks in the web chat; a counsellor signs in, finds them, changes their status, adds a
+note, writes to them through the bot and reads their answer, opens a partner's QR code and
+exports the list. Screenshots are kept in test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, ViewportSize
+
+from bot.settings import Settings
+from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
+from bot.users import add_user
+from tests.auxil.servers import serve
+from tests.webhook.admin.conftest import PASSWORD
+from tests.webhook.test_chat_browser import PHONE, Problems, _converse, browser, chromium
+from webhook.app import create_app
+
+pytestmark = pytest.mark.browser
+__all__ = ["browser", "chromium"]  # fixtures, shared with the web chat's browser test
+
+ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
+LAPTOP = ViewportSize(width=1280, height=900)
+COUNSELLOR = "camille@poles.example"
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+async def prepared(settings: Settings) -> Settings:
+    """A counsellor of Pantin and the Mission locale of Poissy's code, before the service runs."""
+    database = open_raw_database(settings.database_url)
+    try:
+        async with database.transaction() as tx:
+            await add_user(
+                tx,
+                email=COUNSELLOR,
+                password=PASSWORD,
+                role="counsellor",
+                sites=["pantin"],
+                referrers=[],
+                now=utcnow(),
+            )
+            await tx.execute(
+                "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)",
+                {"code": "ML_POISSY", "name": "Mission locale de Poissy", "now": utcnow()},
+            )
+    finally:
+        await database.close()
+    return settings.model_copy(update={"telegram_bot_username": "AiguillageBot"})
+
+
+@pytest.fixture
+def live(chromium: Path, prepared: Settings) -> Iterator[str]:
+    with serve(create_app(prepared)) as url:
+        yield url
+
+
+async def shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / f"admin-{name}.png"), full_page=True)
+
+
+async def test_a_counsellor_follows_up_a_person_from_sign_in_to_export(
+    live: str, browser: Browser
+) -> None:
+    # The person, on a phone, sent by the Mission locale of Poissy.
+    phone = await browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="fr-FR"
+    )
+    person = await phone.new_page()
+    person_problems = Problems()
+    person_problems.watch(person)
+    await person.goto(f"{live}/?start=ML_POISSY")
+    await _converse(person, person_problems)
+
+    laptop = await browser.new_context(viewport=LAPTOP, locale="fr-FR", accept_downloads=True)
+    page = await laptop.new_page()
+    problems = Problems()
+    problems.watch(page)
+
+    # Signing in, sent back to the page first asked for.
+    await page.goto(f"{live}/admin/leads?status=new")
+    assert "/admin/login" in page.url
+    await page.get_by_label("E-mail").fill(COUNSELLOR)
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await shot(page, "login")
+    await page.get_by_role("button", name="Se connecter").click()
+    await page.wait_for_url("**/admin/leads?status=new")
+
+    # Filtering the leads: by name, then by a status nobody has.
+    await page.get_by_label("Prénom ou téléphone").fill("samir")
+    await page.get_by_role("button", name="Filtrer").click()
+    await page.get_by_role("link", name="Samir").first.wait_for()
+    await shot(page, "leads")
+    await page.get_by_label("Statut").select_option("enrolled")
+    await page.get_by_role("button", name="Filtrer").click()
+    await page.get_by_text("Aucun contact pour ces filtres.").wait_for()
+    await page.get_by_role("link", name="Effacer les filtres").click()
+
+    # The lead's page: status, note.
+    await page.get_by_role("link", name="Samir").first.click()
+    await page.get_by_role("heading", name="Coordonnées").wait_for()
+    await page.locator('form[action$="/status"] select').select_option("contacted")
+    await page.get_by_role("button", name="Changer le statut").click()
+    await page.get_by_text("Statut enregistré.").wait_for()
+    await page.get_by_label("Nouvelle note").fill("Appelée, rappeler jeudi matin.")
+    await page.get_by_role("button", name="Ajouter la note").click()
+    await page.get_by_text("Appelée, rappeler jeudi matin.").wait_for()
+
+    # Writing to the person through the bot; their answer comes back on the lead page.
+    await page.get_by_label("Écrire à la personne (via l'assistant)").fill(
+        "Bonjour Samir, c'est Camille de PôleS. Quand es-tu disponible ?"
+    )
+    await page.get_by_role("button", name="Envoyer").click()
+    await page.get_by_text("Message envoyé.").wait_for()
+    await person.get_by_text("Quand es-tu disponible ?").wait_for(timeout=WAIT_MS)
+    await person.get_by_test_id("text-input").fill("Demain matin ça me va !")
+    await person.get_by_test_id("send-button").click()
+    await person.wait_for_selector('#app[data-state="idle"], #app[data-state="done"]')
+    await page.reload()
+    await page.get_by_text("Demain matin ça me va !").wait_for()
+    await shot(page, "lead")
+    await page.get_by_role("button", name="Rendre la main à l'assistant").click()
+    await page.get_by_text("L'assistant a repris la main.").wait_for()
+
+    # A partner's QR code, to print.
+    await page.get_by_role("link", name="Partenaires").click()
+    await page.get_by_text("Mission locale de Poissy").wait_for()
+    await shot(page, "referrers")
+    poster = await page.context.new_page()
+    await poster.goto(f"{live}/admin/referrers/ML_POISSY/poster")
+    image = poster.locator('img[src$="qr.svg"]')
+    await image.wait_for()
+    assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
+    await shot(poster, "poster")
+
+    # The export of the current list.
+    await page.goto(f"{live}/admin/leads")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="Exporter en CSV").click()
+    download = await download_info.value
+    content = await asyncio.to_thread(Path(await download.path()).read_bytes)
+    assert content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[1][rows[0].index("first_name")] == "Samir"
+    assert rows[1][rows[0].index("status")] == "Contacté"
+
+    # A download ends its navigation on purpose: Chromium reports it as aborted.
+    found = [p for p in problems.found if not p.endswith("leads.csv? net::ERR_ABORTED")]
+    assert found == [], found
+    assert person_problems.found == []
+    await laptop.close()
+    await phone.close()
