@@ -52,6 +52,10 @@ def counts_of(detail: str | None) -> dict[str, int]:
     return {name: found[name] for name in COUNT_LABELS if name in found}
 
 
+# The newest lines of the audit log shown on the page (the table keeps them all).
+JOURNAL_SIZE = 100
+
+
 @router.get("/data")
 async def data_page(request: Request, viewer: Admin) -> Response:
     retention = retention_of(request)
@@ -59,6 +63,11 @@ async def data_page(request: Request, viewer: Admin) -> Response:
         last = await tx.fetch_one(
             "SELECT at, actor, detail FROM audit_log WHERE action = 'purge'"
             " ORDER BY at DESC, id DESC LIMIT 1"
+        )
+        journal = await tx.fetch(
+            "SELECT at, actor, action, lead_id, detail FROM audit_log"
+            " ORDER BY id DESC LIMIT :limit",
+            {"limit": JOURNAL_SIZE},
         )
     last_purge: dict[str, Any] | None = None
     if last is not None:
@@ -77,6 +86,7 @@ async def data_page(request: Request, viewer: Admin) -> Response:
         delivery_days=retention.delivery_bodies.days,
         last_purge=last_purge,
         count_labels=COUNT_LABELS,
+        journal=[entry | {"at": as_datetime(entry["at"])} for entry in journal],
     )
 
 

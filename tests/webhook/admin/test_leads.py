@@ -188,3 +188,19 @@ async def test_a_partner_follows_its_referrals_without_their_answers(
         await sign_in(other, await account("partner", referrers=["ML_PANTIN"]))
         assert (await other.get(f"/admin/leads/{lead_id}")).status_code == 404
         assert lead_id not in (await other.get("/admin/leads")).text
+
+
+async def test_the_admin_reads_the_audit_log_on_the_data_page(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await person(admin_app, "session-pantin-0006")
+    counsellor = await account("counsellor", sites=["pantin"])
+    await sign_in(http, counsellor)
+    assert (await http.get(f"/admin/leads/{lead_id}")).status_code == 200
+    http.cookies.clear()
+    await sign_in(http, await account("admin"))
+    page = await http.get("/admin/data")
+    assert page.status_code == 200
+    assert counsellor in page.text
+    assert "view_lead" in page.text
+    assert f"/admin/leads/{lead_id}" in page.text
