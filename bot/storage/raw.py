@@ -19,7 +19,7 @@ import logging
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -326,12 +326,25 @@ def _postgres_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
 
 
 class PostgresTransaction(Transaction):
+    """BEGIN goes with the first statement that needs it, or with the chat's lock.
+
+    A transaction that runs nothing sends nothing; one that starts by locking a chat (every
+    Telegram update) sends ``BEGIN; SELECT pg_advisory_xact_lock(…)`` as one message.
+    """
+
     dialect = "postgresql"
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
+        self.begun = False
+
+    async def _begin(self) -> None:
+        if not self.begun:
+            self.begun = True
+            await self.connection.execute("BEGIN")
 
     async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+        await self._begin()
         text, values = _postgres_args(sql, params)
         try:
             return [dict(row) for row in await self.connection.fetch(text, *values)]
@@ -339,6 +352,7 @@ class PostgresTransaction(Transaction):
             raise DuplicateKey(str(error)) from error
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        await self._begin()
         text, values = _postgres_args(sql, params)
         try:
             status = await self.connection.execute(text, *values)
@@ -354,6 +368,7 @@ class PostgresTransaction(Transaction):
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         if not rows:
             return
+        await self._begin()
         text, names = _numbered(sql)
         head, values_clause, tail = _multi_row_parts(text)
         if values_clause is None:
@@ -368,7 +383,26 @@ class PostgresTransaction(Transaction):
         await self.connection.execute(head + ", ".join(groups) + tail, *arguments)
 
     async def lock_chat(self, key: int) -> None:
-        await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
+        if self.begun:
+            await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
+            return
+        # The simple protocol takes several statements in one message, without parameters:
+        # the key is an integer, written in by int() itself.
+        self.begun = True
+        await self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
+
+    async def end(self, *, commit: bool) -> None:
+        if self.begun:
+            self.begun = False
+            await self.connection.execute("COMMIT" if commit else "ROLLBACK")
+
+
+async def _quietly(work: Awaitable[None]) -> None:
+    """A rollback after an error must not hide that error."""
+    try:
+        await work
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
+        logger.warning("rollback failed", exc_info=True)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -400,8 +434,20 @@ class PostgresDatabase(RawDatabase):
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         pool = await self._get_pool()
-        async with pool.acquire() as connection, connection.transaction():
-            yield PostgresTransaction(connection)
+        async with pool.acquire() as connection:
+            tx = PostgresTransaction(connection)
+            try:
+                yield tx
+            except BaseException:
+                await asyncio.shield(_quietly(tx.end(commit=False)))
+                raise
+            try:
+                await asyncio.shield(tx.end(commit=True))
+            except BaseException:
+                # A failed COMMIT has ended the transaction already; the pool's reset rolls
+                # back whatever might be left.
+                await asyncio.shield(_quietly(tx.end(commit=False)))
+                raise
 
     async def close(self) -> None:
         if self._pool is not None:
