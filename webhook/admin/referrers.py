@@ -10,6 +10,7 @@ import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.referral_links import links
 from bot.referrer_stats import Referrer, get_referrer, referrer_stats
 from bot.settings import Settings
 from bot.telegram.runtime import TelegramRuntime
@@ -34,13 +35,6 @@ NO_LINK = N_(
 )
 
 
-def _links(settings: Settings, username: str | None, code: str) -> list[str]:
-    # Imported here: the command line's package imports the app, which imports this module.
-    from webhook.cli.referrers import links
-
-    return links(settings, username, code)
-
-
 def bot_username(request: Request) -> str | None:
     """The bot's @name: from the settings, else as the running bot learnt it from Telegram."""
     settings: Settings = request.app.state.settings
@@ -59,7 +53,7 @@ def bot_username(request: Request) -> str | None:
 def deep_links(request: Request, code: str) -> tuple[str | None, str | None]:
     """The code's Telegram link and web chat link, each None when it cannot be made."""
     username = bot_username(request)
-    found = _links(request.app.state.settings, username, code)
+    found = links(request.app.state.settings, username, code)
     telegram = found.pop(0) if username and found else None
     return telegram, found[0] if found else None
 

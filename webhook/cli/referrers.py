@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.referral_links import links
 from bot.settings import Settings, load_settings
 from bot.storage.models import Referrer
 from bot.telegram.runtime import make_bot
@@ -39,16 +40,6 @@ async def bot_username(settings: Settings) -> str | None:
     bot = make_bot(settings)
     async with bot:
         return bot.username
-
-
-def links(settings: Settings, username: str | None, code: str) -> list[str]:
-    """The deep links of a code: Telegram, and the web chat when the public address is known."""
-    found = []
-    if username:
-        found.append(f"https://t.me/{username}?start={code}")
-    if settings.public_url:
-        found.append(f"{settings.public_url}/?start={code}")
-    return found
 
 
 async def _add(settings: Settings, code: str, name: str) -> list[str]:
