@@ -390,11 +390,18 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
     if received.command:
         return f"/{received.command}" + (f" {received.payload}" if received.payload else "")
     step = flow.steps.get(state.step or "")
-    labels = {c.value: render(Say(c.label), state.language) for c in step.choices} if step else {}
+
+    def label(value: str) -> str:
+        # Only the chosen labels are rendered: this runs at every step.
+        for choice in step.choices if step else ():
+            if choice.value == value:
+                return render(Say(choice.label), state.language)
+        return value
+
     if received.choice is not None:
-        return labels.get(received.choice, received.choice)
+        return label(received.choice)
     if received.choices is not None:
-        return ", ".join(labels.get(v, v) for v in received.choices) or "—"
+        return ", ".join(label(v) for v in received.choices) or "—"
     return received.text or ""
 
 

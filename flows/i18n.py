@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import string
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -91,6 +91,7 @@ class _Blank(dict[str, object]):
         return ""
 
 
-def placeholders(template: str) -> set[str]:
-    """Names of the ``{placeholders}`` in a message template."""
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+@lru_cache(maxsize=4096)
+def placeholders(template: str) -> frozenset[str]:
+    """Names of the ``{placeholders}`` in a message template (parsed once per template)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)

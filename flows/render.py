@@ -10,6 +10,9 @@ from flows.flow import InputKind
 from flows.i18n import Language, text
 from flows.messages import Join, Literal, Question, Say, Text
 
+# A tuple, built once: ``Say | Literal | Join`` would build a union type at every call.
+_TEXTS = (Say, Literal, Join)
+
 
 def render(value: Text, language: Language) -> str:
     """The text of an output in a language; nested texts in parameters are rendered too."""
@@ -18,7 +21,7 @@ def render(value: Text, language: Language) -> str:
     if isinstance(value, Join):
         return value.separator.join(render(part, language) for part in value.parts)
     params = {
-        name: render(param, language) if isinstance(param, Say | Literal | Join) else param
+        name: render(param, language) if isinstance(param, _TEXTS) else param
         for name, param in value.params.items()
     }
     return text(value.message_id, language, **params)
