@@ -12,7 +12,7 @@ from datetime import datetime
 
 from bot.conversations import ConversationService, record_transcript
 from bot.storage.raw import Transaction, as_datetime
-from bot.telegram.outbound import ApiCall, reply_calls
+from bot.telegram.outbound import queue_for_sender, reply_calls
 from flows.i18n import parse_language, text
 from flows.render import RenderedMessage
 
@@ -69,7 +69,9 @@ async def send_staff_message(
     if held.channel == "telegram":
         chat_id = int(held.external_id)
         message = [RenderedMessage(text=shown)]
-        await _queue_telegram(tx, reply_calls(chat_id, message, step=None, language=language), now)
+        await queue_for_sender(
+            tx, reply_calls(chat_id, message, step=None, language=language), now=now
+        )
     return held
 
 
@@ -94,20 +96,10 @@ async def hand_back(
     await record_transcript(tx, held.conversation_id, [("staff", m.text) for m in messages])
     if held.channel == "telegram":
         chat_id = int(held.external_id)
-        await _queue_telegram(tx, reply_calls(chat_id, messages, step=step, language=language), now)
+        await queue_for_sender(
+            tx, reply_calls(chat_id, messages, step=step, language=language), now=now
+        )
     return held
-
-
-async def _queue_telegram(tx: Transaction, calls: list[ApiCall], now: datetime) -> None:
-    """Into the Telegram outbox: the sender delivers them within a second, at Telegram's pace."""
-    await tx.execute_many(
-        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
-        " VALUES (:chat_id, :method, :payload, :now, :now, 0)",
-        [
-            {"chat_id": c.payload["chat_id"], "method": c.method, "payload": c.payload, "now": now}
-            for c in calls
-        ],
-    )
 
 
 async def pushed_messages(

@@ -11,7 +11,9 @@ from typing import Any
 from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
 from bot.leads.store import lead_of_conversation, record_from_conversation, set_status
+from bot.settings import Settings
 from bot.storage.raw import Transaction
+from bot.telegram.outbound import ApiCall, queue_for_sender
 from flows.catalogue import default_catalogue
 from flows.i18n import Language, text
 from flows.state import ConversationState
@@ -36,6 +38,10 @@ class LeadHandoff:
     public_url: str | None = None
     # Set when deliveries were queued: the worker of this process starts at once.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LeadHandoff:
+        return cls(counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url)
 
     def admin_url(self, lead_id: str) -> str | None:
         return f"{self.public_url}/admin/leads/{lead_id}" if self.public_url else None
@@ -99,15 +105,8 @@ class LeadHandoff:
     async def _notice(self, tx: Transaction, lead: LeadRecord, *, again: bool) -> None:
         if self.counsellor_chat_id is None:
             return
-        await tx.write(
-            "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
-            " attempts) VALUES (:chat_id, 'sendMessage', :payload, :now, :now, 0)",
-            {
-                "chat_id": self.counsellor_chat_id,
-                "payload": {"text": self.notice_text(lead, again=again)},
-                "now": lead.updated_at,
-            },
-        )
+        notice = {"chat_id": self.counsellor_chat_id, "text": self.notice_text(lead, again=again)}
+        await queue_for_sender(tx, [ApiCall("sendMessage", notice)], now=lead.updated_at)
 
     def notice_text(self, lead: LeadRecord, *, again: bool = False) -> str:
         """A new lead for the counsellors' group: who, where, what; no answers, no number."""

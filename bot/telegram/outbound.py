@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from bot.storage.raw import Transaction
 from flows.i18n import Language, text
 from flows.render import RenderedMessage, RenderedQuestion
 
@@ -127,3 +129,19 @@ def reply_calls(
             payload["reply_markup"] = {"remove_keyboard": True}
         calls.append(ApiCall("sendMessage", payload))
     return calls
+
+
+async def queue_for_sender(tx: Transaction, calls: list[ApiCall], *, now: datetime) -> None:
+    """Calls made outside a conversation step (a counsellor's message, a notice to the group).
+
+    They wait for the sender's scan, which sends them within a second at Telegram's pace.
+    Each call's payload names its chat, as the Bot API wants it.
+    """
+    await tx.execute_many(
+        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
+        " VALUES (:chat_id, :method, :payload, :now, :now, 0)",
+        [
+            {"chat_id": c.payload["chat_id"], "method": c.method, "payload": c.payload, "now": now}
+            for c in calls
+        ],
+    )

@@ -1,8 +1,12 @@
-"""A counsellor writing to a Telegram user through the bot, the script paused meanwhile."""
+"""The counsellors and a Telegram user: the group's notice of a lead, and a counsellor writing
+to the person through the bot, the script paused meanwhile."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.counsellor_chat import hand_back, send_staff_message
+from bot.settings import Settings
 from bot.storage.types import utcnow
 from tests.auxil import telegram_updates as tg
 from tests.auxil.personas import answer_for
@@ -10,10 +14,17 @@ from tests.bot.telegram.conftest import TelegramHarness
 from tests.bot.telegram.test_channel import CHAT, _answer, _question, state_of
 from tests.conftest import persona_params
 
+GROUP = -1001234567
 
-async def test_the_person_gets_the_message_the_script_waits_then_resumes(
-    telegram: TelegramHarness,
-) -> None:
+
+@pytest.fixture
+def telegram_settings(telegram_settings: Settings) -> Settings:
+    return telegram_settings.model_copy(
+        update={"counsellor_chat_id": GROUP, "public_url": "https://aiguillage.example"}
+    )
+
+
+async def become_a_lead(telegram: TelegramHarness) -> None:
     profile = persona_params()[0].values[0]
     assert profile is not None
     sent = await telegram.send(tg.message(CHAT, "/start ML_POISSY"))
@@ -21,9 +32,26 @@ async def test_the_person_gets_the_message_the_script_waits_then_resumes(
         state = await state_of(telegram)
         assert state is not None
         if state.done:
-            break
+            return
         question = await _question(telegram)
         sent = await _answer(telegram, sent[-1], answer_for(question, profile["profile"]), question)
+    raise AssertionError("the conversation did not end")
+
+
+async def test_the_counsellors_group_is_told_of_a_new_lead(telegram: TelegramHarness) -> None:
+    await become_a_lead(telegram)
+    [notice] = [
+        c.params for c in telegram.recorder.calls_to("sendMessage") if c.params["chat_id"] == GROUP
+    ]
+    assert notice["text"].startswith("📥 Nouvelle demande : Samir")
+    assert "https://aiguillage.example/admin/leads/" in notice["text"]
+    assert "+336" not in notice["text"]
+
+
+async def test_the_person_gets_the_message_the_script_waits_then_resumes(
+    telegram: TelegramHarness,
+) -> None:
+    await become_a_lead(telegram)
     database = telegram.app.state.database
     async with database.transaction() as tx:
         lead = await tx.fetch_one("SELECT id FROM leads")
