@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
 
 from fastapi import FastAPI
@@ -37,9 +37,7 @@ def create_app(
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     database = open_raw_database(settings.database_url)
-    handoff = LeadHandoff(
-        counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url
-    )
+    handoff = LeadHandoff.from_settings(settings)
     conversations = ConversationService(
         database,
         FlowRegistry(),
@@ -67,16 +65,12 @@ def create_app(
         purging = (
             asyncio.create_task(purge_daily(session_factory, retention)) if background else None
         )
-        stopping = asyncio.Event()
-        delivering = asyncio.create_task(deliveries.run(stopping)) if background else None
         try:
-            yield
+            async with AsyncExitStack() as delivering:
+                if background:
+                    await delivering.enter_async_context(deliveries.running())
+                yield
         finally:
-            stopping.set()
-            handoff.queued.set()
-            if delivering is not None:
-                await delivering
-            await deliveries.close()
             await retention_stop(purging)
             if telegram is not None:
                 await telegram.stop()

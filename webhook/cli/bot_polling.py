@@ -41,9 +41,7 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
 
 async def _main(settings: Settings) -> None:
     async with open_raw(settings) as database:
-        handoff = LeadHandoff(
-            counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url
-        )
+        handoff = LeadHandoff.from_settings(settings)
         service = ConversationService(
             database,
             FlowRegistry(),
@@ -55,18 +53,12 @@ async def _main(settings: Settings) -> None:
         await runtime.start(webhook=False)
         # Polling and a webhook cannot both be on: polling wins while this runs.
         await runtime.bot.delete_webhook()
-        # Leads found while polling are delivered too, as by serve.
-        deliveries = DeliveryWorker(database, wake=handoff.queued)
-        stopping = asyncio.Event()
-        delivering = asyncio.create_task(deliveries.run(stopping))
         logger.info("telegram polling started")
         try:
-            await poll(runtime)
+            # Leads found while polling are delivered too, as by serve.
+            async with DeliveryWorker(database, wake=handoff.queued).running():
+                await poll(runtime)
         finally:
-            stopping.set()
-            handoff.queued.set()
-            await delivering
-            await deliveries.close()
             await runtime.stop()
 
 

@@ -62,7 +62,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 async def _show(lead_id: str) -> dict[str, Any]:
     settings = load_settings()
-    handoff = LeadHandoff(public_url=settings.public_url)
+    handoff = LeadHandoff.from_settings(settings)
     async with open_raw(settings) as database, database.transaction() as tx:
         return (await read_lead(tx, lead_id)).full(handoff.admin_url(lead_id))
 
@@ -74,7 +74,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 async def _status(args: argparse.Namespace) -> LeadRecord | None:
     settings = load_settings()
-    handoff = LeadHandoff(public_url=settings.public_url)
+    handoff = LeadHandoff.from_settings(settings)
     async with open_raw(settings) as database, database.transaction() as tx:
         return await handoff.change_status(
             tx, args.id, args.status, changed_by=args.by, now=utcnow()

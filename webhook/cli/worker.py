@@ -30,17 +30,10 @@ async def _main(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stopping.set)
-    async with open_raw(settings) as database:
-        worker = DeliveryWorker(database)
+    async with open_raw(settings) as database, DeliveryWorker(database).running():
         logger.info("delivery worker started")
-        try:
-            runner = asyncio.create_task(worker.run(stopping))
-            await stopping.wait()
-            worker.wake.set()
-            await runner
-        finally:
-            await worker.close()
-        logger.info("delivery worker stopped")
+        await stopping.wait()
+    logger.info("delivery worker stopped")
 
 
 def run(args: argparse.Namespace) -> int:

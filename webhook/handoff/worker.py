@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -90,6 +91,19 @@ class DeliveryWorker:
         self.schedule = schedule
         self._client = client
         self._own_client = client is None
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Deliver in the background while the block runs; then end the round in flight."""
+        stopping = asyncio.Event()
+        task = asyncio.create_task(self.run(stopping))
+        try:
+            yield
+        finally:
+            stopping.set()
+            self.wake.set()
+            await task
+            await self.close()
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Deliver what falls due until ``stopping`` is set."""
