@@ -20,7 +20,7 @@ from bot.leads.queries import LeadFilters, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
 from bot.storage.raw import Transaction, as_datetime
 from bot.storage.types import utcnow
-from bot.users import list_users
+from bot.users import User, list_users
 from flows.catalogue import default_catalogue
 from flows.i18n import N_, Language, gettext, text
 from flows.presentation import readable_phone, value_text
@@ -215,6 +215,16 @@ def profile_lines(request: Request, lead: LeadRecord, language: Language) -> lis
     return lines
 
 
+async def who_may_follow(tx: Transaction, lead: LeadRecord) -> list[User]:
+    """The active accounts a lead may be assigned to: the admins and its site's counsellors."""
+    return [
+        user
+        for user in await list_users(tx)
+        if user.active
+        and (user.role == "admin" or (user.role == "counsellor" and lead.site in user.sites))
+    ]
+
+
 @router.get("/leads/{lead_id}")
 async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
     language = language_of(request)
@@ -242,11 +252,7 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
             else []
         )
         deliveries = await endpoints.list_deliveries(tx, lead_id=lead.id, limit=100)
-        counsellors = [
-            u
-            for u in await list_users(tx)
-            if u.active and u.role != "partner" and (u.role == "admin" or lead.site in u.sites)
-        ]
+        counsellors = await who_may_follow(tx, lead)
         await audit(tx, viewer, "view_lead", lead_id=lead.id)
     return render(
         request,
@@ -310,14 +316,9 @@ async def assign_lead(request: Request, viewer: Staff, lead_id: str) -> Response
     user_id = str(form.get("user", "")) or None
     async with database_of(request).transaction() as tx:
         lead = await _lead_in_scope(tx, viewer, lead_id)
-        if user_id is not None:
-            allowed = {
-                u.id
-                for u in await list_users(tx)
-                if u.active and u.role != "partner" and (u.role == "admin" or lead.site in u.sites)
-            }
-            if user_id not in allowed:
-                raise AdminRefused(N_("Ce compte ne suit pas ce site."), status=400)
+        followers = {user.id for user in await who_may_follow(tx, lead)}
+        if user_id is not None and user_id not in followers:
+            raise AdminRefused(N_("Ce compte ne suit pas ce site."), status=400)
         await assign(tx, lead.id, user_id, utcnow())
         await audit(tx, viewer, "assign", lead_id=lead.id, detail=user_id or "nobody")
     return see_other(f"/admin/leads/{lead.id}?done=assigned")
