@@ -81,6 +81,15 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
+async def quiet_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The service without its background work (delivery worker, purge, Telegram loops): the
+    test runs what it needs, step by step."""
+    application = create_app(settings, background=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:

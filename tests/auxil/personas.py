@@ -42,3 +42,17 @@ def answer_for(question: dict[str, Any], profile: dict[str, Any]) -> dict[str, A
         answer = OTHER_ANSWERS[field]
         return {"choice": answer} if kind == "choice" else {"text": answer}
     raise UnexpectedQuestion(f"no answer for question {field!r} ({kind})")
+
+
+# Samir, 23, job seeker in Pantin (a priority district): fits L'École du Web and gives his
+# number. The tests' usual lead.
+SAMIR_IN_PANTIN: dict[str, Any] = {
+    "age": 23,
+    "postal_code": "93500",
+    "diploma_level": "below_3",
+    "situation": "none",
+    "france_travail": "under_12_months",
+    "criteria": ["qpv"],
+    "interests": ["digital"],
+    "child_age": None,
+}

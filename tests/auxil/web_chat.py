@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
+from bot.settings import Settings
 from tests.auxil.personas import answer_for
+from webhook.app import create_app
 
 SESSION = "session-0123456789"
 
@@ -41,3 +43,14 @@ async def drive(
     assert reply["done"], f"not done after {fields}"
     assert orientation is not None
     return orientation, fields
+
+
+async def become_a_lead(
+    settings: Settings, profile: dict[str, Any], session: str = SESSION
+) -> None:
+    """Someone talks in the web chat of a service without background work, up to a lead."""
+    app = create_app(settings, background=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as chat:
+            await drive(chat, profile, session)

@@ -17,7 +17,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.leads import endpoints
+from bot.storage.raw import RawDatabase
+from bot.storage.types import utcnow
 from tests.auxil.servers import serve
+from webhook.handoff.signing import new_secret
 
 PATH = "/hooks/leads"
 
@@ -95,3 +99,25 @@ class Receiver:
                 )
             await asyncio.sleep(0.02)
         return self.accepted()
+
+
+async def register_endpoint(
+    database: RawDatabase,
+    url: str = "https://crm.example.org/hook",
+    *,
+    secret: str | None = None,
+    name: str = "CRM",
+    site: str | None = None,
+    referrer: str | None = None,
+) -> str:
+    """An endpoint for lead events, as ``aiguillage endpoints add`` makes it; its id."""
+    async with database.transaction() as tx:
+        return await endpoints.add_endpoint(
+            tx,
+            url=url,
+            name=name,
+            site=site,
+            referrer=referrer,
+            secret=secret or new_secret(),
+            now=utcnow(),
+        )

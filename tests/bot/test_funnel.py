@@ -26,19 +26,9 @@ from bot.storage.types import utcnow
 from flows.flow import Flow
 from flows.messages import Input
 from flows.state import ConversationState
-from tests.auxil.personas import answer_for
+from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 
-# A young adult near Pantin, not registered anywhere.
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 STAGE_KEYS = [
     "started",
     "consent",

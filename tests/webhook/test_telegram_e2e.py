@@ -15,12 +15,10 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.leads import endpoints
 from bot.settings import Settings
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TelegramUpdate
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -30,7 +28,7 @@ from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.personas import answer_for
 from tests.auxil.servers import serve
-from tests.auxil.webhook_receiver import Receiver
+from tests.auxil.webhook_receiver import Receiver, register_endpoint
 from tests.conftest import persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
@@ -128,10 +126,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     raw_reader = open_raw_database(settings.database_url)
     receiver, secret = Receiver(), new_secret()
     with receiver.running() as hook, serve(app) as url:
-        async with raw_reader.transaction() as tx:
-            await endpoints.add_endpoint(
-                tx, url=hook, name="CRM", site=None, referrer=None, secret=secret, now=utcnow()
-            )
+        await register_endpoint(raw_reader, hook, secret=secret)
         async with httpx.AsyncClient(base_url=url) as http:
             await deliver(http, tg.message(CHAT, "/start ML_POISSY"), fake_api)
             sent = await replies(fake_api, CHAT, 1)

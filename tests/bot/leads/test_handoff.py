@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,49 +10,29 @@ import jsonschema
 import pytest
 from fastapi import FastAPI
 
-from bot.leads import endpoints
 from bot.leads.payload import SCHEMA_PATH
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from bot.storage.types import utcnow
-from tests.auxil.personas import answer_for
+from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from tests.auxil.web_chat import SESSION, drive, send
+from tests.auxil.webhook_receiver import register_endpoint
 from webhook.app import create_app
-from webhook.handoff.signing import new_secret
 
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+def app(quiet_app: FastAPI) -> FastAPI:
     """The service without its delivery worker: these tests look at what is queued."""
-    application = create_app(settings, background=False)
-    async with application.router.lifespan_context(application):
-        yield application
+    return quiet_app
 
 
-async def add_endpoint(app: FastAPI, **filters: str | None) -> str:
-    database: RawDatabase = app.state.database
-    async with database.transaction() as tx:
-        return await endpoints.add_endpoint(
-            tx,
-            url="https://crm.example.org/hook",
-            name="CRM",
-            site=filters.get("site"),
-            referrer=filters.get("referrer"),
-            secret=new_secret(),
-            now=utcnow(),
-        )
+async def add_endpoint(
+    app: FastAPI, *, site: str | None = None, referrer: str | None = None
+) -> str:
+    return await register_endpoint(app.state.database, site=site, referrer=referrer)
 
 
 async def rows(app: FastAPI, sql: str, **params: Any) -> list[dict[str, Any]]:

@@ -4,39 +4,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.settings import Settings
 from bot.storage.types import utcnow
 from bot.users import add_user
-from webhook.app import create_app
+from tests.auxil.personas import SAMIR_IN_PANTIN
 
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
-# A person who finishes the conversation in Pantin, sent by the Mission locale of Poissy.
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 
 
 @pytest.fixture
-async def admin_app(settings: Settings) -> AsyncIterator[FastAPI]:
+def admin_app(quiet_app: FastAPI) -> FastAPI:
     """The whole service, without background workers (tests run what they need)."""
-    application = create_app(settings, background=False)
-    async with application.router.lifespan_context(application):
-        yield application
+    return quiet_app
 
 
 @pytest.fixture

@@ -11,13 +11,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bot.leads import endpoints
 from bot.settings import Settings
 from bot.storage.types import utcnow
 from tests.auxil.web_chat import drive
+from tests.auxil.webhook_receiver import register_endpoint
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 from webhook.app import create_app
-from webhook.handoff.signing import new_secret
 
 
 async def make_lead(admin_app: FastAPI, http: httpx.AsyncClient, session: str) -> str:
@@ -89,16 +88,7 @@ async def test_the_page_shows_the_configured_periods(
 async def test_the_purge_button_erases_the_leads_closed_long_ago(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    async with admin_app.state.database.transaction() as tx:
-        endpoint_id = await endpoints.add_endpoint(
-            tx,
-            url="http://127.0.0.1:9/",
-            name="CRM",
-            site=None,
-            referrer=None,
-            secret=new_secret(),
-            now=utcnow(),
-        )
+    endpoint_id = await register_endpoint(admin_app.state.database, "http://127.0.0.1:9/")
     old = await make_lead(admin_app, http, "session-old-closed")
     recent = await make_lead(admin_app, http, "session-recently-closed")
     still_open = await make_lead(admin_app, http, "session-still-open")

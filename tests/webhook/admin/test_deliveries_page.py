@@ -12,23 +12,18 @@ from bot.leads import endpoints
 from bot.storage.types import utcnow
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import drive
+from tests.auxil.webhook_receiver import register_endpoint
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
-from webhook.handoff.signing import new_secret
 from webhook.handoff.worker import DeliveryWorker
 
 
 async def add_endpoint(admin_app: FastAPI, name: str, *, enabled: bool = True) -> str:
     """A receiver of every lead, on a port nobody listens on."""
-    async with admin_app.state.database.transaction() as tx:
-        endpoint_id = await endpoints.add_endpoint(
-            tx,
-            url=f"http://127.0.0.1:{unused_port()}/hooks",
-            name=name,
-            site=None,
-            referrer=None,
-            secret=new_secret(),
-            now=utcnow(),
-        )
+    database = admin_app.state.database
+    endpoint_id = await register_endpoint(
+        database, f"http://127.0.0.1:{unused_port()}/hooks", name=name
+    )
+    async with database.transaction() as tx:
         if not enabled:
             await endpoints.set_enabled(tx, endpoint_id, False, now=utcnow())
     return endpoint_id

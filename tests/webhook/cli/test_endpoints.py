@@ -6,31 +6,20 @@ import asyncio
 import json
 import re
 import time
-from typing import Any
 
-import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
+from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
-from tests.auxil.web_chat import drive
-from webhook.app import create_app
+from tests.auxil.web_chat import become_a_lead
 from webhook.cli import main
 from webhook.handoff import signing
 from webhook.handoff.worker import DeliveryWorker
 
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 ADDED = re.compile(r"^endpoint (\w+)$", re.MULTILINE)
 SECRET = re.compile(r"(whsec_\S+)")
 
@@ -67,14 +56,7 @@ def verifies(secret: str) -> bool:
 def finish_a_conversation(settings: Settings) -> None:
     """Someone goes through the web chat to the end: a lead, queued for matching endpoints."""
 
-    async def converse() -> None:
-        app = create_app(settings, background=False)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                await drive(c, PROFILE)
-
-    asyncio.run(converse())
+    asyncio.run(become_a_lead(settings, PROFILE))
 
 
 def deliver_once(settings: Settings) -> int:

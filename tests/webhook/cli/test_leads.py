@@ -7,25 +7,15 @@ import json
 import re
 from typing import Any
 
-import httpx
 import pytest
 
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
-from tests.auxil.web_chat import drive
-from webhook.app import create_app
+from tests.auxil.personas import SAMIR_IN_PANTIN
+from tests.auxil.web_chat import become_a_lead
 from webhook.cli import main
 
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 PUBLIC_URL = "https://aiguillage.example.org"
 
 
@@ -61,14 +51,7 @@ def lead_id(settings: Settings, endpoint: str) -> str:
     """Someone went through the web chat to the end, sent by ML_POISSY: their lead."""
     assert settings.public_url == PUBLIC_URL
 
-    async def converse() -> None:
-        app = create_app(settings, background=False)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                await drive(c, PROFILE)
-
-    asyncio.run(converse())
+    asyncio.run(become_a_lead(settings, PROFILE))
     [lead] = rows(settings, "SELECT id FROM leads")
     found: str = lead["id"]
     return found

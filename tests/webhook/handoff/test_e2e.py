@@ -15,15 +15,13 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.leads import endpoints
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from flows.profile import Profile
 from flows.rules import orient
 from tests.auxil.servers import serve, unused_port
 from tests.auxil.web_chat import drive
-from tests.auxil.webhook_receiver import PATH, Receiver
+from tests.auxil.webhook_receiver import PATH, Receiver, register_endpoint
 from tests.conftest import ROOT, persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
@@ -35,10 +33,7 @@ async def register(database_url: str, url: str, secret: str) -> None:
     # Its own connections: the service runs on another thread's loop.
     database = open_raw_database(database_url)
     try:
-        async with database.transaction() as tx:
-            await endpoints.add_endpoint(
-                tx, url=url, name="CRM", site=None, referrer=None, secret=secret, now=utcnow()
-            )
+        await register_endpoint(database, url, secret=secret)
     finally:
         await database.close()
 

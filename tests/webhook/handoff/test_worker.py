@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -12,50 +11,28 @@ import pytest
 from fastapi import FastAPI
 
 from bot.leads import endpoints
-from bot.settings import Settings
 from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
 from bot.storage.types import utcnow
+from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import drive
-from tests.auxil.webhook_receiver import PATH, Answer, Receiver
-from webhook.app import create_app
+from tests.auxil.webhook_receiver import PATH, Answer, Receiver, register_endpoint
 from webhook.handoff.signing import new_secret
 from webhook.handoff.worker import DeliveryWorker
 
-PROFILE: dict[str, Any] = {
-    "age": 23,
-    "postal_code": "93500",
-    "diploma_level": "below_3",
-    "situation": "none",
-    "france_travail": "under_12_months",
-    "criteria": ["qpv"],
-    "interests": ["digital"],
-    "child_age": None,
-}
+PROFILE = SAMIR_IN_PANTIN
 # The real schedule spans three days; the same logic on tenths of a second.
 FAST = (timedelta(seconds=0.2), timedelta(seconds=0.2), timedelta(seconds=0.2))
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+def app(quiet_app: FastAPI) -> FastAPI:
     """The service without its own worker: each test runs the workers it needs."""
-    application = create_app(settings, background=False)
-    async with application.router.lifespan_context(application):
-        yield application
-
-
-@pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
-        yield http
+    return quiet_app
 
 
 async def register(app: FastAPI, url: str, secret: str) -> str:
-    async with app.state.database.transaction() as tx:
-        return await endpoints.add_endpoint(
-            tx, url=url, name="CRM", site=None, referrer=None, secret=secret, now=utcnow()
-        )
+    return await register_endpoint(app.state.database, url, secret=secret)
 
 
 async def delivery(app: FastAPI) -> dict[str, Any]:
