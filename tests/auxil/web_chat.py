@@ -7,6 +7,7 @@ from typing import Any
 import httpx
 
 from bot.settings import Settings
+from bot.storage.raw import RawDatabase
 from tests.auxil.personas import answer_for
 from webhook.app import create_app
 
@@ -54,3 +55,16 @@ async def become_a_lead(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as chat:
             await drive(chat, profile, session)
+
+
+async def lead_of_session(database: RawDatabase, session: str) -> str:
+    """The id of the lead a web chat session became."""
+    async with database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
+            " WHERE c.external_id = :session",
+            {"session": session},
+        )
+    assert row is not None, f"no lead for {session}"
+    lead_id: str = row["id"]
+    return lead_id

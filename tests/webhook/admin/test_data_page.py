@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from bot.settings import Settings
 from bot.storage.types import utcnow
-from tests.auxil.web_chat import drive
+from tests.auxil.web_chat import drive, lead_of_session
 from tests.auxil.webhook_receiver import register_endpoint
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 from webhook.app import create_app
@@ -22,15 +22,7 @@ from webhook.app import create_app
 async def make_lead(admin_app: FastAPI, http: httpx.AsyncClient, session: str) -> str:
     """Someone finishes the web chat: their lead's id."""
     await drive(http, PROFILE, session)
-    async with admin_app.state.database.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
-            " WHERE c.external_id = :session",
-            {"session": session},
-        )
-    assert row is not None
-    lead_id: str = row["id"]
-    return lead_id
+    return await lead_of_session(admin_app.state.database, session)
 
 
 async def close(admin_app: FastAPI, lead_id: str, status: str, days_ago: int) -> None:

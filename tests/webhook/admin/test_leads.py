@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.auxil.web_chat import drive, send
+from tests.auxil.web_chat import drive, lead_of_session, send
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 
 POISSY: dict[str, Any] = PROFILE | {"postal_code": "78300"}
@@ -20,15 +20,7 @@ async def person(admin_app: FastAPI, session: str, profile: dict[str, Any] = PRO
     transport = httpx.ASGITransport(app=admin_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
         await drive(chat, profile, session)
-    async with admin_app.state.database.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
-            " WHERE c.external_id = :session",
-            {"session": session},
-        )
-    assert row is not None
-    lead_id: str = row["id"]
-    return lead_id
+    return await lead_of_session(admin_app.state.database, session)
 
 
 async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]:

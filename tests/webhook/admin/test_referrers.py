@@ -15,7 +15,7 @@ import segno
 from fastapi import FastAPI
 
 from bot.storage.types import utcnow
-from tests.auxil.web_chat import drive, send
+from tests.auxil.web_chat import drive, lead_of_session, send
 from tests.webhook.admin.conftest import PROFILE, Account, sign_in
 
 TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
@@ -41,15 +41,7 @@ def chat_client(app: FastAPI) -> httpx.AsyncClient:
 
 
 async def lead_of(app: FastAPI, session: str) -> str:
-    async with app.state.database.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
-            " WHERE c.external_id = :session",
-            {"session": session},
-        )
-    assert row is not None
-    lead_id: str = row["id"]
-    return lead_id
+    return await lead_of_session(app.state.database, session)
 
 
 async def set_status(app: FastAPI, lead_id: str, status: str) -> None:

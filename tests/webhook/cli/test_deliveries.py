@@ -13,11 +13,11 @@ from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
 from bot.storage.raw import as_datetime, open_raw_database
 from bot.storage.types import utcnow
+from tests.auxil.outside_loop import deliver_once, rows
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import become_a_lead
 from webhook.cli import main
-from webhook.handoff.worker import DeliveryWorker
 
 PROFILE = SAMIR_IN_PANTIN
 UNREACHABLE = "ConnectError: could not reach receiver"
@@ -70,33 +70,6 @@ def erase_the_lead(settings: Settings, lead_id: str) -> None:
             await database.close()
 
     asyncio.run(erase())
-
-
-def deliver_once(settings: Settings) -> int:
-    """One round of the delivery worker, set to give up at the first failure."""
-
-    async def deliver() -> int:
-        database = open_raw_database(settings.database_url)
-        worker = DeliveryWorker(database, schedule=())
-        try:
-            return await worker.deliver_due()
-        finally:
-            await worker.close()
-            await database.close()
-
-    return asyncio.run(deliver())
-
-
-def rows(settings: Settings, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async def fetch() -> list[dict[str, Any]]:
-        database = open_raw_database(settings.database_url)
-        try:
-            async with database.transaction() as tx:
-                return await tx.fetch(sql, params)
-        finally:
-            await database.close()
-
-    return asyncio.run(fetch())
 
 
 def delivery(settings: Settings, endpoint_id: str) -> dict[str, Any]:

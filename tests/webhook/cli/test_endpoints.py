@@ -12,12 +12,12 @@ from standardwebhooks.webhooks import Webhook
 
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
+from tests.auxil.outside_loop import deliver_once
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import become_a_lead
 from webhook.cli import main
 from webhook.handoff import signing
-from webhook.handoff.worker import DeliveryWorker
 
 PROFILE = SAMIR_IN_PANTIN
 ADDED = re.compile(r"^endpoint (\w+)$", re.MULTILINE)
@@ -57,21 +57,6 @@ def finish_a_conversation(settings: Settings) -> None:
     """Someone goes through the web chat to the end: a lead, queued for matching endpoints."""
 
     asyncio.run(become_a_lead(settings, PROFILE))
-
-
-def deliver_once(settings: Settings) -> int:
-    """One round of the delivery worker, set to give up at the first failure."""
-
-    async def deliver() -> int:
-        database = open_raw_database(settings.database_url)
-        worker = DeliveryWorker(database, schedule=())
-        try:
-            return await worker.deliver_due()
-        finally:
-            await worker.close()
-            await database.close()
-
-    return asyncio.run(deliver())
 
 
 def delivery_count(settings: Settings, endpoint_id: str) -> int:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from tests.auxil.outside_loop import rows
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.web_chat import become_a_lead
 from webhook.cli import main
@@ -23,18 +23,6 @@ PUBLIC_URL = "https://aiguillage.example.org"
 def _environment(monkeypatch: pytest.MonkeyPatch, database_url: str) -> None:
     monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", database_url)
     monkeypatch.setenv("AIGUILLAGE_PUBLIC_URL", PUBLIC_URL)
-
-
-def rows(settings: Settings, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async def fetch() -> list[dict[str, Any]]:
-        database = open_raw_database(settings.database_url)
-        try:
-            async with database.transaction() as tx:
-                return await tx.fetch(sql, params)
-        finally:
-            await database.close()
-
-    return asyncio.run(fetch())
 
 
 @pytest.fixture
