@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.leads.payload import LeadRecord
-from bot.leads.store import read_lead
+from bot.leads.store import read_leads
 from bot.storage.raw import Transaction
 
 PAGE_SIZE = 25
@@ -132,7 +132,7 @@ async def search_leads(
         " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
         params | {"limit": page_size, "offset": (page - 1) * page_size},
     )
-    leads = [await read_lead(tx, row["id"]) for row in rows]
+    leads = await read_leads(tx, [row["id"] for row in rows])
     return LeadPage(leads, total, page, pages)
 
 
@@ -144,4 +144,4 @@ async def all_matching(tx: Transaction, filters: LeadFilters, scope: Scope) -> l
         f"SELECT id FROM leads WHERE {where} ORDER BY created_at DESC, id",  # noqa: S608
         params,
     )
-    return [await read_lead(tx, row["id"]) for row in rows]
+    return await read_leads(tx, [row["id"] for row in rows])

@@ -11,11 +11,12 @@ import pytest
 from fastapi import FastAPI
 
 from bot.leads.payload import SCHEMA_PATH
+from bot.leads.store import read_leads
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from bot.storage.types import utcnow
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
-from tests.auxil.web_chat import SESSION, drive, send
+from tests.auxil.web_chat import SESSION, drive, lead_of_session, send
 from tests.auxil.webhook_receiver import register_endpoint
 from webhook.app import create_app
 
@@ -233,3 +234,18 @@ def test_the_schema_is_valid_json_schema() -> None:
 def test_the_readme_shows_the_schema_as_it_is() -> None:
     readme = (SCHEMA_PATH.parents[2] / "README.md").read_text(encoding="utf-8")
     assert SCHEMA_PATH.read_text(encoding="utf-8").strip() in readme
+
+
+async def test_many_leads_read_at_once_keep_their_order_and_own_histories(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    await drive(client, PROFILE, "session-first-person")
+    await drive(client, PROFILE, "session-second-person")
+    first = await lead_of_session(app.state.database, "session-first-person")
+    second = await lead_of_session(app.state.database, "session-second-person")
+    async with app.state.database.transaction() as tx:
+        await app.state.handoff.change_status(tx, second, "contacted", changed_by="c", now=utcnow())
+        leads = await read_leads(tx, [second, first, "0" * 32])
+    assert [lead.id for lead in leads] == [second, first]  # as asked; an unknown id is left out
+    assert [c.status for c in leads[0].history] == ["new", "contacted"]
+    assert [c.status for c in leads[1].history] == ["new"]
