@@ -19,9 +19,7 @@ class Note:
 class Followup:
     """What the lead page shows beyond the lead itself."""
 
-    conversation_id: str | None
     assigned_to: str | None
-    assigned_email: str | None
     notes: list[Note]
 
 
@@ -30,8 +28,7 @@ MAX_NOTE = 4000
 
 async def followup_of(tx: Transaction, lead_id: str) -> Followup:
     row = await tx.fetch_one(
-        "SELECT l.conversation_id, l.assigned_to, u.email FROM leads l"
-        " LEFT JOIN users u ON u.id = l.assigned_to WHERE l.id = :id",
+        "SELECT assigned_to FROM leads WHERE id = :id",
         {"id": lead_id},
     )
     notes = await tx.fetch(
@@ -39,9 +36,7 @@ async def followup_of(tx: Transaction, lead_id: str) -> Followup:
         {"id": lead_id},
     )
     return Followup(
-        conversation_id=row["conversation_id"] if row else None,
         assigned_to=row["assigned_to"] if row else None,
-        assigned_email=row["email"] if row else None,
         notes=[Note(as_datetime(n["at"]) or datetime.min, n["author"], n["body"]) for n in notes],
     )
 

@@ -18,7 +18,7 @@ from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase, Transaction, as_datetime
+from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.users import Role, User, get_user
 
@@ -142,8 +142,3 @@ async def audit(
             "detail": detail[:300] if detail else None,
         },
     )
-
-
-def last_seen(value: Any) -> str:
-    moment = as_datetime(value)
-    return moment.strftime("%d/%m/%Y %H:%M") if moment else ""
