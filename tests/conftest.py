@@ -35,6 +35,12 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "database_url" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.db)
+    # What is about PostgreSQL itself (its round trips) runs with --db=postgresql only.
+    if config.getoption("--db") != "postgresql":
+        deselected = [item for item in items if item.get_closest_marker("postgresql_only")]
+        if deselected:
+            config.hook.pytest_deselected(items=deselected)
+            items[:] = [item for item in items if item not in deselected]
 
 
 @pytest.fixture(scope="session")

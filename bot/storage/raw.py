@@ -22,7 +22,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import asyncpg
@@ -67,8 +67,15 @@ class Transaction(ABC):
         return f"CAST(:{name} AS TIMESTAMPTZ)" if self.dialect == "postgresql" else f":{name}"
 
     @abstractmethod
-    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
-        """Rows of a query, as dicts keyed by column name."""
+    async def fetch(
+        self, sql: str, params: Params | None = None, *, independent: bool = False
+    ) -> list[Row]:
+        """Rows of a query, as dicts keyed by column name.
+
+        ``independent``: the statement reads nothing that the writes still waiting (``write``,
+        ``execute_many``) change, and writes to none of their tables; on PostgreSQL they may
+        then travel inside it, as data-modifying ``WITH`` parts, instead of going first.
+        """
 
     @abstractmethod
     async def execute(self, sql: str, params: Params | None = None) -> int:
@@ -158,7 +165,9 @@ class SqliteTransaction(Transaction):
         except sqlite3.IntegrityError as error:
             raise DuplicateKey(str(error)) from error
 
-    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
+    async def fetch(
+        self, sql: str, params: Params | None = None, *, independent: bool = False
+    ) -> list[Row]:
         return [dict(row) for row in self._run(sql, params).fetchall()]
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
@@ -309,6 +318,7 @@ def _multi_row_parts(text: str) -> tuple[str, str | None, str]:
     return match.group(1), match.group(2), match.group(3)
 
 
+@lru_cache(maxsize=1024)
 def _renumbered(clause: str, offset: int) -> str:
     return _PLACEHOLDER.sub(lambda m: f"${int(m.group(1)) + offset}", clause)
 
@@ -325,11 +335,51 @@ def _postgres_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
     return text, [_postgres_value(given[name]) for name in names]
 
 
-class PostgresTransaction(Transaction):
-    """BEGIN goes with the first statement that needs it, or with the chat's lock.
+# Values a statement may carry written into its text (after _postgres_value).
+_INLINABLE = (type(None), bool, int, str, datetime)
 
-    A transaction that runs nothing sends nothing; one that starts by locking a chat (every
-    Telegram update) sends ``BEGIN; SELECT pg_advisory_xact_lock(…)`` as one message.
+
+def _inlinable(values: list[Any]) -> bool:
+    return all(isinstance(value, _INLINABLE) for value in values)
+
+
+def _literal(value: Any) -> str:
+    """A value written as SQL, for the simple protocol (which carries no parameters).
+
+    Only for connections with ``standard_conforming_strings`` on (PostgreSQL's default since
+    9.1, checked per connection), where a quote doubled is the only escape in a string.
+    """
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int):
+        return str(int(value))
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        return f"'{value.isoformat()}'"
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("PostgreSQL text cannot hold a NUL character")
+        return "'" + value.replace("'", "''") + "'"
+    raise TypeError(f"no SQL literal for {type(value).__name__}")
+
+
+def _inlined(text: str, values: list[Any]) -> str:
+    return _PLACEHOLDER.sub(lambda m: _literal(values[int(m.group(1)) - 1]), text)
+
+
+class PostgresTransaction(Transaction):
+    """As few round trips as the statements allow: about seven became four for a step.
+
+    - BEGIN goes with the first statement that needs it, or with the chat's lock (``BEGIN;
+      SELECT pg_advisory_xact_lock(…)`` in one message); a transaction that runs nothing sends
+      nothing.
+    - Writes whose result nobody reads (``write``, multi-row ``execute_many``) wait: they go
+      with COMMIT, in one simple-protocol message (``UPDATE …; INSERT …; COMMIT``), inside an
+      ``independent`` query as data-modifying ``WITH`` parts, or just before any other
+      statement, which may read them. An error in one surfaces there, and rolls back all.
     """
 
     dialect = "postgresql"
@@ -337,61 +387,113 @@ class PostgresTransaction(Transaction):
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
         self.begun = False
+        self._pending: list[tuple[str, list[Any]]] = []  # numbered SQL and its values
+        # The simple protocol needs values written in; safe with standard strings only.
+        self._may_inline = connection.get_settings().standard_conforming_strings == "on"
 
     async def _begin(self) -> None:
-        if not self.begun:
+        if self._pending:
+            await self._send("")
+        elif not self.begun:
             self.begun = True
             await self.connection.execute("BEGIN")
 
-    async def fetch(self, sql: str, params: Params | None = None) -> list[Row]:
-        await self._begin()
+    async def _send(self, last: str) -> str:
+        """The waiting writes (BEGIN first if need be), then ``last``, as one message."""
+        statements = [] if self.begun else ["BEGIN"]
+        statements += [_inlined(text, values) for text, values in self._pending]
+        if last:
+            statements.append(last)
+        self._pending.clear()
+        self.begun = True
+        try:
+            return str(await self.connection.execute("; ".join(statements)))
+        except asyncpg.UniqueViolationError as error:
+            raise DuplicateKey(str(error)) from error
+
+    def _with_pending(self, text: str, values: list[Any]) -> tuple[str, list[Any]]:
+        """The waiting writes as data-modifying WITH parts of an independent statement."""
+        parts: list[str] = []
+        arguments: list[Any] = []
+        for number, (pending_text, pending_values) in enumerate(self._pending):
+            parts.append(f"_w{number} AS ({_renumbered(pending_text, len(arguments))})")
+            arguments.extend(pending_values)
+        self._pending.clear()
+        merged = "WITH " + ", ".join(parts) + " " + _renumbered(text, len(arguments))
+        return merged, arguments + values
+
+    async def fetch(
+        self, sql: str, params: Params | None = None, *, independent: bool = False
+    ) -> list[Row]:
         text, values = _postgres_args(sql, params)
+        if self._pending and independent and text.lstrip()[:4].upper() != "WITH":
+            text, values = self._with_pending(text, values)
+        await self._begin()
         try:
             return [dict(row) for row in await self.connection.fetch(text, *values)]
         except asyncpg.UniqueViolationError as error:
             raise DuplicateKey(str(error)) from error
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
-        await self._begin()
         text, values = _postgres_args(sql, params)
-        try:
-            status = await self.connection.execute(text, *values)
-        except asyncpg.UniqueViolationError as error:
-            raise DuplicateKey(str(error)) from error
+        if self._pending and self._may_inline and _inlinable(values):
+            # The simple protocol answers the status of the last statement: this one's.
+            status = await self._send(_inlined(text, values))
+        else:
+            await self._begin()
+            try:
+                status = await self.connection.execute(text, *values)
+            except asyncpg.UniqueViolationError as error:
+                raise DuplicateKey(str(error)) from error
         # asyncpg answers e.g. "UPDATE 3" or "INSERT 0 1": the count is last.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
 
     async def write(self, sql: str, params: Params | None = None) -> None:
-        await self.execute(sql, params)
+        text, values = _postgres_args(sql, params)
+        await self._later(text, values)
+
+    async def _later(self, text: str, values: list[Any]) -> None:
+        if self._may_inline and _inlinable(values):
+            self._pending.append((text, values))
+            return
+        await self._begin()
+        try:
+            await self.connection.execute(text, *values)
+        except asyncpg.UniqueViolationError as error:
+            raise DuplicateKey(str(error)) from error
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         if not rows:
             return
-        await self._begin()
         text, names = _numbered(sql)
         head, values_clause, tail = _multi_row_parts(text)
         if values_clause is None:
+            await self._begin()
             values = [[_postgres_value(row[name]) for name in names] for row in rows]
             await self.connection.executemany(text, values)
             return
-        # One INSERT with a row per parameter set: one round trip, one plan, where asyncpg's
+        # One INSERT with a row per parameter set: one statement, one plan, where asyncpg's
         # executemany costs a bind and an execute message per row.
         width = len(names)
         groups = [_renumbered(values_clause, offset * width) for offset in range(len(rows))]
         arguments = [_postgres_value(row[name]) for row in rows for name in names]
-        await self.connection.execute(head + ", ".join(groups) + tail, *arguments)
+        await self._later(head + ", ".join(groups) + tail, arguments)
 
     async def lock_chat(self, key: int) -> None:
-        if self.begun:
-            await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
-            return
         # The simple protocol takes several statements in one message, without parameters:
         # the key is an integer, written in by int() itself.
-        self.begun = True
-        await self.connection.execute(f"BEGIN; SELECT pg_advisory_xact_lock({int(key)})")
+        if self.begun and not self._pending:
+            await self.connection.execute("SELECT pg_advisory_xact_lock($1)", key)
+            return
+        await self._send(f"SELECT pg_advisory_xact_lock({int(key)})")
 
     async def end(self, *, commit: bool) -> None:
+        if commit and self._pending:
+            await self._send("COMMIT")
+            self.begun = False
+            return
+        self._pending.clear()
         if self.begun:
             self.begun = False
             await self.connection.execute("COMMIT" if commit else "ROLLBACK")
@@ -444,8 +546,8 @@ class PostgresDatabase(RawDatabase):
             try:
                 await asyncio.shield(tx.end(commit=True))
             except BaseException:
-                # A failed COMMIT has ended the transaction already; the pool's reset rolls
-                # back whatever might be left.
+                # A failed COMMIT has ended the transaction already, but a write sent with it
+                # may have failed first, leaving the transaction open: roll back.
                 await asyncio.shield(_quietly(tx.end(commit=False)))
                 raise
 

@@ -274,6 +274,8 @@ async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Qu
         "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
         " attempts, lease_until) VALUES " + ", ".join(rows) + " RETURNING id",
         params,
+        # The step's own writes (conversation, transcript) travel in this statement.
+        independent=True,
     )
     # Ids are handed out in the order of the rows; RETURNING may list them in any order.
     ids = sorted(row["id"] for row in inserted)
