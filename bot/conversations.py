@@ -261,11 +261,17 @@ class ConversationService:
         self, tx: Transaction, *, channel: str, external_id: str, lock: bool = False
     ) -> ConversationRow | None:
         """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
-        lock_clause = " FOR UPDATE" if lock and self.database.dialect == "postgresql" else ""
         row = await tx.fetch_one(
-            FIND + lock_clause, {"channel": channel, "external_id": external_id}
+            *self.find_query(channel=channel, external_id=external_id, lock=lock)
         )
         return ConversationRow.read(row) if row else None
+
+    def find_query(
+        self, *, channel: str, external_id: str, lock: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """The query ``find`` runs, for a caller that sends it along with another statement."""
+        lock_clause = " FOR UPDATE" if lock and self.database.dialect == "postgresql" else ""
+        return FIND + lock_clause, {"channel": channel, "external_id": external_id}
 
     async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
         # The lead is erased too, and endpoints that had it are told (lead.deleted).

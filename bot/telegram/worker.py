@@ -9,7 +9,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.conversations import ConversationService, Found, set_reachable
+from bot.conversations import ConversationRow, ConversationService, Found, set_reachable
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
@@ -92,13 +92,16 @@ class UpdateProcessor:
     ) -> tuple[Accepted, list[Queued]]:
         async with self.database.transaction() as tx:
             await tx.lock_chat(chat_id)
-            taken = await inbox.accept_in_turn(tx, update, chat_id)
+            # The chat's conversation is read (and locked) with the update's insert.
+            find = self.service.find_query(channel=CHANNEL, external_id=str(chat_id), lock=True)
+            taken, conversation = await inbox.accept_in_turn(tx, update, chat_id, then=find)
             if taken is None:
                 return Accepted(False), []
             if not taken:
                 self.wake.set()  # an older update of the chat goes first
                 return Accepted(True), []
-            answer, queued = await self._step(tx, update, webhook=webhook)
+            found = Found(ConversationRow.read(conversation) if conversation else None)
+            answer, queued = await self._step(tx, update, webhook=webhook, found=found)
             return Accepted(True, answer), queued
 
     def _deliver(self, queued: list[Queued]) -> None:
@@ -150,10 +153,18 @@ class UpdateProcessor:
         return 1
 
     async def _step(
-        self, tx: Transaction, payload: dict[str, Any], *, webhook: bool = False
+        self,
+        tx: Transaction,
+        payload: dict[str, Any],
+        *,
+        webhook: bool = False,
+        found: Found | None = None,
     ) -> tuple[dict[str, Any] | None, list[Queued]]:
-        """Apply a taken update and queue its calls; a button's answer for the webhook, if asked."""
-        chat, calls = await self._apply(tx, payload)
+        """Apply a taken update and queue its calls; a button's answer for the webhook, if asked.
+
+        ``found``: the chat's conversation, when the caller read it already.
+        """
+        chat, calls = await self._apply(tx, payload, found)
         answer = None
         if webhook and calls and calls[0].method == "answerCallbackQuery":
             answer = {"method": calls[0].method, **calls.pop(0).payload}
@@ -162,7 +173,9 @@ class UpdateProcessor:
             await self.also_in_step(tx)
         return answer, queued
 
-    async def _apply(self, tx: Transaction, payload: dict[str, Any]) -> tuple[int, list[ApiCall]]:
+    async def _apply(
+        self, tx: Transaction, payload: dict[str, Any], found: Found | None
+    ) -> tuple[int, list[ApiCall]]:
         """The step an update causes, and the Bot API calls it needs."""
         inbound = read_update(payload)
         calls: list[ApiCall] = []
@@ -184,22 +197,25 @@ class UpdateProcessor:
                 tx, channel=CHANNEL, external_id=str(chat_id), reachable=not inbound.blocked
             )
             return chat_id, calls
-        received, found = await self._button_input(tx, inbound, calls)
+        if found is not None and found.row is not None and found.row.external_id != str(chat_id):
+            found = None  # not this chat's (never expected): read it again
+        received, found = await self._button_input(tx, inbound, calls, found)
         if received is not None:
             await self._answer(tx, inbound, received, calls, found)
         return chat_id, calls
 
     async def _button_input(
-        self, tx: Transaction, inbound: Inbound, calls: list[ApiCall]
+        self, tx: Transaction, inbound: Inbound, calls: list[ApiCall], found: Found | None
     ) -> tuple[Input | None, Found | None]:
         """Check a pressed button against the current question; toggles only redraw.
 
         The conversation read for the check is handed on, so the step reads it once.
         """
         if inbound.button_step is None:
-            return inbound.received, None
+            return inbound.received, found
         external_id = str(inbound.chat_id)
-        found = Found(await self.service.find(tx, channel=CHANNEL, external_id=external_id))
+        if found is None:
+            found = Found(await self.service.find(tx, channel=CHANNEL, external_id=external_id))
         if found.row is None:
             return Input(command="start"), found
         state = ConversationState.model_validate_json(found.row.state)
