@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.storage.raw import Params, Row, Transaction, as_json
@@ -55,30 +54,19 @@ async def accept(tx: Transaction, update: dict[str, Any], *, processed: bool) ->
     )
 
 
-@dataclass(frozen=True)
-class InTurn:
-    """An update stored by ``accept_in_turn``, and what was read with it."""
-
-    taken: bool | None  # None: seen before; False: an older update of the chat goes first
-    row: Row | None = None  # the row of the ``then`` query
-    outbox_ids: list[int] = field(default_factory=list)  # reserved for the step's calls
-
-
 async def accept_in_turn(
     tx: Transaction,
     update: dict[str, Any],
     chat_id: int,
     *,
     then: tuple[str, Params] | None = None,
-    outbox_ids: int = 0,
-) -> InTurn:
+) -> tuple[bool | None, Row | None]:
     """Store an update of a chat, taken by this transaction unless an older one is waiting.
 
-    ``then`` is a query of one row at most (the chat's conversation), run after the insert.
-    On PostgreSQL both go as one statement, which also reserves ``outbox_ids`` ids for the
-    replies, so that they can be stored with the COMMIT (they are drawn under the chat's
-    lock: the chat's replies stay in order across processes). This runs for every message
-    people send, and a round trip costs more CPU than the SQL.
+    First: None when the update was seen before; True when it is stored taken (apply it now);
+    False when it must wait its turn. Second: the row of ``then``, a query of one row at most
+    (the chat's conversation), run after the insert. On PostgreSQL both go as one statement:
+    this runs for every message people send, and a round trip costs more CPU than the SQL.
     """
     now = utcnow()
     insert = (
@@ -95,22 +83,18 @@ async def accept_in_turn(
         # it still locks the row. No row at all: the update was seen before.
         row = await tx.fetch_one(
             f"WITH _taken AS ({insert}), _then AS ({query}) SELECT _taken.processed_at"
-            " AS _taken_at, ARRAY(SELECT nextval(pg_get_serial_sequence('outbox_messages',"
-            " 'id')) FROM generate_series(1, :outbox_ids)) AS _outbox_ids, _then.*"
-            " FROM _taken LEFT JOIN _then ON TRUE",
-            {**params, **query_params, "outbox_ids": outbox_ids},
+            " AS _taken_at, _then.* FROM _taken LEFT JOIN _then ON TRUE",
+            {**params, **query_params},
         )
         if row is None:
-            return InTurn(None)
+            return None, None
         taken = row.pop("_taken_at") is not None
-        ids = list(row.pop("_outbox_ids"))
-        found = row if any(value is not None for value in row.values()) else None
-        return InTurn(taken, found, ids)
+        return taken, row if any(value is not None for value in row.values()) else None
     inserted = await tx.fetch_one(insert, params)
     if inserted is None:
-        return InTurn(None)
+        return None, None
     found = await tx.fetch_one(*then) if then is not None else None
-    return InTurn(inserted["processed_at"] is not None, found)
+    return inserted["processed_at"] is not None, found
 
 
 async def next_batch(tx: Transaction, limit: int) -> list[int]:

@@ -24,8 +24,6 @@ from flows.state import ConversationState
 logger = logging.getLogger(__name__)
 CHANNEL = "telegram"
 MAX_ATTEMPTS = 5
-# Outbox ids drawn with each update on PostgreSQL: a step queues one to three calls.
-RESERVED_OUTBOX_IDS = 4
 
 
 @dataclass(frozen=True)
@@ -96,18 +94,14 @@ class UpdateProcessor:
             await tx.lock_chat(chat_id)
             # The chat's conversation is read (and locked) with the update's insert.
             find = self.service.find_query(channel=CHANNEL, external_id=str(chat_id), lock=True)
-            in_turn = await inbox.accept_in_turn(
-                tx, update, chat_id, then=find, outbox_ids=RESERVED_OUTBOX_IDS
-            )
-            if in_turn.taken is None:
+            taken, conversation = await inbox.accept_in_turn(tx, update, chat_id, then=find)
+            if taken is None:
                 return Accepted(False), []
-            if not in_turn.taken:
+            if not taken:
                 self.wake.set()  # an older update of the chat goes first
                 return Accepted(True), []
-            found = Found(ConversationRow.read(in_turn.row) if in_turn.row else None)
-            answer, queued = await self._step(
-                tx, update, webhook=webhook, found=found, outbox_ids=in_turn.outbox_ids
-            )
+            found = Found(ConversationRow.read(conversation) if conversation else None)
+            answer, queued = await self._step(tx, update, webhook=webhook, found=found)
             return Accepted(True, answer), queued
 
     def _deliver(self, queued: list[Queued]) -> None:
@@ -165,18 +159,16 @@ class UpdateProcessor:
         *,
         webhook: bool = False,
         found: Found | None = None,
-        outbox_ids: list[int] | None = None,
     ) -> tuple[dict[str, Any] | None, list[Queued]]:
         """Apply a taken update and queue its calls; a button's answer for the webhook, if asked.
 
-        ``found``: the chat's conversation, when the caller read it already; ``outbox_ids``:
-        ids reserved for the calls.
+        ``found``: the chat's conversation, when the caller read it already.
         """
         chat, calls = await self._apply(tx, payload, found)
         answer = None
         if webhook and calls and calls[0].method == "answerCallbackQuery":
             answer = {"method": calls[0].method, **calls.pop(0).payload}
-        queued = await _queue(tx, chat, calls, outbox_ids or [])
+        queued = await _queue(tx, chat, calls)
         if self.also_in_step is not None:
             await self.also_in_step(tx)
         return answer, queued
@@ -284,38 +276,23 @@ class UpdateProcessor:
         )
 
 
-async def _queue(
-    tx: Transaction, chat_id: int, calls: list[ApiCall], reserved: list[int]
-) -> list[Queued]:
-    """Store the calls in the outbox, leased to this process, which sends them right away.
-
-    With enough reserved ids the insert needs no answer: it waits for the COMMIT. Otherwise
-    the ids come back from it, and the step's other writes travel in it.
-    """
+async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Queued]:
+    """Store the calls in the outbox, leased to this process, which sends them right away."""
     if not calls:
         return []
     now = utcnow()
     params: dict[str, Any] = {"chat_id": chat_id, "now": now, "lease_until": now + LEASE}
     rows = []
-    given = len(reserved) >= len(calls)
     for n, call in enumerate(calls):
-        row = f":chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until"
-        rows.append(f"(:id{n}, {row})" if given else f"({row})")
+        rows.append(f"(:chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
         params |= {f"method{n}": call.method, f"payload{n}": call.payload}
-    columns = "chat_id, method, payload, created_at, not_before, attempts, lease_until"
-    if given:
-        params |= {f"id{n}": reserved[n] for n in range(len(calls))}
-        await tx.write(
-            f"INSERT INTO outbox_messages (id, {columns}) VALUES " + ", ".join(rows), params
-        )
-        ids = reserved[: len(calls)]
-    else:
-        inserted = await tx.fetch(
-            f"INSERT INTO outbox_messages ({columns}) VALUES " + ", ".join(rows) + " RETURNING id",
-            params,
-            # The step's own writes (conversation, transcript) travel in this statement.
-            independent=True,
-        )
-        # Ids are handed out in the order of the rows; RETURNING may list them in any order.
-        ids = sorted(row["id"] for row in inserted)
+    inserted = await tx.fetch(
+        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
+        " attempts, lease_until) VALUES " + ", ".join(rows) + " RETURNING id",
+        params,
+        # The step's own writes (conversation, transcript) travel in this statement.
+        independent=True,
+    )
+    # Ids are handed out in the order of the rows; RETURNING may list them in any order.
+    ids = sorted(row["id"] for row in inserted)
     return [Queued(i, chat_id, c.method, c.payload) for i, c in zip(ids, calls, strict=True)]
