@@ -134,7 +134,15 @@ def _qmark(sql: str) -> tuple[str, tuple[str, ...]]:
     return _NAME.sub(replace, sql), tuple(names)
 
 
+def _without_nul(text: str) -> str:
+    """Text is stored without NUL characters, on both databases: PostgreSQL cannot store them,
+    and nobody means to type one (a crafted form or message would otherwise fail its write)."""
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
 def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _without_nul(value)
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the database")
@@ -324,6 +332,8 @@ def _renumbered(clause: str, offset: int) -> str:
 
 
 def _postgres_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return _without_nul(value)
     if isinstance(value, dict | list):
         return json.dumps(value)
     return value

@@ -44,6 +44,20 @@ async def test_awkward_text_and_times_are_stored_exactly(database: RawDatabase) 
     assert {str(r["at"])[:26] for r in rows} == {"2026-11-22 04:05:06.789012"}
 
 
+async def test_a_nul_character_is_left_out_instead_of_failing_the_write(
+    database: RawDatabase,
+) -> None:
+    async with database.transaction() as tx:
+        await tx.write(
+            "INSERT INTO login_attempts (key, at) VALUES (:key, :at)", {"key": "a\x00b", "at": AT}
+        )
+        await tx.execute(
+            "INSERT INTO login_attempts (key, at) VALUES (:key, :at)", {"key": "\x00c", "at": AT}
+        )
+    async with database.transaction() as tx:
+        assert await keys(tx) == ["ab", "c"]
+
+
 async def test_awkward_json_is_stored_exactly(database: RawDatabase) -> None:
     payload: dict[str, Any] = {"update_id": 7, "message": {"text": AWKWARD, "chat": {"id": 1}}}
     async with database.transaction() as tx:
