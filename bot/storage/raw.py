@@ -19,8 +19,8 @@ import logging
 import re
 import sqlite3
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator, Awaitable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Iterator, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
 from typing import Any
@@ -370,14 +370,21 @@ def _literal(value: Any) -> str:
             raise ValueError("naive datetime given to the database")
         return f"'{value.isoformat()}'"
     if isinstance(value, str):
-        if "\x00" in value:
-            raise ValueError("PostgreSQL text cannot hold a NUL character")
+        # No NUL in it (_postgres_value took them out), which would end the message early.
         return "'" + value.replace("'", "''") + "'"
     raise TypeError(f"no SQL literal for {type(value).__name__}")
 
 
 def _inlined(text: str, values: list[Any]) -> str:
     return _PLACEHOLDER.sub(lambda m: _literal(values[int(m.group(1)) - 1]), text)
+
+
+@contextmanager
+def _unique_violation_as_duplicate_key() -> Iterator[None]:
+    try:
+        yield
+    except asyncpg.UniqueViolationError as error:
+        raise DuplicateKey(str(error)) from error
 
 
 class PostgresTransaction(Transaction):
@@ -416,10 +423,8 @@ class PostgresTransaction(Transaction):
             statements.append(last)
         self._pending.clear()
         self.begun = True
-        try:
+        with _unique_violation_as_duplicate_key():
             return str(await self.connection.execute("; ".join(statements)))
-        except asyncpg.UniqueViolationError as error:
-            raise DuplicateKey(str(error)) from error
 
     def _with_pending(self, text: str, values: list[Any]) -> tuple[str, list[Any]]:
         """The waiting writes as data-modifying WITH parts of an independent statement."""
@@ -439,10 +444,13 @@ class PostgresTransaction(Transaction):
         if self._pending and independent and text.lstrip()[:4].upper() != "WITH":
             text, values = self._with_pending(text, values)
         await self._begin()
-        try:
+        with _unique_violation_as_duplicate_key():
             return [dict(row) for row in await self.connection.fetch(text, *values)]
-        except asyncpg.UniqueViolationError as error:
-            raise DuplicateKey(str(error)) from error
+
+    async def _execute_now(self, text: str, values: list[Any]) -> str:
+        await self._begin()
+        with _unique_violation_as_duplicate_key():
+            return str(await self.connection.execute(text, *values))
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         text, values = _postgres_args(sql, params)
@@ -450,11 +458,7 @@ class PostgresTransaction(Transaction):
             # The simple protocol answers the status of the last statement: this one's.
             status = await self._send(_inlined(text, values))
         else:
-            await self._begin()
-            try:
-                status = await self.connection.execute(text, *values)
-            except asyncpg.UniqueViolationError as error:
-                raise DuplicateKey(str(error)) from error
+            status = await self._execute_now(text, values)
         # asyncpg answers e.g. "UPDATE 3" or "INSERT 0 1": the count is last.
         last = status.rsplit(" ", 1)[-1]
         return int(last) if last.isdigit() else 0
@@ -467,11 +471,7 @@ class PostgresTransaction(Transaction):
         if self._may_inline and _inlinable(values):
             self._pending.append((text, values))
             return
-        await self._begin()
-        try:
-            await self.connection.execute(text, *values)
-        except asyncpg.UniqueViolationError as error:
-            raise DuplicateKey(str(error)) from error
+        await self._execute_now(text, values)
 
     async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
         if not rows:
