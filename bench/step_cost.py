@@ -19,11 +19,9 @@ import asyncio
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import asyncpg  # type: ignore[import-untyped]
 from pydantic import SecretStr
 from telegram import Bot
 
@@ -35,6 +33,7 @@ from bot.storage.raw import as_json
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest
+from tests.auxil.round_trips import asyncpg_messages
 from webhook.app import create_app
 
 UPDATES_PER_CHAT = 5
@@ -54,23 +53,7 @@ def chat_updates(chat_id: int, first_id: int) -> list[dict[str, Any]]:
     return updates
 
 
-def count_round_trips() -> Callable[[], int]:
-    """Count the messages asyncpg sends (one round trip each)."""
-    count = [0]
-    for name in ("execute", "fetch", "executemany"):
-        real = getattr(asyncpg.Connection, name)
-
-        def counting(self: Any, *args: Any, _real: Any = real, **kwargs: Any) -> Any:
-            count[0] += 1
-            return _real(self, *args, **kwargs)
-
-        setattr(asyncpg.Connection, name, counting)
-    return lambda: count[0]
-
-
-async def one_run(
-    database_url: str, chats: int, round_trips: Callable[[], int]
-) -> tuple[float, float]:
+async def one_run(database_url: str, chats: int, messages: list[str]) -> tuple[float, float]:
     """(CPU ms per update, round trips per update) of one run on a fresh database."""
     settings = load_settings(
         environment="test",
@@ -88,11 +71,11 @@ async def one_run(
         for update in chat_updates(1, 1):  # warm-up: imports, caches, the first connections
             await processor.accept(update, webhook=True)
         updates = [u for chat in range(chats) for u in chat_updates(1000 + chat, 100 + chat * 10)]
-        trips_before, cpu_before = round_trips(), time.process_time()
+        trips_before, cpu_before = len(messages), time.process_time()
         for update in updates:
             await processor.accept(update, webhook=True)
         cpu = time.process_time() - cpu_before
-        trips = round_trips() - trips_before
+        trips = len(messages) - trips_before
         # Every chat got past its postal code: no press met an old keyboard.
         async with app.state.database.transaction() as tx:
             rows = await tx.fetch("SELECT state FROM conversations")
@@ -116,14 +99,16 @@ async def fresh_database(kind: str, work: Path, run: int) -> tuple[str, str | No
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING")
     kinds = args.databases.split(",")
-    round_trips = count_round_trips()
     results: dict[str, list[tuple[float, float]]] = {kind: [] for kind in kinds}
-    with tempfile.TemporaryDirectory(prefix="aiguillage-step-") as tmp:
+    with (
+        asyncpg_messages() as messages,
+        tempfile.TemporaryDirectory(prefix="aiguillage-step-") as tmp,
+    ):
         for run in range(args.repeat):
             for kind in kinds:
                 url, admin_url = await fresh_database(kind, Path(tmp), run)
                 try:
-                    results[kind].append(await one_run(url, args.chats, round_trips))
+                    results[kind].append(await one_run(url, args.chats, messages))
                 finally:
                     if admin_url is not None:
                         await _procs.drop_database(admin_url, url)

@@ -2,36 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import asyncpg
 import pytest
 
 from tests.auxil import telegram_updates as tg
+from tests.auxil.round_trips import asyncpg_messages
 from tests.bot.telegram.conftest import TelegramHarness
 from tests.bot.telegram.test_channel import button_for
 
 
 @pytest.mark.postgresql_only
 async def test_a_telegram_step_takes_four_round_trips_on_postgresql(
-    telegram: TelegramHarness, monkeypatch: pytest.MonkeyPatch
+    telegram: TelegramHarness,
 ) -> None:
     """BEGIN with the lock; the update with the conversation; the step's writes with its
     replies; the "sent" marks with COMMIT. Each more costs CPU on every message (bench/)."""
     chat = 4242
     sent = await telegram.send(tg.message(chat, "/start"))
     sent = await telegram.send(tg.press(chat, button_for(sent[-1], "yes")))
-    messages: list[str] = []
-    for name in ("execute", "fetch", "fetchrow", "fetchval", "executemany"):
-        real = getattr(asyncpg.Connection, name)
-
-        def counting(self: Any, query: str, *args: Any, _real: Any = real, **kw: Any) -> Any:
-            messages.append(query)
-            return _real(self, query, *args, **kw)
-
-        monkeypatch.setattr(asyncpg.Connection, name, counting)
-    await telegram.post(tg.press(chat, button_for(sent[-1], "self")))
-    assert len(messages) <= 4, messages
-    messages.clear()
-    await telegram.post(tg.message(chat, "23"))
-    assert len(messages) <= 4, messages
+    with asyncpg_messages() as messages:
+        await telegram.post(tg.press(chat, button_for(sent[-1], "self")))
+        assert len(messages) <= 4, messages
+        messages.clear()
+        await telegram.post(tg.message(chat, "23"))
+        assert len(messages) <= 4, messages
