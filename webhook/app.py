@@ -22,6 +22,7 @@ from bot.telegram.runtime import TelegramRuntime
 from webhook import privacy, web
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
+from webhook.errors import install_error_handlers
 from webhook.handoff.worker import DeliveryWorker
 from webhook.telegram_webhook import TelegramWebhook
 
@@ -97,5 +98,6 @@ def create_app(
     app.include_router(privacy.router)
     web.mount_static(app)
     mount_admin(app)
+    install_error_handlers(app)
     app.add_middleware(TelegramWebhook)
     return app

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from bot.conversations import ConversationService
 from bot.counsellor_chat import pushed_messages
@@ -14,9 +14,11 @@ from flows.messages import Input
 from flows.render import RenderedMessage
 from flows.rules import Orientation
 from webhook.deps import LanguageDep
+from webhook.errors import without_lone_surrogates
 
 router = APIRouter(tags=["web chat"])
 WEB_CHANNEL = "web"
+MAX_MESSAGE_ID = 2**31 - 1
 
 
 class ChatRequest(BaseModel):
@@ -25,7 +27,10 @@ class ChatRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     session: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,128}$")]
-    text: Annotated[str, Field(max_length=4000)] | None = None
+    # A lone surrogate (half an emoji, cut by a client) is dropped: the person's message is kept.
+    text: (
+        Annotated[str, BeforeValidator(without_lone_surrogates), Field(max_length=4000)] | None
+    ) = None
     choice: Annotated[str, Field(max_length=200)] | None = None
     choices: Annotated[list[Annotated[str, Field(max_length=200)]], Field(max_length=50)] | None = (
         None
@@ -92,7 +97,9 @@ class PushedMessages(BaseModel):
 async def pushed(
     request: Request,
     session: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{8,128}$")],
-    after: Annotated[int, Query(ge=0)] = 0,
+    # Transcript ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and would
+    # overflow the query.
+    after: Annotated[int, Query(ge=0, le=MAX_MESSAGE_ID)] = 0,
 ) -> PushedMessages:
     """The web page asks every few seconds: a web page cannot be written to first."""
     database: RawDatabase = request.app.state.database
