@@ -10,7 +10,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "AIGUILLAGE_"
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret"})
-DEFAULT_SECRET_KEY = "changethis"
 TELEGRAM_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -28,7 +27,12 @@ class Settings(BaseSettings):
 
     environment: Literal["development", "test", "production"] = "development"
     database_url: str = "sqlite+aiosqlite:///./aiguillage.db"
-    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    # Signs the admin session cookies. Unset outside production: a random key is made at first
+    # start and kept in secret_key_file (see bot/signing_key.py); never a known constant.
+    secret_key: SecretStr | None = None
+    # Where that generated key is kept; by default beside the SQLite database
+    # (aiguillage.db -> aiguillage.secret), or in the data directory with PostgreSQL.
+    secret_key_file: str | None = None
     public_url: str | None = None
     telegram_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org/bot"
@@ -100,10 +104,21 @@ class Settings(BaseSettings):
             )
         return self
 
+    @field_validator("secret_key")
+    @classmethod
+    def _no_known_secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        # A placeholder is known to everyone: anyone could sign an admin's cookie with it.
+        if value is not None and value.get_secret_value().strip().lower() in PLACEHOLDER_SECRETS:
+            raise ValueError(
+                "a placeholder known to everyone: remove it (a random key is then made and kept"
+                " beside the database) or set a random value"
+            )
+        return value
+
     @model_validator(mode="after")
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production":
-            key = self.secret_key.get_secret_value()
+            key = self.secret_key.get_secret_value() if self.secret_key else ""
             if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
                 raise ValueError(
                     "secret_key: expected a random value of at least 32 characters in"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Literal, Protocol, get_args
 
 from pwdlib import PasswordHash
 
@@ -18,10 +18,42 @@ ROLES: tuple[Role, ...] = get_args(Role)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_PASSWORD = 12
-# Argon2id with pwdlib's recommended parameters.
-_HASHER = PasswordHash.recommended()
-# Verified when the e-mail is unknown, so that a wrong address takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not a password of anyone")
+
+
+class Hasher(Protocol):
+    """What hashes passwords: pwdlib's Argon2id in service, something cheap in some tests."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, hash: str) -> bool: ...
+
+
+class Passwords:
+    """Hashes and checks passwords; every check costs exactly one verification.
+
+    A check of an unknown or disabled account verifies a dummy hash, so that its answer takes
+    as long as a wrong password's and nobody can tell which e-mails have an account.
+    """
+
+    def __init__(self, hasher: Hasher | None = None) -> None:
+        # Argon2id with pwdlib's recommended parameters.
+        self._hasher: Hasher = hasher or PasswordHash.recommended()
+        self._dummy_hash: str | None = None
+
+    def hash(self, password: str) -> str:
+        return self._hasher.hash(password)
+
+    def matches(self, password: str, password_hash: str | None) -> bool:
+        """Whether the password is the hash's; with None, the same work and False."""
+        if password_hash is None:
+            if self._dummy_hash is None:
+                self._dummy_hash = self._hasher.hash("not a password of anyone")
+            self._hasher.verify(password, self._dummy_hash)
+            return False
+        return bool(self._hasher.verify(password, password_hash))
+
+
+DEFAULT_PASSWORDS = Passwords()
 
 
 class UserError(ValueError):
@@ -76,22 +108,12 @@ def check_account(
         raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
 
 
-def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+USER_COLUMNS = ("id", "email", "role", "sites", "referrers", "created_at", "disabled_at")
+_COLUMNS = ", ".join(USER_COLUMNS)
 
 
-def password_matches(password: str, password_hash: str | None) -> bool:
-    """Constant work whether or not the account exists."""
-    if password_hash is None:
-        _HASHER.verify(password, _DUMMY_HASH)
-        return False
-    return bool(_HASHER.verify(password, password_hash))
-
-
-_COLUMNS = "id, email, role, sites, referrers, created_at, disabled_at"
-
-
-def _user(row: Row) -> User:
+def user_from_row(row: Row) -> User:
+    """The account of a row holding USER_COLUMNS."""
     created_at = as_datetime(row["created_at"])
     assert created_at is not None
     return User(
@@ -114,6 +136,7 @@ async def add_user(
     sites: list[str],
     referrers: list[str],
     now: datetime,
+    passwords: Passwords = DEFAULT_PASSWORDS,
 ) -> User:
     email = normalise_email(email)
     check_account(email, role, sites, referrers, password)
@@ -125,7 +148,7 @@ async def add_user(
             {
                 "id": user_id,
                 "email": email,
-                "hash": hash_password(password),
+                "hash": passwords.hash(password),
                 "role": role,
                 "sites": sites,
                 "referrers": referrers,
@@ -141,7 +164,7 @@ async def add_user(
 
 async def get_user(tx: Transaction, user_id: str) -> User | None:
     row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
-    return _user(row) if row else None
+    return user_from_row(row) if row else None
 
 
 async def find_for_login(tx: Transaction, email: str) -> tuple[User, str] | None:
@@ -149,14 +172,17 @@ async def find_for_login(tx: Transaction, email: str) -> tuple[User, str] | None
         f"SELECT {_COLUMNS}, password_hash FROM users WHERE email = :email",
         {"email": normalise_email(email)},
     )
-    return (_user(row), row["password_hash"]) if row else None
+    return (user_from_row(row), row["password_hash"]) if row else None
 
 
 async def list_users(tx: Transaction) -> list[User]:
-    return [_user(r) for r in await tx.fetch(f"SELECT {_COLUMNS} FROM users ORDER BY email")]
+    return [
+        user_from_row(r) for r in await tx.fetch(f"SELECT {_COLUMNS} FROM users ORDER BY email")
+    ]
 
 
 async def set_disabled(tx: Transaction, email: str, *, now: datetime) -> None:
+    """Stop an account: it cannot sign in, and each of its sessions ends now."""
     count = await tx.execute(
         "UPDATE users SET disabled_at = :now WHERE email = :email AND disabled_at IS NULL",
         {"now": now, "email": normalise_email(email)},
@@ -165,3 +191,27 @@ async def set_disabled(tx: Transaction, email: str, *, now: datetime) -> None:
         found = await find_for_login(tx, email)
         if found is None:
             raise UserError(f"no account for {normalise_email(email)} (see: aiguillage users list)")
+    await _end_sessions(tx, email)
+
+
+async def set_password(
+    tx: Transaction, email: str, password: str, *, passwords: Passwords = DEFAULT_PASSWORDS
+) -> None:
+    """Give an account a new password; whoever was signed in with the old one is signed out."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
+    count = await tx.execute(
+        "UPDATE users SET password_hash = :hash WHERE email = :email",
+        {"hash": passwords.hash(password), "email": normalise_email(email)},
+    )
+    if not count:
+        raise UserError(f"no account for {normalise_email(email)} (see: aiguillage users list)")
+    await _end_sessions(tx, email)
+
+
+async def _end_sessions(tx: Transaction, email: str) -> None:
+    # The sessions table is bot/admin_sessions.py's; it reads accounts, so it cannot be imported.
+    await tx.execute(
+        "DELETE FROM admin_sessions WHERE user_id IN (SELECT id FROM users WHERE email = :email)",
+        {"email": normalise_email(email)},
+    )

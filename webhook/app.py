@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from telegram import Bot
@@ -16,9 +16,12 @@ from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
 from bot.settings import Settings
+from bot.signing_key import load_signing_key
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
 from bot.telegram.runtime import TelegramRuntime
+from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
@@ -28,13 +31,20 @@ from webhook.telegram_webhook import TelegramWebhook
 
 
 def create_app(
-    settings: Settings, *, telegram_bot: Bot | None = None, background: bool = True
+    settings: Settings,
+    *,
+    telegram_bot: Bot | None = None,
+    background: bool = True,
+    passwords: Passwords = DEFAULT_PASSWORDS,
+    clock: Callable[[], datetime] = utcnow,
 ) -> FastAPI:
     """The whole HTTP service for these settings (the database must be migrated already).
 
     The Telegram channel runs when a token is configured (or a bot is given, in tests);
-    ``background=False`` leaves its workers to the caller, for step-by-step tests.
+    ``background=False`` leaves its workers to the caller, for step-by-step tests;
+    ``passwords`` and ``clock`` serve the admin sign-in (tests give cheap or controlled ones).
     """
+    signing_key = load_signing_key(settings)
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     database = open_raw_database(settings.database_url)
@@ -85,6 +95,9 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.signing_key = signing_key
+    app.state.passwords = passwords
+    app.state.clock = clock
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.database = database

@@ -22,7 +22,7 @@ COUNSELLOR_LANGUAGE: Language = "fr"
 CONTACT_FIELDS = ("first_name", "phone", "email", "contact_preference", "site")
 COLUMNS = (
     "id, created_at, updated_at, channel, referrer_code, language, site, first_name, phone,"
-    " email, contact_preference, human_requested, profile, orientation, status"
+    " email, contact_preference, human_requested, profile, orientation, status, held_at"
 )
 
 
@@ -66,11 +66,13 @@ async def record_from_conversation(
     referrer_code: str | None,
     state: ConversationState,
     now: datetime,
+    held: bool = False,
 ) -> tuple[LeadRecord, bool]:
     """Create the conversation's lead, or bring it up to date: (lead, created).
 
     Finishing again (a new summary, or ``/conseiller`` after the end) is a new request from
-    the person: the lead is updated even if no answer changed.
+    the person: the lead is updated even if no answer changed. ``held``: a new lead is kept
+    for review (see release_lead).
     """
     values = lead_values(state) | {"referrer_code": referrer_code, "now": now}
     existing = await tx.fetch_one(
@@ -82,11 +84,17 @@ async def record_from_conversation(
         await tx.write(
             "INSERT INTO leads (id, conversation_id, created_at, updated_at, channel,"
             " referrer_code, language, site, first_name, phone, email, contact_preference,"
-            " human_requested, profile, orientation, programmes, status) VALUES (:id,"
+            " human_requested, profile, orientation, programmes, status, held_at) VALUES (:id,"
             " :conversation_id, :now, :now, :channel, :referrer_code, :language, :site,"
             " :first_name, :phone, :email, :contact_preference, :human_requested, :profile,"
-            " :orientation, :programmes, 'new')",
-            values | {"id": lead_id, "conversation_id": conversation_id, "channel": channel},
+            " :orientation, :programmes, 'new', :held_at)",
+            values
+            | {
+                "id": lead_id,
+                "conversation_id": conversation_id,
+                "channel": channel,
+                "held_at": now if held else None,
+            },
         )
         await _add_change(tx, lead_id, None, "new", ASSISTANT, now)
         return await read_lead(tx, lead_id), True
@@ -99,6 +107,18 @@ async def record_from_conversation(
         values | {"id": existing["id"]},
     )
     return await read_lead(tx, existing["id"]), False
+
+
+async def release_lead(tx: Transaction, lead_id: str) -> LeadRecord | None:
+    """Take a lead out of review; None if it was not held."""
+    released = await tx.execute(
+        "UPDATE leads SET held_at = NULL WHERE id = :id AND held_at IS NOT NULL", {"id": lead_id}
+    )
+    if not released:
+        if await tx.fetch_one("SELECT id FROM leads WHERE id = :id", {"id": lead_id}) is None:
+            raise UnknownLead(f"no lead {lead_id!r}")
+        return None
+    return await read_lead(tx, lead_id)
 
 
 async def set_status(
@@ -205,6 +225,7 @@ def _record(row: Row, changes: list[Row]) -> LeadRecord:
         profile=as_json(row["profile"]),
         orientation=as_json(row["orientation"]),
         status=row["status"],
+        held_at=as_datetime(row["held_at"]),
         history=tuple(
             StatusChange(
                 at=as_datetime(change["at"]) or created_at,

@@ -175,6 +175,9 @@ class Lead(Base):
     closed_at: Mapped[datetime | None] = mapped_column(index=True)
     # ",ecole_du_web,insertion_jobs," : the programmes that fit (yes or maybe), for filters.
     programmes: Mapped[str] = mapped_column(String(200), default=",")
+    # Set when the lead came beyond its address's lead limit: kept, but neither delivered nor
+    # announced until a counsellor releases it (aiguillage leads release ID).
+    held_at: Mapped[datetime | None] = mapped_column()
     assigned_to: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )

@@ -1,34 +1,31 @@
-"""Signing in: Argon2 passwords, a signed session cookie, CSRF tokens, throttled attempts.
+"""Who is signed in: the session cookie, its CSRF token, where to go after signing in.
 
-The session cookie holds the account id and the session's CSRF token, signed with the
-service's secret key (itsdangerous) and valid 12 hours. Every page reloads the account, so a
-disabled account is out at its next click.
+The session cookie carries a random token, signed with the service's key (itsdangerous); the
+session itself lives in the database (bot/admin_sessions.py), so that signing out, disabling
+the account or changing its password ends it at once. Every page reloads the account.
 """
 
 from __future__ import annotations
 
 import hmac
-import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
+from bot.admin_sessions import SESSION_AGE, find_session
 from bot.settings import Settings
+from bot.signing_key import SigningKey
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
-from bot.users import Role, User, get_user
+from bot.users import Role, User
 
 SESSION_COOKIE = "aiguillage_admin"
 LOGIN_CSRF_COOKIE = "aiguillage_login_csrf"
-SESSION_AGE = timedelta(hours=12)
-# Sign-in throttling: failures counted over this window, per account and per address.
-THROTTLE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_ACCOUNT = 5
-MAX_FAILURES_PER_ADDRESS = 20
 
 
 @dataclass(frozen=True)
@@ -47,12 +44,32 @@ class Viewer:
         return self.user.email
 
 
-def _serializer(settings: Settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.secret_key.get_secret_value(), salt="admin-session")
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    key: SigningKey = request.app.state.signing_key
+    return URLSafeTimedSerializer(key.value.get_secret_value(), salt="admin-session")
 
 
-def session_value(settings: Settings, user_id: str) -> str:
-    return _serializer(settings).dumps({"u": user_id, "c": secrets.token_urlsafe(32)})
+def clock_of(request: Request) -> Callable[[], datetime]:
+    """The service's clock (tests give their own to create_app)."""
+    clock: Callable[[], datetime] = request.app.state.clock
+    return clock
+
+
+def session_cookie(request: Request, token: str) -> str:
+    """The cookie's value for a session token: signed, so that a guessed value is refused."""
+    return _serializer(request).dumps(token)
+
+
+def session_token(request: Request) -> str | None:
+    """The token of the request's cookie, if its signature is the service's and not too old."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return None
+    try:
+        token = _serializer(request).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) and token else None
 
 
 def cookie_options(settings: Settings) -> dict[str, Any]:
@@ -61,22 +78,13 @@ def cookie_options(settings: Settings) -> dict[str, Any]:
 
 
 async def current_viewer(request: Request, database: RawDatabase) -> Viewer | None:
-    """The account of the request's session, if it is valid and the account still active."""
-    raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return None
-    settings: Settings = request.app.state.settings
-    try:
-        data = _serializer(settings).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("u"), str):
+    """The account of the request's session, if the session is live and the account active."""
+    token = session_token(request)
+    if token is None:
         return None
     async with database.transaction() as tx:
-        user = await get_user(tx, data["u"])
-    if user is None or not user.active:
-        return None
-    return Viewer(user, str(data.get("c", "")))
+        session = await find_session(tx, token, now=clock_of(request)())
+    return Viewer(session.user, session.csrf) if session else None
 
 
 def csrf_matches(expected: str, given: str | None) -> bool:
@@ -92,34 +100,6 @@ def safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or target.startswith("//"):
         return default
     return target
-
-
-async def too_many_failures(tx: Transaction, email: str, address: str) -> bool:
-    since = utcnow() - THROTTLE_WINDOW
-    rows = await tx.fetch(
-        "SELECT key, COUNT(*) AS n FROM login_attempts WHERE key IN (:email, :address)"
-        " AND at > :since GROUP BY key",
-        {"email": f"email:{email}", "address": f"ip:{address}", "since": since},
-    )
-    counts = {row["key"]: int(row["n"]) for row in rows}
-    return (
-        counts.get(f"email:{email}", 0) >= MAX_FAILURES_PER_ACCOUNT
-        or counts.get(f"ip:{address}", 0) >= MAX_FAILURES_PER_ADDRESS
-    )
-
-
-async def record_failure(tx: Transaction, email: str, address: str) -> None:
-    now = utcnow()
-    await tx.execute_many(
-        "INSERT INTO login_attempts (key, at) VALUES (:key, :now)",
-        [{"key": f"email:{email}", "now": now}, {"key": f"ip:{address}", "now": now}],
-    )
-    # Old attempts are of no use: keep the table small.
-    await tx.write("DELETE FROM login_attempts WHERE at < :old", {"old": now - THROTTLE_WINDOW * 4})
-
-
-async def forget_failures(tx: Transaction, email: str) -> None:
-    await tx.write("DELETE FROM login_attempts WHERE key = :key", {"key": f"email:{email}"})
 
 
 async def audit(

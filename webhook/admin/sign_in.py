@@ -2,27 +2,29 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
+from bot.admin_sessions import end_session, open_session
 from bot.settings import Settings
-from bot.users import find_for_login, normalise_email, password_matches
+from bot.sign_in_throttle import forget_failures, is_throttled, record_failure
+from bot.users import Passwords, find_for_login, normalise_email
 from flows.i18n import N_
 from webhook.admin.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     Viewer,
+    clock_of,
     cookie_options,
     csrf_matches,
     current_viewer,
-    forget_failures,
-    record_failure,
     safe_next,
-    session_value,
-    too_many_failures,
+    session_cookie,
+    session_token,
 )
 from webhook.admin.common import (
     ROLES_ALL,
@@ -32,6 +34,7 @@ from webhook.admin.common import (
     render,
     see_other,
 )
+from webhook.rate_limits import client_address
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -73,10 +76,13 @@ async def login(request: Request) -> Response:
         return _login_page(request, error=N_("Formulaire expiré : réessayez."), status_code=403)
     email = normalise_email(str(form.get("email", "")))[:254]
     password = str(form.get("password", ""))[:1024]
-    address = request.client.host if request.client else "unknown"
+    settings: Settings = request.app.state.settings
+    # Behind a trusted reverse proxy, the client's own address: else everyone shares the proxy's.
+    address = client_address(request, settings.trusted_proxy_networks) or "unknown"
     database = database_of(request)
+    now = clock_of(request)()
     async with database.transaction() as tx:
-        if await too_many_failures(tx, email, address):
+        if await is_throttled(tx, email=email, address=address, now=now):
             return _login_page(
                 request,
                 error=N_("Trop de tentatives. Réessayez dans 15 minutes."),
@@ -85,18 +91,23 @@ async def login(request: Request) -> Response:
             )
         found = await find_for_login(tx, email)
     user, password_hash = found if found else (None, None)
-    if user is None or not password_matches(password, password_hash) or not user.active:
+    # One verification whatever the account (none, disabled, or a wrong password), so that the
+    # time of the answer tells nothing; in a thread, so that chats go on meanwhile.
+    passwords: Passwords = request.app.state.passwords
+    usable_hash = password_hash if user is not None and user.active else None
+    matches = await asyncio.to_thread(passwords.matches, password, usable_hash)
+    if user is None or not matches:
         async with database.transaction() as tx:
-            await record_failure(tx, email, address)
+            await record_failure(tx, email=email, address=address, now=now)
         return _login_page(
             request, error=N_("E-mail ou mot de passe incorrect."), status_code=401, email=email
         )
     async with database.transaction() as tx:
-        await forget_failures(tx, email)
-    settings: Settings = request.app.state.settings
+        await forget_failures(tx, email=email, address=address)
+        opened = await open_session(tx, user_id=user.id, now=now)
     response = see_other(safe_next(str(form.get("next", ""))))
     response.set_cookie(
-        SESSION_COOKIE, session_value(settings, user.id), **cookie_options(settings)
+        SESSION_COOKIE, session_cookie(request, opened.token), **cookie_options(settings)
     )
     response.delete_cookie(LOGIN_CSRF_COOKIE, path="/admin")
     return response
@@ -107,6 +118,11 @@ async def logout(
     request: Request, viewer: Annotated[Viewer, Depends(allow(*ROLES_ALL))]
 ) -> Response:
     await checked_form(request, viewer)
+    token = session_token(request)
+    if token is not None:
+        # Ended here, not only forgotten by this browser: a copied cookie is refused too.
+        async with database_of(request).transaction() as tx:
+            await end_session(tx, token)
     response = see_other("/admin/login")
     response.delete_cookie(SESSION_COOKIE, path="/admin")
     return response

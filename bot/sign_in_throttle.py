@@ -1,0 +1,66 @@
+"""Slowing down password guessing without letting a stranger lock a counsellor out.
+
+Failures are counted over a window by account and address together (tight: a guesser at one
+place), by address (a guesser trying many accounts) and by account (many places at once; much
+higher, since anyone can fail on anyone's account). A person at another address, or at the
+same one once they sign in, is not held back by someone else's failures on their account
+below that high limit. Keys are hashed: the table holds no e-mail nor address in clear.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from bot.storage.raw import Transaction
+
+THROTTLE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
+MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_ACCOUNT = 100
+
+
+def _keys(email: str, address: str) -> dict[str, str]:
+    def key(kind: str, value: str) -> str:
+        return f"{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
+
+    return {
+        "pair": key("pair", f"{address} {email}"),
+        "address": key("ip", address),
+        "account": key("email", email),
+    }
+
+
+async def is_throttled(tx: Transaction, *, email: str, address: str, now: datetime) -> bool:
+    """Whether this sign-in must wait: too many recent failures by one of the three counts."""
+    keys = _keys(email, address)
+    rows = await tx.fetch(
+        "SELECT key, COUNT(*) AS n FROM login_attempts"
+        " WHERE key IN (:pair, :address, :account) AND at > :since GROUP BY key",
+        {**keys, "since": now - THROTTLE_WINDOW},
+    )
+    counts = {row["key"]: int(row["n"]) for row in rows}
+    return (
+        counts.get(keys["pair"], 0) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
+        or counts.get(keys["address"], 0) >= MAX_FAILURES_PER_ADDRESS
+        or counts.get(keys["account"], 0) >= MAX_FAILURES_PER_ACCOUNT
+    )
+
+
+async def record_failure(tx: Transaction, *, email: str, address: str, now: datetime) -> None:
+    await tx.execute_many(
+        "INSERT INTO login_attempts (key, at) VALUES (:key, :now)",
+        [{"key": key, "now": now} for key in _keys(email, address).values()],
+    )
+    # Old attempts are of no use: keep the table small.
+    await tx.write("DELETE FROM login_attempts WHERE at < :old", {"old": now - THROTTLE_WINDOW})
+
+
+async def forget_failures(tx: Transaction, *, email: str, address: str) -> None:
+    """After a success, this person's own slips at this place no longer count.
+
+    The account's and the address's counts stay: a success proves nothing about the others.
+    """
+    await tx.write(
+        "DELETE FROM login_attempts WHERE key = :pair", {"pair": _keys(email, address)["pair"]}
+    )

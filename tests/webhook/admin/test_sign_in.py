@@ -1,0 +1,293 @@
+"""Signing in and out: sessions that really end, answers that reveal no account, a throttle
+that slows guessers without locking the account's owner out, and chats that go on meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from itsdangerous import URLSafeTimedSerializer
+
+from bot.settings import Settings
+from bot.users import Passwords, add_user, set_disabled, set_password
+from tests.auxil.passwords import CountingHasher, HeldHasher
+from webhook.app import create_app
+
+PASSWORD = "correct horse battery staple"
+CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+
+
+class Clock:
+    """The service's time, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = START
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def hasher() -> CountingHasher:
+    return CountingHasher()
+
+
+@pytest.fixture
+async def service(
+    settings: Settings, hasher: CountingHasher, clock: Clock
+) -> AsyncIterator[FastAPI]:
+    app = create_app(settings, background=False, passwords=Passwords(hasher), clock=clock)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+Browser = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def browser(service: FastAPI) -> AsyncIterator[Browser]:
+    """``browser("203.0.113.7")``: a browser of its own at that address."""
+    opened: list[httpx.AsyncClient] = []
+
+    def open_at(address: str = "198.51.100.1") -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=service, client=(address, 50000))
+        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+        opened.append(client)
+        return client
+
+    yield open_at
+    for client in opened:
+        await client.aclose()
+
+
+@pytest.fixture
+def account(service: FastAPI, hasher: CountingHasher) -> Callable[..., Awaitable[str]]:
+    async def create(email: str = "sam@poles.example", role: str = "admin") -> str:
+        async with service.state.database.transaction() as tx:
+            await add_user(
+                tx,
+                email=email,
+                password=PASSWORD,
+                role=role,
+                sites=["pantin"] if role == "counsellor" else [],
+                referrers=[],
+                now=START,
+                passwords=Passwords(hasher),
+            )
+        return email
+
+    return create
+
+
+async def sign_in(
+    client: httpx.AsyncClient, email: str, password: str = PASSWORD
+) -> httpx.Response:
+    page = await client.get("/admin/login")
+    token = CSRF.search(page.text)
+    assert token is not None, page.text
+    return await client.post(
+        "/admin/login",
+        data={"csrf_token": token.group(1), "email": email, "password": password},
+    )
+
+
+async def is_signed_in(client: httpx.AsyncClient) -> bool:
+    page = await client.get("/admin/leads")
+    if page.status_code == 303:
+        assert page.headers["location"].startswith("/admin/login")
+        return False
+    assert page.status_code == 200
+    return True
+
+
+async def test_a_cookie_signed_with_the_old_default_key_is_refused(
+    service: FastAPI, browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    async with service.state.database.transaction() as tx:
+        row = await tx.fetch_one("SELECT id FROM users WHERE email = :e", {"e": email})
+    assert row is not None
+    forger = browser()
+    for payload in ({"u": row["id"], "c": "forged"}, "any-token"):
+        for key in ("changethis", "change-me", "secret"):
+            forged = URLSafeTimedSerializer(key, salt="admin-session").dumps(payload)
+            forger.cookies.set("aiguillage_admin", forged, path="/admin")
+            assert not await is_signed_in(forger)
+            data = await forger.post("/admin/data/purge", data={"csrf_token": "forged"})
+            assert data.status_code in (403, 404, 405)
+
+
+async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    counsellor = browser()
+    assert (await sign_in(counsellor, email)).status_code == 303
+    copied = counsellor.cookies["aiguillage_admin"]
+    page = await counsellor.get("/admin/leads")
+    token = CSRF.search(page.text)
+    assert token is not None
+    assert (
+        await counsellor.post("/admin/logout", data={"csrf_token": token.group(1)})
+    ).status_code == 303
+    assert not await is_signed_in(counsellor)
+    thief = browser("203.0.113.9")
+    thief.cookies.set("aiguillage_admin", copied, path="/admin")
+    assert not await is_signed_in(thief)
+
+
+async def test_disabling_ends_every_session_for_good(
+    service: FastAPI, browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    office, phone = browser(), browser("203.0.113.20")
+    for client in (office, phone):
+        assert (await sign_in(client, email)).status_code == 303
+    async with service.state.database.transaction() as tx:
+        await set_disabled(tx, email, now=START)
+    assert not await is_signed_in(office)
+    # Enabled again later, the account signs in anew: the old cookies stay dead.
+    async with service.state.database.transaction() as tx:
+        await tx.execute("UPDATE users SET disabled_at = NULL WHERE email = :e", {"e": email})
+    assert not await is_signed_in(phone)
+    assert (await sign_in(phone, email)).status_code == 303
+    assert await is_signed_in(phone)
+
+
+async def test_a_new_password_signs_out_who_had_the_old_one(
+    service: FastAPI,
+    browser: Browser,
+    hasher: CountingHasher,
+    account: Callable[..., Awaitable[str]],
+) -> None:
+    email = await account()
+    stolen = browser()
+    assert (await sign_in(stolen, email)).status_code == 303
+    async with service.state.database.transaction() as tx:
+        await set_password(tx, email, "a brand new long password", passwords=Passwords(hasher))
+    assert not await is_signed_in(stolen)
+    assert (await sign_in(stolen, email)).status_code == 401
+    assert (await sign_in(stolen, email, "a brand new long password")).status_code == 303
+
+
+async def test_a_session_lasts_twelve_hours(
+    browser: Browser, clock: Clock, account: Callable[..., Awaitable[str]]
+) -> None:
+    client = browser()
+    assert (await sign_in(client, await account())).status_code == 303
+    clock.now += timedelta(hours=11, minutes=59)
+    assert await is_signed_in(client)
+    clock.now += timedelta(minutes=2)
+    assert not await is_signed_in(client)
+
+
+async def test_every_sign_in_costs_one_password_check_whatever_the_account(
+    service: FastAPI,
+    browser: Browser,
+    hasher: CountingHasher,
+    account: Callable[..., Awaitable[str]],
+) -> None:
+    email = await account()
+    disabled = await account("gone@poles.example")
+    async with service.state.database.transaction() as tx:
+        await set_disabled(tx, disabled, now=START)
+    cases = [
+        ("nobody@poles.example", PASSWORD, 401),
+        (disabled, PASSWORD, 401),
+        (email, "not the password", 401),
+        (email, PASSWORD, 303),
+    ]
+    for number, (who, password, expected) in enumerate(cases):
+        client = browser(f"198.51.100.{number + 10}")
+        before = hasher.verified
+        response = await sign_in(client, who, password)
+        assert response.status_code == expected, who
+        assert hasher.verified - before == 1, who
+        if expected == 401:
+            # The same words whether the address is unknown, disabled or the password wrong.
+            assert "E-mail ou mot de passe incorrect." in response.text
+
+
+async def test_chats_are_answered_while_a_password_is_being_checked(
+    settings: Settings,
+) -> None:
+    held = HeldHasher()
+    app = create_app(settings, background=False, passwords=Passwords(held))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            signing_in = asyncio.create_task(sign_in(client, "nobody@poles.example"))
+            assert await asyncio.to_thread(held.started.wait, 10)
+            # The check is running, held: the service still answers a visitor of the chat.
+            chat = await client.get("/")
+            assert chat.status_code == 200
+            assert not signing_in.done()
+            held.release.set()
+            assert (await signing_in).status_code == 401
+
+
+async def test_wrong_passwords_from_one_place_do_not_lock_the_owner_out(
+    browser: Browser, clock: Clock, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account("counsellor@poles.example", role="counsellor")
+    attacker = browser("203.0.113.66")
+    for _ in range(5):
+        assert (await sign_in(attacker, email, "a guess of some sort")).status_code == 401
+    # The guesser waits, even with the right password...
+    held = await sign_in(attacker, email)
+    assert held.status_code == 429
+    assert "Trop de tentatives" in held.text
+    assert "aiguillage_admin" not in held.headers.get("set-cookie", "")
+    # ...while the counsellor, at the office, signs in.
+    assert (await sign_in(browser("198.51.100.5"), email)).status_code == 303
+    # After the window, the guesser's place is free again.
+    clock.now += timedelta(minutes=15, seconds=1)
+    assert (await sign_in(attacker, email)).status_code == 303
+
+
+async def test_one_place_trying_many_accounts_is_held_back(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    spray = browser("203.0.113.77")
+    for number in range(20):
+        answer = await sign_in(spray, f"guess{number}@poles.example", "Password2026!")
+        assert answer.status_code == 401
+    assert (await sign_in(spray, email)).status_code == 429
+    assert (await sign_in(browser("198.51.100.6"), email)).status_code == 303
+
+
+async def test_many_places_guessing_one_account_are_held_back_at_a_much_higher_count(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    for place in range(25):  # 25 addresses, 4 guesses each: 100 failures, none over its own limit
+        client = browser(f"203.0.113.{place + 100}")
+        for _ in range(4):
+            assert (await sign_in(client, email, "a guess of some sort")).status_code == 401
+    assert (await sign_in(browser("198.51.100.7"), email)).status_code == 429
+
+
+async def test_a_success_forgives_the_owners_own_slips(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    owner = browser()
+    for _ in range(4):
+        assert (await sign_in(owner, email, "mistyped password")).status_code == 401
+    assert (await sign_in(owner, email)).status_code == 303
+    owner.cookies.clear()
+    for _ in range(4):
+        assert (await sign_in(owner, email, "mistyped again....")).status_code == 401
+    assert (await sign_in(owner, email)).status_code == 303
