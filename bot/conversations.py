@@ -17,6 +17,7 @@ from bot.flow_registry import FlowRegistry
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import LeadRecord
 from bot.leads.store import lead_of_conversation
+from bot.referrer_stats import UNKNOWN_REFERRER, get_referrer
 from bot.storage.models import new_id
 from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
 from bot.storage.types import utcnow
@@ -165,9 +166,18 @@ class ConversationService:
         return lock
 
     async def handle(
-        self, *, channel: str, external_id: str, received: Input, language: str | None = None
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        received: Input,
+        language: str | None = None,
+        source: str | None = None,
     ) -> Reply:
-        """Apply one input in its own transaction, starting a conversation if there is none."""
+        """Apply one input in its own transaction, starting a conversation if there is none.
+
+        ``source``: where the input came from (the web client's address), for lead limits.
+        """
         async with self._lock(channel, external_id):
             for attempt in range(2):
                 try:
@@ -178,6 +188,7 @@ class ConversationService:
                             external_id=external_id,
                             received=received,
                             language=language,
+                            source=source,
                         )
                 except DuplicateKey:
                     # Another worker created the same conversation at the same moment.
@@ -194,6 +205,7 @@ class ConversationService:
         received: Input,
         language: str | None = None,
         found: Found | None = None,
+        source: str | None = None,
     ) -> Reply:
         """Apply one input inside the caller's transaction (so it can add its own writes)."""
         received = typed_command(_without_nul(received))
@@ -213,12 +225,12 @@ class ConversationService:
                 external_id=external_id,
                 flow_id=current.id,
                 flow_version=current.pinned_version,
-                referrer_code=_referral_code(received),
+                referrer_code=await _referral_code(tx, received),
                 state="{}",
                 created_at=utcnow(),
                 reminded_at=None,
             )
-            return await self._save(tx, row, turn, new=True)
+            return await self._save(tx, row, turn, new=True, source=source)
         state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         if row.held_by is not None and not _reaches_the_script(received, state):
@@ -240,8 +252,10 @@ class ConversationService:
         if "erase_confirmed" in turn.events:
             return await self._erase(tx, row, turn)
         if row.referrer_code is None:
-            row.referrer_code = _referral_code(received)
-        reply = await self._save(tx, row, turn, incoming=_describe(flow, state, received))
+            row.referrer_code = await _referral_code(tx, received)
+        reply = await self._save(
+            tx, row, turn, incoming=_describe(flow, state, received), source=source
+        )
         reply.answered_kind = asked.input if asked else None
         return reply
 
@@ -291,6 +305,7 @@ class ConversationService:
         *,
         incoming: str | None = None,
         new: bool = False,
+        source: str | None = None,
     ) -> Reply:
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
@@ -325,6 +340,7 @@ class ConversationService:
             state=state,
             events=turn.events,
             now=now,
+            source=source,
         )
         logger.info(
             "conversation step",
@@ -385,10 +401,18 @@ def _without_nul(received: Input) -> Input:
     )
 
 
-def _referral_code(received: Input) -> str | None:
-    if received.command == "start" and received.payload:
-        return received.payload if REFERRAL_CODE.match(received.payload) else "unknown"
-    return None
+async def _referral_code(tx: Transaction, received: Input) -> str | None:
+    """The partner a start came through; any code not registered is the one ``unknown``.
+
+    Anyone can put any code in a link: invented codes must not each become a row of the
+    partners' page, nor reach a partner's endpoint.
+    """
+    if received.command != "start" or not received.payload:
+        return None
+    code = received.payload
+    if REFERRAL_CODE.match(code) and await get_referrer(tx, code) is not None:
+        return code
+    return UNKNOWN_REFERRER
 
 
 def _describe(flow: Flow, state: ConversationState, received: Input) -> str:

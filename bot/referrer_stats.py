@@ -1,8 +1,8 @@
 """What each referral code brought: conversations, completions, leads and enrolments.
 
 Codes come from three places: the registered ``referrers``, and the codes conversations and
-leads carry. A code seen on a conversation need not be registered (any well-formed code is
-kept, a malformed one is stored as ``unknown``): it is counted all the same, as unregistered.
+leads carry. A code that is not registered is stored as ``unknown`` (anyone can invent codes;
+one row counts them all), and codes kept before that rule are counted in the same row.
 Conversations are purged after the retention period, leads are not: the first two counts cover
 the recent conversations, the last two every lead still held.
 """
@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.storage.raw import Row, Transaction, as_datetime
+
+# The one code that stands for every code not registered (see bot/conversations.py).
+UNKNOWN_REFERRER = "unknown"
 
 
 @dataclass(frozen=True)
@@ -73,14 +76,22 @@ async def referrer_stats(tx: Transaction) -> list[ReferrerStats]:
         for row in await tx.fetch("SELECT code, name, created_at FROM referrers")
     }
     counts: dict[str | None, dict[str, int]] = {code: {} for code in registered}
+
+    def add(code: str | None, **numbers: int) -> None:
+        if code is not None and code not in registered:
+            code = UNKNOWN_REFERRER
+        row = counts.setdefault(code, {})
+        for name, number in numbers.items():
+            row[name] = row.get(name, 0) + number
+
     for row in await tx.fetch(_CONVERSATIONS):
-        counts.setdefault(row["code"], {}).update(
-            conversations=int(row["conversations"]), completions=int(row["completions"] or 0)
+        add(
+            row["code"],
+            conversations=int(row["conversations"]),
+            completions=int(row["completions"] or 0),
         )
     for row in await tx.fetch(_LEADS):
-        counts.setdefault(row["code"], {}).update(
-            leads=int(row["leads"]), enrolments=int(row["enrolments"] or 0)
-        )
+        add(row["code"], leads=int(row["leads"]), enrolments=int(row["enrolments"] or 0))
     stats = [
         ReferrerStats(code, registered.get(code) if code is not None else None, **numbers)
         for code, numbers in counts.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from typing import Literal
 
@@ -51,6 +52,24 @@ class Settings(BaseSettings):
     # Closed leads (enrolled, not eligible, unreachable, withdrawn) are erased this many
     # months (of 30 days) after they were closed, with their history and notes.
     retention_lead_months: int = Field(default=12, ge=1, le=120)
+    # Abuse of the web chat (see bot/limits.py): inputs and polls a minute per client address
+    # and per session, leads an hour per address (beyond: recorded, but held for review).
+    chat_address_per_minute: int = Field(default=60, ge=1, le=100_000)
+    chat_session_per_minute: int = Field(default=30, ge=1, le=100_000)
+    poll_address_per_minute: int = Field(default=240, ge=1, le=100_000)
+    poll_session_per_minute: int = Field(default=30, ge=1, le=100_000)
+    leads_per_address_per_hour: int = Field(default=5, ge=1, le=100_000)
+    # The same input re-sent by a session this soon (a double tap, a retry) gets the last
+    # reply again instead of a second step.
+    chat_repeat_seconds: float = Field(default=5.0, ge=0, le=60)
+    # A lead finished again within this many minutes sends at most one more lead.updated.
+    lead_update_window_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
+    # The counsellors' group gets at most this many notices a window; the rest in one digest.
+    counsellor_notices_per_window: int = Field(default=10, ge=1, le=1000)
+    counsellor_notice_window_minutes: float = Field(default=10.0, gt=0, le=24 * 60)
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma
+    # separated); by default the socket peer is the client.
+    trusted_proxies: str = ""
 
     @field_validator("database_url")
     @classmethod
@@ -126,10 +145,31 @@ class Settings(BaseSettings):
                 )
         return self
 
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_networks(cls, value: str) -> str:
+        for part in _listed(value):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part!r} is not an address or network (e.g. 10.0.0.0/8)"
+                ) from None
+        return value
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The trusted reverse proxies, parsed."""
+        return tuple(ipaddress.ip_network(p, strict=False) for p in _listed(self.trusted_proxies))
+
     @property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+
+def _listed(value: str) -> list[str]:
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def _describe(error: ValidationError) -> str:

@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from bot.leads.notices import Digest, NoticeGate, unlinkable
 from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
-from bot.leads.store import lead_of_conversation, record_from_conversation, set_status
+from bot.leads.store import (
+    lead_of_conversation,
+    record_from_conversation,
+    release_lead,
+    set_status,
+)
+from bot.limits import Rate, RateLimiter
 from bot.settings import Settings
 from bot.storage.raw import Transaction
 from bot.telegram.outbound import ApiCall, queue_for_sender
@@ -24,6 +31,17 @@ logger = logging.getLogger(__name__)
 REOPENED_BY_A_NEW_REQUEST = frozenset({"unreachable", "withdrawn"})
 # The counsellors' group reads French.
 NOTICE_LANGUAGE: Language = "fr"
+# Telegram would otherwise show a preview of the first link (the admin's sign-in page).
+NO_PREVIEW = {"is_disabled": True}
+INSERT_DIGEST = (
+    "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
+    " VALUES (:chat_id, 'sendMessage', :payload, :now, :due, 0) RETURNING id"
+)
+# Only while nobody is sending it; else the next notice starts a new digest.
+UPDATE_DIGEST = (
+    "UPDATE outbox_messages SET payload = :payload WHERE id = :id AND sent_at IS NULL"
+    " AND lease_until IS NULL"
+)
 
 
 @dataclass
@@ -38,10 +56,24 @@ class LeadHandoff:
     public_url: str | None = None
     # Set when deliveries were queued: the worker of this process starts at once.
     queued: asyncio.Event = field(default_factory=asyncio.Event)
+    # New leads an hour from one web address; beyond, a lead is recorded but held for review.
+    lead_limit: RateLimiter | None = None
+    # A lead finished again this soon sends at most one more lead.updated (bot/leads/outbox.py).
+    update_window: timedelta = timedelta(minutes=5)
+    notices: NoticeGate = field(default_factory=lambda: NoticeGate(10, timedelta(minutes=10)))
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LeadHandoff:
-        return cls(counsellor_chat_id=settings.counsellor_chat_id, public_url=settings.public_url)
+        return cls(
+            counsellor_chat_id=settings.counsellor_chat_id,
+            public_url=settings.public_url,
+            lead_limit=RateLimiter(Rate(settings.leads_per_address_per_hour, 3600.0)),
+            update_window=timedelta(minutes=settings.lead_update_window_minutes),
+            notices=NoticeGate(
+                settings.counsellor_notices_per_window,
+                timedelta(minutes=settings.counsellor_notice_window_minutes),
+            ),
+        )
 
     def admin_url(self, lead_id: str) -> str | None:
         return f"{self.public_url}/admin/leads/{lead_id}" if self.public_url else None
@@ -56,10 +88,16 @@ class LeadHandoff:
         state: ConversationState,
         events: list[str],
         now: datetime,
+        source: str | None = None,
     ) -> LeadRecord | None:
-        """Record the lead when a conversation ends on one (again: a new request)."""
+        """Record the lead when a conversation ends on one (again: a new request).
+
+        ``source``: the web client's address. Beyond its lead limit a new lead is still
+        recorded (never lost) but held: no delivery, no notice, until a counsellor releases it.
+        """
         if "finished" not in events or state.outcome != "lead":
             return None
+        limit = self.lead_limit if source is not None else None
         lead, created = await record_from_conversation(
             tx,
             conversation_id=conversation_id,
@@ -67,15 +105,39 @@ class LeadHandoff:
             referrer_code=referrer_code,
             state=state,
             now=now,
+            held=limit is not None and source is not None and not limit.allows(source),
         )
+        if created and limit is not None and source is not None:
+            limit.take(source)
+        if lead.held_at is not None:
+            logger.warning("lead held for review", extra={"lead": lead.id})
+            return lead
         if not created and lead.status in REOPENED_BY_A_NEW_REQUEST:
             reopened = await set_status(tx, lead.id, "new", changed_by=ASSISTANT, now=now)
             lead = reopened or lead
         event: EventType = "lead.created" if created else "lead.updated"
-        await queue_lead_event(tx, lead, event, now=now, admin_url=self.admin_url(lead.id))
-        await self._notice(tx, lead, again=not created)
+        await queue_lead_event(
+            tx,
+            lead,
+            event,
+            now=now,
+            admin_url=self.admin_url(lead.id),
+            coalesce_within=self.update_window,
+        )
+        await self._notice(tx, lead, again=not created, now=now)
         self.queued.set()
         logger.info("lead recorded", extra={"lead": lead.id, "event": event})
+        return lead
+
+    async def release(self, tx: Transaction, lead_id: str, *, now: datetime) -> LeadRecord | None:
+        """A counsellor found a held lead genuine: it goes out as a new lead; None if not held."""
+        lead = await release_lead(tx, lead_id)
+        if lead is None:
+            return None
+        await queue_lead_event(tx, lead, "lead.created", now=now, admin_url=self.admin_url(lead.id))
+        await self._notice(tx, lead, again=False, now=now)
+        self.queued.set()
+        logger.info("lead released", extra={"lead": lead.id})
         return lead
 
     async def change_status(
@@ -102,11 +164,44 @@ class LeadHandoff:
         logger.info("lead erased", extra={"lead": lead.id})
         return True
 
-    async def _notice(self, tx: Transaction, lead: LeadRecord, *, again: bool) -> None:
+    async def _notice(
+        self, tx: Transaction, lead: LeadRecord, *, again: bool, now: datetime
+    ) -> None:
         if self.counsellor_chat_id is None:
             return
-        notice = {"chat_id": self.counsellor_chat_id, "text": self.notice_text(lead, again=again)}
-        await queue_for_sender(tx, [ApiCall("sendMessage", notice)], now=lead.updated_at)
+        digest = self.notices.admit()
+        if digest is not None:
+            await self._digest(tx, digest, now=now)
+            return
+        notice = {
+            "chat_id": self.counsellor_chat_id,
+            "text": self.notice_text(lead, again=again),
+            "link_preview_options": NO_PREVIEW,
+        }
+        await queue_for_sender(tx, [ApiCall("sendMessage", notice)], now=now)
+
+    async def _digest(self, tx: Transaction, digest: Digest, *, now: datetime) -> None:
+        """One message for the notices beyond the rate, sent when the window closes."""
+        minutes = round(self.notices.window.total_seconds() / 60)
+        url = f"{self.public_url}/admin/leads" if self.public_url else None
+        link = text("counsellor.digest_link", NOTICE_LANGUAGE, url=url) if url else ""
+        body = text(
+            "counsellor.digest", NOTICE_LANGUAGE, count=digest.count, minutes=minutes, link=link
+        )
+        payload = {
+            "chat_id": self.counsellor_chat_id,
+            "text": body,
+            "link_preview_options": NO_PREVIEW,
+        }
+        if self.notices.digest_id is not None and await tx.execute(
+            UPDATE_DIGEST, {"payload": payload, "id": self.notices.digest_id}
+        ):
+            return
+        row = await tx.fetch_one(
+            INSERT_DIGEST,
+            {"payload": payload, "chat_id": self.counsellor_chat_id, "now": now, "due": digest.due},
+        )
+        self.notices.digest_id = row["id"] if row else None
 
     def notice_text(self, lead: LeadRecord, *, again: bool = False) -> str:
         """A new lead for the counsellors' group: who, where, what; no answers, no number."""
@@ -118,7 +213,7 @@ class LeadHandoff:
             if p.get("fit") in ("yes", "maybe") and p.get("id") in catalogue.programmes
         ]
         params: dict[str, Any] = {
-            "first_name": lead.first_name or "—",
+            "first_name": unlinkable(lead.first_name) if lead.first_name else "—",
             "site": lead.site_name or text("counsellor.no_site", language),
             "programmes": ", ".join(fitting) or text("counsellor.no_programme", language),
             "human": text("counsellor.human", language) if lead.human_requested else "",

@@ -70,6 +70,8 @@ class LeadRecord:
     orientation: dict[str, Any]
     status: str
     history: tuple[StatusChange, ...]
+    # Beyond its address's lead limit: kept, not sent anywhere until a counsellor releases it.
+    held_at: datetime | None = None
 
     def full(self, admin_url: str | None) -> dict[str, Any]:
         """Everything a counsellor needs to call the person back."""

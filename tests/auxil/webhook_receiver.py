@@ -18,7 +18,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.leads import endpoints
-from bot.storage.raw import RawDatabase
+from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from tests.auxil.servers import serve
 from webhook.handoff.signing import new_secret
@@ -110,8 +110,14 @@ async def register_endpoint(
     site: str | None = None,
     referrer: str | None = None,
 ) -> str:
-    """An endpoint for lead events, as ``aiguillage endpoints add`` makes it; its id."""
+    """An endpoint for lead events, as ``aiguillage endpoints add`` makes it; its id.
+
+    A partner's endpoint comes with the partner's registered code (unregistered codes are
+    all ``unknown``).
+    """
     async with database.transaction() as tx:
+        if referrer is not None:
+            await register_referrer(tx, referrer)
         return await endpoints.add_endpoint(
             tx,
             url=url,
@@ -121,3 +127,12 @@ async def register_endpoint(
             secret=secret or new_secret(),
             now=utcnow(),
         )
+
+
+async def register_referrer(tx: Transaction, code: str, name: str | None = None) -> None:
+    """A partner's referral code, as ``aiguillage referrers add`` makes it (once)."""
+    await tx.execute(
+        "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)"
+        " ON CONFLICT (code) DO NOTHING",
+        {"code": code, "name": name or code, "now": utcnow()},
+    )
