@@ -24,6 +24,7 @@ from bot.users import (
     list_users,
     normalise_email,
     set_disabled,
+    set_password,
 )
 from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError, run_reporting
@@ -74,6 +75,18 @@ def register(commands: Any) -> None:
     disable = actions.add_parser("disable", help="stop an account (signed out at its next click)")
     disable.add_argument("email", metavar="EMAIL")
     disable.set_defaults(handler=run_disable)
+    password = actions.add_parser(
+        "password",
+        help="give an account a new password (on standard input: --password-stdin); signs out"
+        " every session of the account",
+    )
+    password.add_argument("email", metavar="EMAIL")
+    password.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new password from standard input (one line, at least 12 characters)",
+    )
+    password.set_defaults(handler=run_password)
 
 
 def read_password() -> str:
@@ -158,6 +171,24 @@ def run_disable(args: argparse.Namespace) -> int:
     email = normalise_email(args.email)
     _run(_disable(email))
     emit(f"account {email} disabled: it can no longer sign in, and is signed out at its next click")
+    return 0
+
+
+async def _change_password(email: str, password: str) -> None:
+    async with open_raw(load_settings()) as database, database.transaction() as tx:
+        await set_password(tx, email, password)
+
+
+def run_password(args: argparse.Namespace) -> int:
+    if not args.password_stdin:
+        raise CliError(
+            "password --password-stdin and give the new password on standard input"
+            " (never on the command line), e.g. aiguillage users password EMAIL"
+            " --password-stdin < password.txt"
+        )
+    email = normalise_email(args.email)
+    _run(_change_password(email, read_password()))
+    emit(f"password of {email} changed: every session of the account is signed out")
     return 0
 
 

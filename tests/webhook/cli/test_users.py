@@ -177,3 +177,49 @@ def test_a_disabled_account_can_no_longer_sign_in(
                 assert (await sign_in(c, email)).status_code == 401
 
     asyncio.run(browse())
+
+
+def test_a_new_password_signs_out_every_session_of_the_account(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    email = "camille@poles.example"
+    new_password = "another long passphrase"
+    argv = ("add", email, "--role", "admin", "--password-stdin")
+    assert users(monkeypatch, capsys, *argv, stdin=PASSWORD + "\n")[0] == 0
+    status, out, err = users(
+        monkeypatch, capsys, "password", email, "--password-stdin", stdin="short\n"
+    )
+    assert status == 2
+    assert err.endswith("aiguillage users: password: expected at least 12 characters\n")
+    status, _, err = users(
+        monkeypatch,
+        capsys,
+        "password",
+        "nobody@poles.example",
+        "--password-stdin",
+        stdin=new_password,
+    )
+    assert status == 2
+    assert "no account for nobody@poles.example" in err
+
+    async def browse() -> None:
+        app = create_app(settings, background=False)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+                assert (await sign_in(c, email)).status_code == 303
+                assert (await c.get("/admin/leads")).status_code == 200
+                monkeypatch.setattr("sys.stdin", io.StringIO(new_password + "\n"))
+                changed = await asyncio.to_thread(
+                    main, ["users", "password", email, "--password-stdin"]
+                )
+                assert changed == 0
+                # The session opened with the old password is over.
+                page = await c.get("/admin/leads")
+                assert page.status_code == 303
+                assert page.headers["location"].startswith("/admin/login")
+                assert (await sign_in(c, email)).status_code == 401
+                assert (await sign_in(c, email, new_password)).status_code == 303
+
+    asyncio.run(browse())
+    assert "password of camille@poles.example changed" in capsys.readouterr().out
