@@ -30,9 +30,6 @@ PNG_SCALE = 20
 QUIET_ZONE = 4
 # Refusals: French texts for the catalogues, translated where shown (admin/refused.html).
 UNKNOWN = N_("Ce code partenaire n'est pas enregistré.")
-NO_LINK = N_(
-    "Pas de lien pour ce code : ni le nom du bot Telegram ni l'adresse du service ne sont connus."
-)
 
 
 def bot_username(request: Request) -> str | None:
@@ -50,12 +47,16 @@ def bot_username(request: Request) -> str | None:
     return username
 
 
-def deep_links(request: Request, code: str) -> tuple[str | None, str | None]:
-    """The code's Telegram link and web chat link, each None when it cannot be made."""
+def deep_links(request: Request, code: str) -> tuple[str | None, str]:
+    """The code's Telegram link (None when the bot's name is unknown) and web chat link.
+
+    Without ``AIGUILLAGE_PUBLIC_URL`` the web chat's link is on the address this page was
+    asked on: a plain ``make run`` still gets links, QR codes and posters.
+    """
     username = bot_username(request)
-    found = links(request.app.state.settings, username, code)
-    telegram = found.pop(0) if username and found else None
-    return telegram, found[0] if found else None
+    found = links(request.app.state.settings, username, code, served_at=str(request.base_url))
+    telegram = found.pop(0) if username else None
+    return telegram, found[0]
 
 
 def shown(link: str | None) -> str | None:
@@ -76,10 +77,7 @@ async def _registered(request: Request, code: str) -> Referrer:
 def _target(request: Request, referrer: Referrer) -> str:
     """What the QR code opens: the Telegram link, else the web chat's."""
     telegram, web_chat = deep_links(request, referrer.code)
-    target = telegram or web_chat
-    if target is None:
-        raise AdminRefused(NO_LINK, status=404)
-    return target
+    return telegram or web_chat
 
 
 async def _qr(request: Request, code: str) -> tuple[Referrer, segno.QRCode]:
@@ -108,6 +106,9 @@ async def referrers_page(request: Request, viewer: Staff) -> Response:
         totals={name: sum(getattr(item, name) for item in stats) for name in COUNTS},
         retention_days=settings.retention_conversation_days,
         knows_bot=bot_username(request) is not None,
+        # Links then rest on the address this page was asked on: the operator should know.
+        links_from_request=settings.public_url is None,
+        served_at=str(request.base_url).rstrip("/"),
     )
 
 

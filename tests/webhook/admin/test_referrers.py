@@ -186,12 +186,10 @@ async def test_qr_codes_open_the_telegram_link_else_the_web_chat(
     configure(admin_app, telegram_bot_username=None)
     svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
     assert svg.text == _svg(segno.make_qr(WEB_LINK, error="m"))
-    # Nothing known at all: no link to draw.
+    # No public address either: the web chat on the address the page was asked on.
     configure(admin_app, public_url=None)
-    for path in ("qr.svg", "qr.png", "poster"):
-        refused = await http.get(f"/admin/referrers/ML_POISSY/{path}")
-        assert refused.status_code == 404
-        assert "Pas de lien pour ce code" in refused.text
+    svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
+    assert svg.text == _svg(segno.make_qr("http://testserver/?start=ML_POISSY", error="m"))
 
 
 def _png(qr: segno.QRCode) -> bytes:
@@ -226,6 +224,7 @@ async def test_the_poster_is_a_printable_page_with_the_code_and_its_link(
     assert "t.me/AiguillageBot?start=ML_POISSY" in poster.text
     assert "aiguillage.example/?start=ML_POISSY" in poster.text
     assert "Écris-nous !" in poster.text
+    assert "<strong>PôleS</strong>" in poster.text  # who is behind the poster
     style = re.search(r'href="(/static/poster\.css\?v=[0-9a-f]+)"', poster.text)
     assert style is not None
     sheet = await http.get(style.group(1))
@@ -237,6 +236,32 @@ async def test_the_poster_is_a_printable_page_with_the_code_and_its_link(
 
     english = await http.get("/admin/referrers/ML_POISSY/poster?lang=en")
     assert english.status_code == 200
+
+
+async def test_a_plain_make_run_still_gives_links_qr_codes_and_a_poster_naming_poles(
+    admin_app: FastAPI, account: Account
+) -> None:
+    # As `make run` starts: neither AIGUILLAGE_PUBLIC_URL nor the bot's name.
+    assert admin_app.state.settings.public_url is None
+    assert admin_app.state.settings.telegram_bot_username is None
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8000") as http:
+        await staff(http, account)
+        page = await http.get("/admin/referrers")
+        assert page.status_code == 200
+        web_link = "http://127.0.0.1:8000/?start=ML_POISSY"
+        assert web_link in row_of(page.text, "ML_POISSY")[1]
+        # The operator is told where the links come from, and how to set them for good.
+        assert "AIGUILLAGE_PUBLIC_URL" in page.text
+        for printable in ("poster", "qr.svg", "qr.png"):
+            assert f'href="/admin/referrers/ML_POISSY/{printable}"' in page.text
+            assert (await http.get(f"/admin/referrers/ML_POISSY/{printable}")).status_code == 200
+        svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
+        assert svg.text == _svg(segno.make_qr(web_link, error="m"))
+        poster = await http.get("/admin/referrers/ML_POISSY/poster")
+        assert "<strong>PôleS</strong>" in poster.text
+        assert "127.0.0.1:8000/?start=ML_POISSY" in poster.text
 
 
 @pytest.mark.parametrize(
