@@ -198,7 +198,13 @@ class _Run:
             kind=step.input,
             text=Say(step.ask, self.params()),
             options=tuple(self.options(step)),
+            none_label=self.none_label(step),
         )
+
+    @staticmethod
+    def none_label(step: Step) -> Say | None:
+        """How a multi question names answering none of its choices ("Aucune")."""
+        return Say(step.none_label or "multi.none") if step.input == "multi" else None
 
     # --- moving through the flow -------------------------------------------------------
     def enter(self, step_id: str | None) -> None:
@@ -299,12 +305,13 @@ class _Run:
     def _read(self, step: Step, received: Input) -> Any:
         options = [(o.value, render(o.label, self.state.language)) for o in self.options(step)]
         values = [value for value, _ in options]
+        words = {c.value: c.words for c in step.choices if c.words}
         if step.input == "choice":
             if received.choice is not None:
                 if received.choice not in values:
                     raise inputs.InvalidInput("unknown choice")
                 return received.choice
-            return inputs.match_choice(self._typed(received), options)
+            return inputs.match_choice(self._typed(received), options, words)
         if step.input == "multi":
             if received.choices is not None:
                 if not set(received.choices) <= set(values):
@@ -312,7 +319,13 @@ class _Run:
                 return sorted(set(received.choices), key=values.index)
             if received.choice is not None:
                 return self._read(step, Input(choices=(received.choice,)))
-            return inputs.match_choices(self._typed(received), options)
+            none_label = self.none_label(step)
+            return inputs.match_choices(
+                self._typed(received),
+                options,
+                words,
+                render(none_label, self.state.language) if none_label else None,
+            )
         text = self._typed(received)
         if step.input == "number":
             return inputs.read_number(

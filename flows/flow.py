@@ -60,6 +60,8 @@ class Choice(_Strict):
     next: StepId | None = None
     # Answers implied by this choice (e.g. "nothing for now" means not registered anywhere).
     sets: dict[str, Any] = Field(default_factory=dict)
+    # Other words a person may type for it, in any language ("bac", "BTS"), besides the label.
+    words: list[str] = Field(default_factory=list)
 
 
 class Step(_Strict):
@@ -75,6 +77,8 @@ class Step(_Strict):
     max: int | None = None
     max_length: int | None = Field(default=None, ge=1, le=4000)
     invalid: str | None = None
+    # The label of answering none of a multi question's choices (default: multi.none).
+    none_label: str | None = None
     optional: bool = False
     skip_if: Condition | None = None
     show: Literal["orientation", "summary"] | None = None

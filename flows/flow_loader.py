@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from flows.catalogue import DATA_DIR
 from flows.flow import COMPUTED_FACTS, Condition, Flow, Step
 from flows.i18n import source_messages
+from flows.inputs import typed_key
 from flows.profile import CHOICE_VALUES, LIST_FIELDS, NUMBER_FIELDS, PROFILE_FIELDS
 
 FLOWS_DIR = DATA_DIR / "flows"
@@ -74,9 +75,13 @@ def _condition_problems(condition: Condition | None, flow: Flow) -> Iterable[str
 
 def _step_problems(step_id: str, step: Step, flow: Flow) -> Iterable[str]:
     messages = source_messages()
-    for message_id in [*step.say, step.ask, step.invalid, *(c.label for c in step.choices)]:
+    labels = [*step.say, step.ask, step.invalid, step.none_label, *(c.label for c in step.choices)]
+    for message_id in labels:
         if message_id is not None and message_id not in messages:
             yield f"message '{message_id}' has no French text in messages.yaml"
+    if step.none_label is not None and step.input != "multi":
+        yield "'none_label' names the empty answer of a 'multi' input only"
+    yield from _word_problems(step)
     for target in step.targets():
         if target not in flow.steps:
             yield f"leads to unknown step '{target}'"
@@ -102,6 +107,18 @@ def _step_problems(step_id: str, step: Step, flow: Flow) -> Iterable[str]:
     if step.input in ("choice", "multi") and not (step.choices or step.choices_from):
         yield f"input '{step.input}' needs choices"
     yield from _field_problems(step, flow)
+
+
+def _word_problems(step: Step) -> Iterable[str]:
+    """A typed word must name one choice only, or typing it could not be understood."""
+    owners: dict[str, str] = {}
+    for choice in step.choices:
+        for word in choice.words:
+            key = typed_key(word)
+            if not key:
+                yield f"choice '{choice.value}': word '{word}' has no letter or digit"
+            elif owners.setdefault(key, choice.value) != choice.value:
+                yield f"word '{word}' names both '{owners[key]}' and '{choice.value}'"
 
 
 def _field_problems(step: Step, flow: Flow) -> Iterable[str]:

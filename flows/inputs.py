@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from flows.profile import POSTAL_CODE_PATTERN
 
 MAX_TEXT_LENGTH = 4000
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
 NONE_WORDS = frozenset({"aucune", "aucun", "rien", "non", "none", "no", "nothing", "0"})
+# Words before an answer that change nothing: "j'ai le bac" is "bac", "I have a BTS" is "bts".
+_FILLER_WORDS = frozenset(
+    {"j", "ai", "le", "la", "l", "un", "une", "mon", "ma", "i", "have", "a", "an", "the", "my"}
+)
 
 
 class InvalidInput(ValueError):
@@ -22,6 +26,15 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(re.sub(r"[^\w+@.]", " ", plain).split())
+
+
+def typed_key(text: str) -> str:
+    """A typed answer as it is compared with listed words: folded, "bac + 2" as "bac+2", and
+    the filler words before it dropped."""
+    words = re.sub(r"\s*\+\s*", "+", fold(text)).split()
+    while len(words) > 1 and words[0] in _FILLER_WORDS:
+        words.pop(0)
+    return " ".join(words)
 
 
 def read_number(text: str, low: int, high: int) -> int:
@@ -77,26 +90,43 @@ def read_text(text: str, max_length: int) -> str:
     return cleaned
 
 
-def match_choice(text: str, options: Sequence[tuple[str, str]]) -> str:
-    """The value of the option a person typed: its number, its label or its value."""
+def match_choice(
+    text: str,
+    options: Sequence[tuple[str, str]],
+    words: Mapping[str, Iterable[str]] | None = None,
+) -> str:
+    """The value of the option a person typed: its number, its label, its value, one of its
+    listed words ("bac" for a level) or the start of its label."""
     typed = fold(text)
     if typed.isdigit() and 1 <= int(typed) <= len(options):
         return options[int(typed) - 1][0]
     for value, label in options:
         if typed in (fold(label), fold(value)):
             return value
+    if words:
+        key = typed_key(text)
+        named = {value for value, listed in words.items() if key in map(typed_key, listed)}
+        if len(named) == 1:
+            return named.pop()
     starts = [value for value, label in options if typed and fold(label).startswith(typed)]
     if len(starts) == 1:
         return starts[0]
     raise InvalidInput("not one of the choices")
 
 
-def match_choices(text: str, options: Sequence[tuple[str, str]]) -> list[str]:
-    """Several options typed as '1, 3' or labels separated by commas; 'aucune' means none."""
-    if fold(text) in NONE_WORDS:
+def match_choices(
+    text: str,
+    options: Sequence[tuple[str, str]],
+    words: Mapping[str, Iterable[str]] | None = None,
+    none_label: str | None = None,
+) -> list[str]:
+    """Several options typed as '1, 3' or labels separated by commas; 'aucune', '0' or the
+    question's own label for none ("Rien de particulier") mean none."""
+    typed = fold(text).rstrip(".!")
+    if typed in NONE_WORDS or (none_label is not None and typed == fold(none_label)):
         return []
     parts = [part for part in re.split(r"[,;/]|\bet\b|\band\b|\s+(?=\d)", text) if part.strip()]
     if not parts:
         raise InvalidInput("empty")
-    values = [match_choice(part, options) for part in parts]
+    values = [match_choice(part, options, words) for part in parts]
     return sorted(set(values), key=values.index)

@@ -49,6 +49,8 @@ class Question:
     kind: InputKind
     text: Text
     options: tuple[Option, ...] = ()
+    # A multi question's label for answering none of its options ("Rien de particulier").
+    none_label: Text | None = None
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,8 @@ class RenderedQuestion(BaseModel):
     field: str | None
     kind: InputKind
     choices: list[RenderedChoice]
+    # For a multi question: how to offer answering none of the choices ("Aucune").
+    none: str | None = None
 
 
 class RenderedMessage(BaseModel):
@@ -59,6 +61,7 @@ def render_turn(
                         RenderedChoice(value=o.value, label=render(o.label, language))
                         for o in question.options
                     ],
+                    none=render(question.none_label, language) if question.none_label else None,
                 ),
             )
         )

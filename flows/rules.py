@@ -126,6 +126,12 @@ def _iae_unknowns(profile: Profile) -> list[str]:
     ]
 
 
+def _who_confirms(profile: Profile) -> str:
+    """Someone registered at France Travail has an adviser to ask; others, a place to go."""
+    registered = profile.france_travail not in (None, FranceTravail.NO)
+    return "confirm_eligibility" if registered else "confirm_eligibility_meet"
+
+
 def _ecole_du_web(
     profile: Profile, rules: ProgrammeRules, iae: IaeResult, language: Language
 ) -> tuple[ProgrammeResult, list[str]]:
@@ -149,7 +155,7 @@ def _ecole_du_web(
     if profile.diploma_level is not None and not level_ok:
         assessment.say("ecole_du_web.level_above")
     if not meets_iae:
-        assessment.say("confirm_eligibility")
+        assessment.say(_who_confirms(profile))
     return assessment.result("maybe"), assessment.missing
 
 
@@ -190,7 +196,7 @@ def _insertion_jobs(
         assessment.say("insertion_jobs.yes")
         return assessment.result("yes"), []
     if not meets_iae:
-        assessment.say("confirm_eligibility")
+        assessment.say(_who_confirms(profile))
     return assessment.result("maybe"), assessment.missing
 
 

@@ -74,10 +74,12 @@ def keyboard(
             ]
             for i, c in enumerate(question.choices)
         ]
-        submit = "telegram.multi_submit" if mask else "telegram.multi_none"
-        rows.append(
-            [{"text": text(submit, language), "callback_data": callback_data("m", step, str(mask))}]
-        )
+        if mask:
+            submit = text("telegram.multi_submit", language)
+        else:
+            # Each question names its own "none of these" ("Aucune", "Rien de particulier").
+            submit = question.none or text("telegram.multi_none", language)
+        rows.append([{"text": submit, "callback_data": callback_data("m", step, str(mask))}])
         return {"inline_keyboard": rows}
     if question.kind == "phone":
         return {

@@ -8,7 +8,7 @@ from flows import engine
 from flows.flow import Flow
 from flows.flow_loader import load_flows
 from flows.messages import Input
-from flows.render import render, render_turn
+from flows.render import RenderedQuestion, render, render_turn
 from flows.state import ConversationState
 
 CONTEXT = {"privacy_url": "/confidentialite"}
@@ -289,3 +289,126 @@ def test_phone_numbers_are_shown_as_people_write_them(stored: str, shown: str) -
     from flows.presentation import readable_phone
 
     assert readable_phone(stored) == shown
+
+
+def rendered_question(person: Person) -> RenderedQuestion:
+    """The question as a channel shows it (its choices and its "none of these")."""
+    question = render_turn([], person.turn.question, person.state.language)[-1].question
+    assert question is not None
+    return question
+
+
+def to_interests(person: Person) -> None:
+    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",))
+    assert person.asking == "interests"
+
+
+def test_the_interests_question_offers_nothing_in_particular_not_none(flow: Flow) -> None:
+    person = Person(flow)
+    to_interests(person)
+    question = rendered_question(person)
+    assert question.none == "Rien de particulier"
+    assert not any("none" in text or "Aucune" in text for text in person.texts())
+
+
+@pytest.mark.parametrize("typed", ["rien de particulier", "Rien de particulier.", "0"])
+def test_nothing_in_particular_can_be_typed_at_the_interests_question(
+    flow: Flow, typed: str
+) -> None:
+    person = Person(flow)
+    to_interests(person)
+    person.send(text=typed)
+    assert person.state.answers["interests"] == []
+    assert person.asking != "interests"
+
+
+def test_a_wrong_answer_to_the_interests_question_is_reasked_with_its_own_none(
+    flow: Flow,
+) -> None:
+    person = Person(flow)
+    to_interests(person)
+    person.send(text="la cuisine")
+    assert person.asking == "interests"
+    assert "« Rien de particulier »" in person.texts()[0]
+    assert "Aucune" not in person.texts()[0]
+
+
+def test_the_allowances_question_offers_none(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=93500", "none", "4")
+    assert person.asking == "criteria"
+    assert rendered_question(person).none == "Aucune"
+
+
+def test_a_job_seeker_is_not_told_they_are_registered_then_asked_if_they_are(
+    flow: Flow,
+) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=93500")
+    situations = {c.value: c.label for c in rendered_question(person).choices}
+    person.answer("job_seeker")
+    assert person.asking == "france_travail"
+    offered = [c.label for c in rendered_question(person).choices]
+    # The question may offer "not registered": the answer before it did not claim they were.
+    assert "Je ne suis pas inscrit·e" in offered
+    assert "inscrit" not in situations["job_seeker"]
+    assert "Tu es inscrit·e à France Travail ?" in person.texts()[0]
+
+
+def test_someone_with_no_adviser_is_told_where_to_confirm_eligibility(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=78300", "none", "4", (), (), ("digital",))
+    joined = " ".join(person.texts())
+    assert "c'est possible" in joined
+    assert "Ton conseiller" not in joined
+    assert "Une Mission locale ou France Travail peut confirmer ton éligibilité" in joined
+
+
+def test_allowances_are_not_summed_up_as_a_personal_situation(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=93500", "none", "4", ("rsa",), (), ("digital",))
+    person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
+    assert person.asking == "confirm"
+    summary = "\n".join(person.texts())
+    assert "• tes aides et ta situation : Le RSA" in summary
+    assert "situation personnelle" not in summary
+
+
+@pytest.mark.parametrize(
+    ("typed", "level"),
+    [
+        ("bac", "4"),
+        ("Bac", "4"),
+        ("bac pro", "4"),
+        ("j'ai le bac", "4"),
+        ("Baccalauréat", "4"),
+        ("BTS", "5"),
+        ("bac+2", "5"),
+        ("Bac + 2", "5"),
+        ("CAP", "3"),
+        ("un BEP", "3"),
+        ("brevet", "below_3"),
+        ("aucun", "below_3"),
+        ("pas de diplôme", "below_3"),
+        ("licence", "6_plus"),
+        ("Master 2", "6_plus"),
+        ("bac+5", "6_plus"),
+    ],
+)
+def test_a_diploma_typed_in_the_usual_words_is_understood(
+    flow: Flow, typed: str, level: str
+) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=93500", "none")
+    assert person.asking == "diploma_level"
+    person.send(text=typed)
+    assert person.state.answers["diploma_level"] == level
+    assert person.asking == "criteria"
+
+
+def test_a_diploma_answer_with_a_negation_is_asked_again(flow: Flow) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=30", "=93500", "none")
+    person.send(text="je n'ai pas le bac")
+    assert person.asking == "diploma_level"
+    assert "diploma_level" not in person.state.answers

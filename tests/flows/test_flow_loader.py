@@ -109,3 +109,26 @@ def test_the_version_changes_with_any_character() -> None:
     assert first.pinned_version.startswith("1+")
     assert changed.pinned_version != first.pinned_version
     assert changed.version == first.version
+
+
+MULTI = TINY.replace(
+    "    say: [welcome.hello]\n    end: true\n",
+    "    ask: interests.ask\n    input: choice\n    field: diploma_level\n    choices:\n"
+    "      - {value: '4', label: diploma_level.4, words: [bac, Bac pro]}\n"
+    "      - {value: '5', label: diploma_level.5, words: [BTS, 'BAC pro']}\n"
+    "    none_label: no.such.text\n"
+    "    next: bye\n"
+    "  bye:\n    say: [welcome.hello]\n    end: true\n",
+)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        "tiny.yaml: step 'hello': word 'BAC pro' names both '4' and '5'",
+        "tiny.yaml: step 'hello': message 'no.such.text' has no French text in messages.yaml",
+        "tiny.yaml: step 'hello': 'none_label' names the empty answer of a 'multi' input only",
+    ],
+)
+def test_typed_words_and_none_labels_are_checked(problem: str) -> None:
+    assert problem in problems_of(MULTI, "tiny.yaml")

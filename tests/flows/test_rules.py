@@ -214,3 +214,22 @@ def test_reasons_are_given_in_english_on_request() -> None:
 )
 def test_sites_come_from_the_catalogue(postal_code: str | None, sites: list[str]) -> None:
     assert orientation(postal_code=postal_code).sites == sites
+
+
+@pytest.mark.parametrize(
+    ("changes", "told"),
+    [
+        ({}, "Ton conseiller Mission locale ou France Travail peut confirmer"),
+        ({"france_travail": "no"}, "Une Mission locale ou France Travail peut confirmer"),
+        ({"situation": "none", "france_travail": "no"}, "Une Mission locale ou France Travail"),
+        ({"france_travail": None}, "Une Mission locale ou France Travail peut confirmer"),
+    ],
+)
+def test_only_someone_registered_is_sent_to_their_own_adviser(
+    changes: dict[str, Any], told: str
+) -> None:
+    # No level-1 criterion and not enough level-2 ones: eligibility is to be confirmed.
+    result = orientation(criteria=[], diploma_level="4", age=30, **changes)
+    (jobs,) = [p for p in result.programmes if p.id == "insertion_jobs"]
+    assert jobs.fit == "maybe"
+    assert any(told in reason for reason in jobs.reasons)

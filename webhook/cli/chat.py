@@ -45,7 +45,10 @@ def show(reply: Reply, out: TextIO) -> None:
         for number, choice in enumerate(question.choices, start=1):
             out.write(f"   {number}. {choice.label}\n")
         if question.kind == "multi":
-            out.write("   (1, 3…  ou 0 = aucune / none)\n")
+            # Several numbers at once; 0 is the question's own "none of these".
+            if question.none:
+                out.write(f"   0. {question.none}\n")
+            out.write("   (1, 3…)\n")
     out.flush()
 
 

@@ -271,9 +271,11 @@
       }
     } else if (question.kind === "multi") {
       const selected = new Set();
-      const submit = element("button", { type: "button", class: "choice primary", "data-testid": "multi-submit" }, t.none);
+      // Each question names its own "none of these" ("Aucune", "Rien de particulier").
+      const none = typeof question.none === "string" && question.none ? question.none : t.none;
+      const submit = element("button", { type: "button", class: "choice primary", "data-testid": "multi-submit" }, none);
       const refresh = () => {
-        submit.textContent = selected.size ? `${t.submit} (${selected.size})` : t.none;
+        submit.textContent = selected.size ? `${t.submit} (${selected.size})` : none;
       };
       for (const choice of choices) {
         const button = choiceButton(choice, () => {
@@ -289,7 +291,7 @@
       submit.addEventListener("click", () => {
         // Keep the order the server offered, whatever order the person tapped in.
         const picked = choices.filter((choice) => selected.has(choice.value));
-        const echo = picked.length ? picked.map((choice) => choice.label).join(", ") : t.none;
+        const echo = picked.length ? picked.map((choice) => choice.label).join(", ") : none;
         send({ choices: picked.map((choice) => choice.value) }, echo, "button");
       });
       box.append(submit);

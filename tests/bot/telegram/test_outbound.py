@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.telegram.outbound import callback_data, reply_calls, split_text, step_matches
+from bot.telegram.outbound import callback_data, keyboard, reply_calls, split_text, step_matches
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
 
 
@@ -60,3 +60,23 @@ async def test_the_overall_pace_allows_a_burst_within_the_second_then_waits() ->
     assert time.monotonic() - start < 0.1
     await pace.wait()
     assert time.monotonic() - start >= 0.95
+
+
+@pytest.mark.parametrize(
+    ("none", "shown"), [("Rien de particulier", "Rien de particulier"), (None, "Aucune")]
+)
+def test_a_multi_question_offers_its_own_none_until_something_is_picked(
+    none: str | None, shown: str
+) -> None:
+    question = RenderedQuestion(
+        field="interests",
+        kind="multi",
+        choices=[RenderedChoice(value="digital", label="Le numérique")],
+        none=none,
+    )
+    nothing_picked = keyboard(question, "interests", "fr")
+    one_picked = keyboard(question, "interests", "fr", mask=1)
+    assert nothing_picked is not None
+    assert one_picked is not None
+    assert nothing_picked["inline_keyboard"][-1][0]["text"] == shown
+    assert one_picked["inline_keyboard"][-1][0]["text"] == "✔️ Valider"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 
-from bot.conversations import ConversationService
+from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
 from bot.storage.raw import open_raw_database
-from webhook.cli.chat import converse, parse_line
+from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
+from webhook.cli.chat import converse, parse_line, show
 
 
 async def test_a_terminal_conversation_reaches_the_orientation(database_url: str) -> None:
@@ -32,3 +33,17 @@ def test_typed_commands_are_understood() -> None:
     assert parse_line("/conseiller").command == "human"  # type: ignore[union-attr]
     assert parse_line("/quitter") is None
     assert parse_line("93500").text == "93500"  # type: ignore[union-attr]
+
+
+def test_a_multi_question_shows_its_own_none_as_choice_zero() -> None:
+    question = RenderedQuestion(
+        field="interests",
+        kind="multi",
+        choices=[RenderedChoice(value="digital", label="Le numérique")],
+        none="Rien de particulier",
+    )
+    message = RenderedMessage(text="Qu'est-ce qui te plairait ?", question=question)
+    out = io.StringIO()
+    show(Reply(None, "fr", [message], done=False, orientation=None), out)
+    assert "   1. Le numérique\n   0. Rien de particulier\n" in out.getvalue()
+    assert "none" not in out.getvalue()
