@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.leads.payload import LeadRecord
+from bot.leads.search_key import search_key
 from bot.leads.store import read_leads
 from bot.storage.raw import Transaction
 
@@ -92,16 +93,23 @@ class LeadFilters:
 
 
 def _search(query: str, params: dict[str, Any]) -> str:
-    """A first name (any case) or a phone number as people type it (06 12…, +33 6 12…)."""
+    """A first name (any case, any accent) or a phone number as people type it (06 12…,
+    +33 6 12…)."""
     digits = _DIGITS.sub("", query)
-    params["name"] = f"%{query.strip().lower()}%"
+    params["name"] = f"%{_like_escaped(search_key(query.strip()))}%"
+    name = "first_name_key LIKE :name ESCAPE '!'"
     if len(digits) >= 4:
         # Numbers are stored +33612345678: compare without the leading 0 or 33.
         if digits.startswith("33") and len(digits) > 9:
             digits = digits[2:]
         params["phone"] = f"%{digits.lstrip('0')}%"
-        return "(LOWER(first_name) LIKE :name OR phone LIKE :phone)"
-    return "LOWER(first_name) LIKE :name"
+        return f"({name} OR phone LIKE :phone)"
+    return name
+
+
+def _like_escaped(text: str) -> str:
+    """Text matched as typed: % and _ are characters here, not LIKE's wildcards."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
+from bot.leads.search_key import search_key
 from bot.storage.models import new_id
 from bot.storage.raw import Row, Transaction, as_datetime, as_json
 from flows.catalogue import Catalogue, default_catalogue
@@ -49,7 +50,9 @@ def lead_values(state: ConversationState, catalogue: Catalogue | None = None) ->
     orientation = orient(profile, language=COUNSELLOR_LANGUAGE, catalogue=catalogue)
     values = {name: state.answers.get(name) for name in CONTACT_FIELDS}
     fitting = [p.id for p in orientation.programmes if p.fit != "no"]
+    first_name = values["first_name"]
     return values | {
+        "first_name_key": search_key(first_name) if isinstance(first_name, str) else None,
         "programmes": "," + "".join(f"{p}," for p in fitting),
         "language": state.language,
         "human_requested": state.human_requested,
@@ -83,11 +86,12 @@ async def record_from_conversation(
         lead_id = new_id()
         await tx.write(
             "INSERT INTO leads (id, conversation_id, created_at, updated_at, channel,"
-            " referrer_code, language, site, first_name, phone, email, contact_preference,"
-            " human_requested, profile, orientation, programmes, status, held_at) VALUES (:id,"
-            " :conversation_id, :now, :now, :channel, :referrer_code, :language, :site,"
-            " :first_name, :phone, :email, :contact_preference, :human_requested, :profile,"
-            " :orientation, :programmes, 'new', :held_at)",
+            " referrer_code, language, site, first_name, first_name_key, phone, email,"
+            " contact_preference, human_requested, profile, orientation, programmes, status,"
+            " held_at) VALUES (:id, :conversation_id, :now, :now, :channel, :referrer_code,"
+            " :language, :site, :first_name, :first_name_key, :phone, :email,"
+            " :contact_preference, :human_requested, :profile, :orientation, :programmes,"
+            " 'new', :held_at)",
             values
             | {
                 "id": lead_id,
@@ -100,7 +104,8 @@ async def record_from_conversation(
         return await read_lead(tx, lead_id), True
     await tx.write(
         "UPDATE leads SET updated_at = :now, referrer_code = :referrer_code,"
-        " language = :language, site = :site, first_name = :first_name, phone = :phone,"
+        " language = :language, site = :site, first_name = :first_name,"
+        " first_name_key = :first_name_key, phone = :phone,"
         " email = :email, contact_preference = :contact_preference,"
         " human_requested = :human_requested, profile = :profile, orientation = :orientation,"
         " programmes = :programmes WHERE id = :id",

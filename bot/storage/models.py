@@ -163,6 +163,8 @@ class Lead(Base):
     language: Mapped[str] = mapped_column(String(8))
     site: Mapped[str | None] = mapped_column(String(64), index=True)
     first_name: Mapped[str | None] = mapped_column(String(60))
+    # The first name without accents or case (bot/leads/search_key.py): "ines" finds "Inès".
+    first_name_key: Mapped[str | None] = mapped_column(String(120))
     phone: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254))
     contact_preference: Mapped[str | None] = mapped_column(String(16))

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from tests.auxil.personas import answer_for
 from tests.auxil.web_chat import drive, lead_of_session, send
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 
@@ -20,6 +21,23 @@ async def person(admin_app: FastAPI, session: str, profile: dict[str, Any] = PRO
     transport = httpx.ASGITransport(app=admin_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
         await drive(chat, profile, session)
+    return await lead_of_session(admin_app.state.database, session)
+
+
+async def named(admin_app: FastAPI, session: str, first_name: str) -> str:
+    """A person who gives this first name in the web chat, up to a lead; the lead's id."""
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        reply = await send(chat, session, command="start")
+        for _ in range(40):
+            if reply["done"]:
+                break
+            question = reply["messages"][-1]["question"]
+            answer = answer_for(question, PROFILE)
+            if question["field"] == "first_name":
+                answer = {"text": first_name}
+            reply = await send(chat, session, **answer)
+        assert reply["done"]
     return await lead_of_session(admin_app.state.database, session)
 
 
@@ -196,3 +214,24 @@ async def test_the_admin_reads_the_audit_log_on_the_data_page(
     assert counsellor in page.text
     assert "view_lead" in page.text
     assert f"/admin/leads/{lead_id}" in page.text
+
+
+async def test_the_search_ignores_accents_and_case(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    ines = await named(admin_app, "session-accent-0001", "Inès")
+    laetitia = await named(admin_app, "session-accent-0002", "Lætitia")
+    await sign_in(http, await account("counsellor", sites=["pantin"]))
+
+    for typed in ("ines", "INES", "Inès", "inè", "INÈS"):
+        found = (await http.get("/admin/leads", params={"q": typed})).text
+        assert f"/admin/leads/{ines}" in found, typed
+        assert f"/admin/leads/{laetitia}" not in found, typed
+    for typed in ("laetitia", "Lætitia", "LAETI"):
+        assert (
+            f"/admin/leads/{laetitia}" in (await http.get("/admin/leads", params={"q": typed})).text
+        )
+    # LIKE's wildcards are letters like any other: % finds nobody called that.
+    for typed in ("%", "_"):
+        found = (await http.get("/admin/leads", params={"q": typed})).text
+        assert f"/admin/leads/{ines}" not in found, typed
