@@ -167,7 +167,7 @@ async def leads_csv(request: Request, viewer: Anyone) -> Response:
             "programmes": ", ".join(programme_names(lead, language)),
             "referrer_code": lead.referrer_code or "",
             "first_name": lead.first_name or "",
-            "phone": readable_phone(lead.phone) if lead.phone else "",
+            "phone": csv_phone(lead.phone) if lead.phone else "",
             "email": lead.email or "",
             "contact_preference": lead.contact_preference or "",
             "human_requested": "1" if lead.human_requested else "0",
@@ -185,9 +185,23 @@ async def leads_csv(request: Request, viewer: Anyone) -> Response:
     )
 
 
+# Spreadsheets run a cell starting with one of these as a formula (OWASP's list): whatever
+# follows, even a digit (`=1+1`, `-2+3`), the cell gets a leading apostrophe and stays text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_safe(value: str) -> str:
-    # A cell starting with = + - @ would be run as a formula by spreadsheets.
-    return "'" + value if value[:1] in ("=", "+", "-", "@") and not value[1:2].isdigit() else value
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
+def csv_phone(number: str) -> str:
+    """A phone as French staff dial it, never starting with ``+`` (no apostrophe needed).
+
+    French numbers read 06 12 34 56 78; others get 00, the international prefix from France,
+    in place of their + (00 447911123456 dials the same number as +447911123456).
+    """
+    shown = readable_phone(number)
+    return "00 " + shown[1:] if shown.startswith("+") else shown
 
 
 async def _lead_in_scope(tx: Transaction, viewer: Viewer, lead_id: str) -> LeadRecord:

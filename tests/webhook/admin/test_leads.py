@@ -41,6 +41,22 @@ async def named(admin_app: FastAPI, session: str, first_name: str) -> str:
     return await lead_of_session(admin_app.state.database, session)
 
 
+async def update_lead(admin_app: FastAPI, lead_id: str, **columns: str) -> None:
+    """Put values straight into a lead, as any path into the table might have."""
+    assignments = ", ".join(f"{name} = :{name}" for name in columns)
+    async with admin_app.state.database.transaction() as tx:
+        await tx.execute(
+            f"UPDATE leads SET {assignments} WHERE id = :id",  # noqa: S608 (names from this test)
+            columns | {"id": lead_id},
+        )
+
+
+def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
+    assert response.status_code == 200, response.text
+    text = response.content.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+
+
 async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]:
     async with admin_app.state.database.transaction() as tx:
         rows = await tx.fetch("SELECT actor, action, lead_id FROM audit_log ORDER BY id")
@@ -214,6 +230,39 @@ async def test_the_admin_reads_the_audit_log_on_the_data_page(
     assert counsellor in page.text
     assert "view_lead" in page.text
     assert f"/admin/leads/{lead_id}" in page.text
+
+
+# OWASP's list: a cell starting with = + - @, a tab or a carriage return is a formula.
+FORMULAS = [
+    "=1+1",
+    "=1+cmd|' /C calc'!A0",
+    "+1+1",
+    "-2+3",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+]
+
+
+async def test_the_csv_export_neutralises_every_formula_and_phones_read_as_dialled(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await person(admin_app, "session-pantin-0008")
+    await sign_in(http, await account("admin"))
+    [row] = csv_rows(await http.get("/admin/leads.csv"))
+    assert row["phone"] == "06 12 34 56 78"  # +33612345678, as French staff write it
+
+    for value in FORMULAS:
+        await update_lead(admin_app, lead_id, first_name=value, email="=2+3@x.fr")
+        [row] = csv_rows(await http.get("/admin/leads.csv"))
+        assert row["first_name"] == "'" + value
+        assert row["email"] == "'=2+3@x.fr"
+
+    # A number from abroad: 00, dialled from France, in place of a + that would need a quote.
+    await update_lead(admin_app, lead_id, first_name="Inès", phone="+447911123456")
+    [row] = csv_rows(await http.get("/admin/leads.csv"))
+    assert row["phone"] == "00 447911123456"
+    assert row["first_name"] == "Inès"
 
 
 async def test_the_search_ignores_accents_and_case(
