@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -129,6 +130,8 @@ async def leads_page(request: Request, viewer: Anyone) -> Response:
     language = language_of(request)
     query = request.query_params
     rows = [{"lead": lead, "programmes": programme_names(lead, language)} for lead in page.leads]
+    # The filters as given, encoded again (a value may hold & # +), for the pages and the CSV.
+    kept = [(k, v) for k, v in query.multi_items() if k not in ("page", "done")]
     return render(
         request,
         "admin/leads.html",
@@ -143,8 +146,14 @@ async def leads_page(request: Request, viewer: Anyone) -> Response:
         statuses=STATUS_LABELS,
         sites=[(s.id, s.name) for s in default_catalogue().sites],
         programmes=[(p, text(f"programme.{p}", language)) for p in PROGRAMME_IDS],
-        query_without_page="&".join(f"{k}={v}" for k, v in query.items() if k != "page"),
+        csv_href="/admin/leads.csv?" + urlencode(kept),
+        previous_href=_page_href(kept, page.page - 1) if page.page > 1 else None,
+        next_href=_page_href(kept, page.page + 1) if page.page < page.pages else None,
     )
+
+
+def _page_href(kept: list[tuple[str, str]], number: int) -> str:
+    return "?" + urlencode([*kept, ("page", str(number))])
 
 
 @router.get("/leads.csv")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
+import re
 from typing import Any
 
 import httpx
@@ -263,6 +265,48 @@ async def test_the_csv_export_neutralises_every_formula_and_phones_read_as_diall
     [row] = csv_rows(await http.get("/admin/leads.csv"))
     assert row["phone"] == "00 447911123456"
     assert row["first_name"] == "Inès"
+
+
+async def test_filters_with_ampersand_hash_and_plus_survive_the_pages_and_the_csv_link(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    first = await person(admin_app, "session-pantin-0009")
+    code = "a&b#c+d"
+    async with admin_app.state.database.transaction() as tx:
+        for number in range(25):  # 26 leads with this code: two pages of 25
+            await tx.execute(
+                "INSERT INTO leads (id, created_at, updated_at, channel, language, site,"
+                " first_name, human_requested, profile, orientation, programmes, status)"
+                " SELECT :id, created_at, updated_at, channel, language, site, first_name,"
+                " human_requested, profile, orientation, programmes, status"
+                " FROM leads WHERE id = :first",
+                {"id": f"copy{number:04d}", "first": first},
+            )
+        await tx.execute("UPDATE leads SET referrer_code = :code", {"code": code})
+    # Someone else's lead, which a broken filter would show.
+    other = await person(admin_app, "session-pantin-0010")
+    await sign_in(http, await account("admin"))
+
+    page_one = await http.get("/admin/leads", params={"referrer": code})
+    assert "(26)" in page_one.text
+    assert f'value="{html.escape(code)}"' in page_one.text
+
+    def link(page: httpx.Response, pattern: str) -> str:
+        found = re.search(pattern, page.text)
+        assert found is not None, page.text
+        return html.unescape(found.group(1))
+
+    page_two = await http.get("/admin/leads" + link(page_one, r'href="(\?[^"]*)">[^<]*Suivants'))
+    assert "Page 2 / 2" in page_two.text
+    assert other not in page_two.text
+    shown = set(re.findall(r'href="/admin/leads/(\w+)"', page_two.text))
+    assert len(shown) == 1
+    back = await http.get("/admin/leads" + link(page_two, r'href="(\?[^"]*)">[^<]*Précédents'))
+    assert "Page 1 / 2" in back.text
+
+    exported = csv_rows(await http.get(link(page_one, r'href="(/admin/leads\.csv\?[^"]*)"')))
+    assert len(exported) == 26
+    assert {row["referrer_code"] for row in exported} == {code}
 
 
 async def test_the_search_ignores_accents_and_case(
