@@ -14,7 +14,7 @@ from bot.conversations import ConversationService
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from bot.telegram.reminders import ReminderJob
-from bot.telegram.sender import OutboxSender
+from bot.telegram.sender import Clock, OutboxSender
 from bot.telegram.worker import Accepted, UpdateProcessor
 from flows.i18n import LANGUAGES, text
 
@@ -58,6 +58,7 @@ class TelegramRuntime:
         database: RawDatabase,
         *,
         bot: Bot | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -65,7 +66,7 @@ class TelegramRuntime:
         # SQLite has one writer at a time: parallel chats would only wait for each other.
         concurrency = 1 if settings.is_sqlite else 8
         self.processor = UpdateProcessor(service, database, concurrency=concurrency)
-        self.sender = OutboxSender(database, self.bot)
+        self.sender = OutboxSender(database, self.bot, clock=clock)
         self.reminders = ReminderJob(service, database)
         self.processor.on_queued = self.sender.deliver
         self.processor.also_in_step = self.sender.mark_sent_in

@@ -2,24 +2,26 @@
 
 A step's replies are sent at once by the process that made them (they are inserted leased to
 it); the loop here sends whatever is left: retries after 429 or network errors, expired
-leases of a process that died, a backlog after a restart.
+leases of a process that died, a backlog after a restart. One chat's messages go one at a
+time, about a second apart, whichever path sends them; a message is sent only by the holder of
+its lease, checked again before the call when the lease may have run out while it waited.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
+import weakref
 from collections import deque
-from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, cast
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
 
-import httpx
 from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
-from telegram.request import HTTPXRequest, RequestData
-from telegram.request._requestparameter import RequestParameter
 
 from bot.conversations import set_reachable
 from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
@@ -31,6 +33,11 @@ PER_CHAT_INTERVAL = timedelta(seconds=1)  # Telegram: about one message a second
 MAX_ATTEMPTS = 12
 # Long enough for Telegram's slowest answer (15 s timeout); a crashed sender's lease expires.
 LEASE = timedelta(seconds=60)
+# A message that waited its turn until less than this was left of its lease has its lease
+# renewed (or learns it lost it) before the call: the call and its "sent" mark fit in this.
+LEASE_MARGIN = timedelta(seconds=30)
+# Chats whose next send time is remembered before the past ones are forgotten.
+MAX_REMEMBERED_CHATS = 10_000
 # Delivered replies are marked sent by the next step's transaction (see mark_sent_in), or after
 # this many seconds when no step comes.
 MARK_SENT_EVERY = 0.5
@@ -47,12 +54,31 @@ _NO_EARLIER_UNSENT = (
 
 @dataclass(frozen=True)
 class Queued:
-    """An outbox row this process holds the lease of."""
+    """An outbox row this process holds the lease of.
+
+    ``attempts`` is the row's count when this process took the lease: every claim raises it,
+    so an unchanged count proves nobody took the row since.
+    """
 
     id: int
     chat_id: int
     method: str
     payload: dict[str, Any]
+    lease_until: datetime
+    attempts: int = 0
+
+
+class Clock:
+    """The sender's time: real here; tests pass one they move by hand."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def utcnow(self) -> datetime:
+        return utcnow()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
 
 
 def _seconds(value: Any) -> float:
@@ -66,8 +92,9 @@ class Pace:
     together, and only a real burst waits.
     """
 
-    def __init__(self, rate: float) -> None:
+    def __init__(self, rate: float, *, clock: Clock | None = None) -> None:
         self.rate = max(int(rate), 1)
+        self.clock = clock or Clock()
         self.sent: deque[float] = deque()
         self.paused_until = 0.0
         self.lock = asyncio.Lock()
@@ -75,7 +102,7 @@ class Pace:
     async def wait(self) -> None:
         async with self.lock:
             while True:
-                now = time.monotonic()
+                now = self.clock.monotonic()
                 while self.sent and now - self.sent[0] >= 1.0:
                     self.sent.popleft()
                 delay = max(self.paused_until - now, 0.0)
@@ -84,11 +111,11 @@ class Pace:
                 if delay <= 0:
                     self.sent.append(now)
                     return
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
 
     def pause(self, seconds: float) -> None:
         """Telegram asked us to slow down: nobody sends before then."""
-        self.paused_until = max(self.paused_until, time.monotonic() + seconds)
+        self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
 
 
 class OutboxSender:
@@ -102,33 +129,54 @@ class OutboxSender:
         overall_rate: float = 30.0,
         per_chat_interval: timedelta = PER_CHAT_INTERVAL,
         batch: int = 30,
+        clock: Clock | None = None,
     ) -> None:
         self.database = database
         self.bot = bot
-        self._urls: dict[str, str] = {}
-        self.pace = Pace(overall_rate)
+        self.clock = clock or Clock()
+        self.pace = Pace(overall_rate, clock=self.clock)
         self.per_chat_interval = per_chat_interval
         self.batch = batch
         self.wake = asyncio.Event()
-        # When each chat may next get a message from this process.
+        # One chat's sends take turns (first come, first served), whichever path makes them:
+        # the step's replies, then the next step's, each waiting for the chat's next slot.
+        self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # When each chat may next get a message from this process (set under its turn).
         self._chat_ready: dict[int, float] = {}
+        self._methods: dict[str, tuple[Callable[..., Awaitable[Any]], frozenset[str]]] = {}
         self._sent_ids: list[int] = []
         self._flushing: asyncio.Task[None] | None = None
 
+    def _turn(self, chat_id: int) -> asyncio.Lock:
+        lock = self._turns.get(chat_id)
+        if lock is None:
+            lock = self._turns[chat_id] = asyncio.Lock()
+        return lock
+
     async def deliver(self, queued: list[Queued]) -> None:
-        """Send a step's replies now, in order; what fails is left to the loop, in order."""
-        outcomes: list[tuple[int, dict[str, Any], bool]] = []
-        for index, item in enumerate(queued):
-            values, unreachable = await self._attempt(item, attempts=1)
-            outcomes.append((item.id, values, unreachable))
-            if "sent_at" not in values:
-                # Keep the chat's order: the rest waits for the loop, after this one.
-                outcomes += [
-                    (later.id, {"lease_until": None}, False) for later in queued[index + 1 :]
-                ]
-                break
+        """Send a step's replies now, in order; what fails is left to the loop, in order.
+
+        Steps of one chat call this in the order of their updates, and take turns in that
+        order: a burst of updates gets its replies in order, a second apart.
+        """
+        outcomes: list[tuple[Queued, dict[str, Any], bool]] = []
+        async with self._turn(queued[0].chat_id):
+            for index, item in enumerate(queued):
+                attempt = await self._attempt(item, tries=1)
+                if attempt is None:
+                    # Another sender took it (we waited past the lease): it sends it and the
+                    # rest, in order, as their leases run out. Nothing of ours to write.
+                    break
+                values, unreachable = attempt
+                outcomes.append((item, values, unreachable))
+                if "sent_at" not in values:
+                    # Keep the chat's order: the rest waits for the loop, after this one.
+                    outcomes += [
+                        (later, {"lease_until": None}, False) for later in queued[index + 1 :]
+                    ]
+                    break
         if all(set(values) == {"lease_until", "sent_at"} for _, values, _ in outcomes):
-            self._mark_sent_soon([message_id for message_id, _, _ in outcomes])
+            self._mark_sent_soon([item.id for item, _, _ in outcomes])
             return
         await self._record(outcomes, chat_id=queued[0].chat_id)
         self.wake.set()
@@ -176,7 +224,7 @@ class OutboxSender:
                 + " AND "
                 + _NO_EARLIER_UNSENT
                 + " ORDER BY id LIMIT :limit",
-                {"now": utcnow(), "limit": self.batch},
+                {"now": self.clock.utcnow(), "limit": self.batch},
             )
         results = await asyncio.gather(*(self._send(row["id"]) for row in rows))
         return sum(results)
@@ -187,7 +235,7 @@ class OutboxSender:
         Messages leased to a sender are in flight and not this loop's business; a failure
         wakes the loop at once.
         """
-        now = utcnow()
+        now = self.clock.utcnow()
         async with self.database.transaction() as tx:
             row = await tx.fetch_one(
                 "SELECT MIN(not_before) AS soonest FROM outbox_messages"
@@ -200,17 +248,20 @@ class OutboxSender:
         return min(max((soonest - now).total_seconds(), 0.01), 1.0)
 
     async def _send(self, message_id: int) -> int:
-        item = await self._claim(message_id)
-        if item is None:
+        queued = await self._claim(message_id)
+        if queued is None:
             return 0
-        queued, attempts = item
-        values, unreachable = await self._attempt(queued, attempts=attempts)
-        await self._record([(queued.id, values, unreachable)], chat_id=queued.chat_id)
+        async with self._turn(queued.chat_id):
+            attempt = await self._attempt(queued, tries=queued.attempts)
+        if attempt is None:
+            return 0
+        values, unreachable = attempt
+        await self._record([(queued, values, unreachable)], chat_id=queued.chat_id)
         return 1 if "sent_at" in values and "last_error" not in values else 0
 
-    async def _claim(self, message_id: int) -> tuple[Queued, int] | None:
+    async def _claim(self, message_id: int) -> Queued | None:
         """Take a lease on a due message, committed before any network call."""
-        now = utcnow()
+        now = self.clock.utcnow()
         async with self.database.transaction() as tx:
             row = await tx.fetch_one(
                 "UPDATE outbox_messages SET lease_until = :lease_until, attempts = attempts + 1"
@@ -221,23 +272,51 @@ class OutboxSender:
             )
         if row is None:
             return None
-        queued = Queued(row["id"], row["chat_id"], row["method"], as_json(row["payload"]))
-        return queued, row["attempts"]
+        payload = as_json(row["payload"])
+        method, chat_id = row["method"], row["chat_id"]
+        return Queued(row["id"], chat_id, method, payload, now + LEASE, row["attempts"])
 
-    async def _attempt(self, item: Queued, *, attempts: int) -> tuple[dict[str, Any], bool]:
-        """Make one call; the outbox values it leads to, and whether the person blocked us."""
-        if item.method not in UNPACED:
-            delay = self._chat_ready.get(item.chat_id, 0.0) - time.monotonic()
+    async def _still_ours(self, item: Queued) -> Queued | None:
+        """The message with a lease long enough for the call, or None if another sender took it.
+
+        Free when plenty of the lease is left (nobody may take it before it runs out); else
+        one statement renews it, on the condition that nobody claimed the row meanwhile.
+        """
+        now = self.clock.utcnow()
+        if item.lease_until - now >= LEASE_MARGIN:
+            return item
+        async with self.database.transaction() as tx:
+            renewed = await tx.execute(
+                "UPDATE outbox_messages SET lease_until = :lease_until WHERE id = :id"
+                " AND attempts = :attempts AND sent_at IS NULL",
+                {"id": item.id, "attempts": item.attempts, "lease_until": now + LEASE},
+            )
+        return replace(item, lease_until=now + LEASE) if renewed else None
+
+    async def _attempt(self, item: Queued, *, tries: int) -> tuple[dict[str, Any], bool] | None:
+        """Make one call (the chat's turn held); the outbox values it leads to, and whether
+        the person blocked us. None when the lease was lost while waiting: nothing was sent.
+        """
+        paced = item.method not in UNPACED
+        if paced:
+            delay = self._chat_ready.get(item.chat_id, 0.0) - self.clock.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
             # Telegram's 30 a second is about messages; answering a press is not one.
             await self.pace.wait()
+        checked = await self._still_ours(item)
+        if checked is None:
+            logger.info(
+                "outbox message left to the sender that took it", extra={"outbox_id": item.id}
+            )
+            return None
         try:
             await self._call(item.method, item.payload)
         except RetryAfter as error:
             wait = _seconds(error.retry_after)
             self.pace.pause(wait)
-            return {"lease_until": None, "not_before": utcnow() + timedelta(seconds=wait)}, False
+            not_before = self.clock.utcnow() + timedelta(seconds=wait)
+            return {"lease_until": None, "not_before": not_before}, False
         except Forbidden as error:
             # Blocked by the person: stop writing to them, keep their data as it is.
             return _abandoned(item, error), True
@@ -245,28 +324,39 @@ class OutboxSender:
             # Telegram will never accept this call (e.g. a callback query too old).
             return _abandoned(item, error), False
         except NetworkError as error:
-            if attempts >= MAX_ATTEMPTS:
+            if tries >= MAX_ATTEMPTS:
                 return _abandoned(item, error), False
-            backoff = timedelta(seconds=min(2**attempts, 300))
-            return {"lease_until": None, "not_before": utcnow() + backoff}, False
-        if item.method not in UNPACED:
-            interval = self.per_chat_interval.total_seconds()
-            self._chat_ready[item.chat_id] = time.monotonic() + interval
-        return {"lease_until": None, "sent_at": utcnow()}, False
+            backoff = timedelta(seconds=min(2 ** max(tries, 1), 300))
+            return {"lease_until": None, "not_before": self.clock.utcnow() + backoff}, False
+        if paced:
+            self._remember_next_slot(item.chat_id)
+        return {"lease_until": None, "sent_at": self.clock.utcnow()}, False
+
+    def _remember_next_slot(self, chat_id: int) -> None:
+        now = self.clock.monotonic()
+        if len(self._chat_ready) >= MAX_REMEMBERED_CHATS:
+            # Chats whose slot has come are free to send anyway: forget them.
+            self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now}
+        self._chat_ready[chat_id] = now + self.per_chat_interval.total_seconds()
 
     async def _record(
-        self, outcomes: list[tuple[int, dict[str, Any], bool]], *, chat_id: int
+        self, outcomes: list[tuple[Queued, dict[str, Any], bool]], *, chat_id: int
     ) -> None:
-        """Write the outcomes in one transaction (the sent ones in one statement)."""
-        sent = [i for i, values, _ in outcomes if set(values) == {"lease_until", "sent_at"}]
+        """Write the outcomes in one transaction (the sent ones in one statement).
+
+        What was not sent is written only while the row is still ours (its claim count
+        unchanged): a sender that took it meanwhile keeps its own lease.
+        """
+        sent = [q.id for q, values, _ in outcomes if set(values) == {"lease_until", "sent_at"}]
         async with self.database.transaction() as tx:
             await _mark_sent(tx, sent)
-            for message_id, values, _ in outcomes:
-                if message_id not in sent:
+            for item, values, _ in outcomes:
+                if item.id not in sent:
                     columns = ", ".join(f"{name} = :{name}" for name in sorted(values))
                     await tx.execute(
-                        f"UPDATE outbox_messages SET {columns} WHERE id = :id",
-                        {**values, "id": message_id},
+                        f"UPDATE outbox_messages SET {columns}"
+                        " WHERE id = :id AND attempts = :claimed",
+                        {**values, "id": item.id, "claimed": item.attempts},
                     )
             if any(unreachable for _, _, unreachable in outcomes):
                 await set_reachable(
@@ -274,25 +364,25 @@ class OutboxSender:
                 )
 
     async def _call(self, method: str, payload: dict[str, Any]) -> None:
-        """Make the call through PTB's request object, its real HTTP client.
+        """Make the call with PTB's public ``Bot`` method of that name.
 
-        The outbox holds ready Bot API parameters (keyboards as dicts), so the typed ``Bot``
-        methods would only rebuild them, then build objects from Telegram's answer that
-        nobody reads. Errors are PTB's own (RetryAfter, Forbidden, BadRequest, NetworkError).
+        The outbox holds Bot API parameters (keyboards as dicts, which PTB sends as they are);
+        one the method does not name goes in ``api_kwargs``. Errors are PTB's own
+        (RetryAfter, Forbidden, BadRequest, NetworkError).
         """
-        data = RequestData([RequestParameter.from_input(k, v) for k, v in payload.items()])
-        await self.bot.request.post(self._url(method), request_data=data)
+        send, named = self._method(method)
+        if named.issuperset(payload):
+            await send(**payload)
+            return
+        known = {k: v for k, v in payload.items() if k in named}
+        await send(**known, api_kwargs={k: v for k, v in payload.items() if k not in named})
 
-    def _url(self, method: str) -> str:
-        url = self._urls.get(method)
-        if url is None:
-            url = f"{self.bot.base_url}/{method}"
-            if isinstance(self.bot.request, HTTPXRequest):
-                # httpx parses a URL string at every call (a few % of an update's CPU) and takes
-                # its own URL objects as they are: parse each method's once.
-                url = cast(str, httpx.URL(url))
-            self._urls[method] = url
-        return url
+    def _method(self, method: str) -> tuple[Callable[..., Awaitable[Any]], frozenset[str]]:
+        found = self._methods.get(method)
+        if found is None:
+            send = getattr(self.bot, method)  # Bot's camelCase aliases are Bot API names
+            found = self._methods[method] = (send, frozenset(inspect.signature(send).parameters))
+        return found
 
 
 def _abandoned(item: Queued, error: Exception) -> dict[str, Any]:

@@ -295,4 +295,8 @@ async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Qu
     )
     # Ids are handed out in the order of the rows; RETURNING may list them in any order.
     ids = sorted(row["id"] for row in inserted)
-    return [Queued(i, chat_id, c.method, c.payload) for i, c in zip(ids, calls, strict=True)]
+    lease_until = params["lease_until"]
+    return [
+        Queued(i, chat_id, c.method, c.payload, lease_until)
+        for i, c in zip(ids, calls, strict=True)
+    ]

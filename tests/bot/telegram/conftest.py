@@ -16,6 +16,7 @@ from bot.settings import Settings
 from bot.telegram.runtime import TelegramRuntime
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest
+from tests.auxil.virtual_clock import ClockedRecorder, VirtualClock
 from webhook.app import create_app
 
 SECRET = "webhook-secret_1"
@@ -81,3 +82,32 @@ async def telegram(
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield TelegramHarness(app, client, recorder)
+
+
+class ClockedTelegram:
+    """The Telegram runtime on a virtual clock, updates accepted directly (no webhook)."""
+
+    def __init__(self, app: FastAPI, clock: VirtualClock, recorder: ClockedRecorder) -> None:
+        self.app = app
+        self.clock = clock
+        self.recorder = recorder
+        self.runtime = TelegramRuntime(
+            app.state.settings,
+            app.state.conversations,
+            app.state.database,
+            bot=Bot(TEST_TOKEN, request=recorder, get_updates_request=RecordingRequest()),
+            clock=clock,
+        )
+
+
+@pytest.fixture
+async def clocked(telegram_settings: Settings) -> AsyncIterator[ClockedTelegram]:
+    clock = VirtualClock()
+    recorder = ClockedRecorder(clock)
+    bot = Bot(TEST_TOKEN, request=RecordingRequest(), get_updates_request=RecordingRequest())
+    app = create_app(telegram_settings, telegram_bot=bot, background=False)
+    async with app.router.lifespan_context(app):
+        harness = ClockedTelegram(app, clock, recorder)
+        await harness.runtime.bot.initialize()
+        yield harness
+        await harness.runtime.sender.flush()
