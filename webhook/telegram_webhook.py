@@ -3,19 +3,23 @@
 This one route is plain ASGI in front of FastAPI's routing: it takes every update people send,
 and the routing, dependency solving and request objects cost more CPU than the rest of the
 request (see the README's benchmark). It answers the way the Bot API expects: 200 once the
-update is stored; 403 on a wrong secret token, 4xx with a ``detail`` on a malformed delivery.
+update is stored; 403 on a wrong secret token, 4xx with a ``detail`` on a delivery that is not
+an update at all. An update Telegram would never send (nested too deeply, a chat that is not an
+object) gets 200 and is ignored with one log line: delivered again, it would fail again.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import logging
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.telegram.runtime import WEBHOOK_PATH, TelegramRuntime
 
+logger = logging.getLogger(__name__)
 MAX_UPDATE_BYTES = 1_000_000
 SECRET_HEADER = b"x-telegram-bot-api-secret-token"
 _OK = b'{"ok":true}'
@@ -67,6 +71,11 @@ class TelegramWebhook:
             update: Any = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
             return _error(400, "body is not JSON")
+        except RecursionError:
+            # Nested past what the parser takes: no Telegram server sends that. A 200 so it
+            # is not delivered again; one line, nothing of its content.
+            logger.warning("telegram update ignored: nested too deeply")
+            return 200, _OK
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return _error(400, "an update needs an integer update_id")
         accepted = await runtime.accept(update, webhook=True)

@@ -123,6 +123,18 @@ class TelegramUpdate(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class TelegramGroupNotice(Base):
+    """A group already told that the bot answers in private only: it is told once.
+
+    Only the group's chat id and when: nothing about who wrote there.
+    """
+
+    __tablename__ = "telegram_group_notices"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class OutboxMessage(Base):
     """A Bot API call to make, queued in the same transaction as the step that caused it."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,49 @@ from flows.messages import Input
 
 # Callback data: "<kind>|<step>|<value>" (kinds: c = choice, t = toggle, m = multi, r = erase).
 SEPARATOR = "|"
+# Telegram's own updates nest a dozen levels at most (a reply to a message in a callback's
+# message); anything deeper is forged, and would only cost recursion further on.
+MAX_DEPTH = 32
+# JSON may carry half of a surrogate pair ("\ud83d" alone): no database stores it as UTF-8.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class MalformedUpdate(ValueError):
+    """An update no Telegram server would send (nested too deeply): ignored, never retried."""
+
+
+def clean_update(update: dict[str, Any]) -> dict[str, Any]:
+    """The update with lone surrogates left out of its texts; MalformedUpdate if too deep.
+
+    The person's message is kept (a stray half of an emoji does not change what they meant).
+    """
+    stack: list[tuple[dict[str, Any] | list[Any], int]] = [(update, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise MalformedUpdate(f"nested deeper than {MAX_DEPTH} levels")
+        if isinstance(node, dict) and not all(map(_storable, node)):
+            cleaned = {_LONE_SURROGATE.sub("", key): value for key, value in node.items()}
+            node.clear()
+            node.update(cleaned)
+        keys = node.keys() if isinstance(node, dict) else range(len(node))
+        for key in keys:
+            value = node[key]  # type: ignore[index]
+            if isinstance(value, str):
+                if not value.isascii() and _LONE_SURROGATE.search(value):
+                    node[key] = _LONE_SURROGATE.sub("", value)  # type: ignore[index]
+            elif isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+    return update
+
+
+def _storable(key: str) -> bool:
+    return key.isascii() or not _LONE_SURROGATE.search(key)
+
+
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the update, or an empty one when a forged update put anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 @dataclass(frozen=True)
@@ -31,38 +75,50 @@ class Inbound:
     # Not a private chat, blocked or unblocked, or nothing to do.
     group: bool = False
     blocked: bool | None = None
+    # A part of an album: Telegram sends each photo as its own update, sharing this id.
+    media_group_id: str | None = None
 
 
 def _private(chat: dict[str, Any]) -> bool:
     return chat.get("type") == "private"
 
 
+def _language(sender: Any) -> str | None:
+    language = _object(sender).get("language_code")
+    return language if isinstance(language, str) else None
+
+
 def read_update(update: dict[str, Any]) -> Inbound:
     """Turn an update into an Inbound; anything unexpected becomes a kind re-prompt."""
     if "callback_query" in update:
-        return _callback(update["callback_query"])
+        return _callback(_object(update["callback_query"]))
     if "my_chat_member" in update:
-        member = update["my_chat_member"]
-        status = (member.get("new_chat_member") or {}).get("status")
-        chat = member.get("chat") or {}
-        if not _private(chat):
+        member = _object(update["my_chat_member"])
+        status = _object(member.get("new_chat_member")).get("status")
+        chat = _object(member.get("chat"))
+        if not _private(chat) or not isinstance(chat.get("id"), int):
             return Inbound(chat_id=None)
-        return Inbound(chat_id=chat.get("id"), blocked=status in ("kicked", "left"))
+        return Inbound(chat_id=chat["id"], blocked=status in ("kicked", "left"))
     for key in ("edited_message", "message"):
         if key in update:
-            return _message(update[key], edited=key == "edited_message")
+            return _message(_object(update[key]), edited=key == "edited_message")
     # Channel posts, polls, inline queries…: nothing for this bot to do.
     return Inbound(chat_id=None)
 
 
 def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
-    chat = message.get("chat") or {}
+    chat = _object(message.get("chat"))
     chat_id = chat.get("id")
-    language = (message.get("from") or {}).get("language_code")
+    if not isinstance(chat_id, int):
+        return Inbound(chat_id=None)  # forged: no chat to answer
+    sender = _object(message.get("from"))
+    language = _language(sender)
     if not _private(chat):
-        # Answer a direct command once in a group; never keep a conversation there.
-        text = message.get("text") or ""
-        return Inbound(chat_id=chat_id if text.startswith("/") else None, group=True)
+        # Answer a direct command once in a group, in the sender's language; never keep a
+        # conversation there.
+        text = message.get("text")
+        command = isinstance(text, str) and text.startswith("/")
+        return Inbound(chat_id if command else None, group=True, language_code=language)
     if edited:
         return Inbound(chat_id, Input(command="repeat", payload="edited"), language_code=language)
     if "forward_origin" in message or "forward_date" in message:
@@ -71,7 +127,8 @@ def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
         )
     contact = message.get("contact")
     if contact is not None:
-        own = contact.get("user_id") == (message.get("from") or {}).get("id")
+        contact = _object(contact)
+        own = contact.get("user_id") == sender.get("id")
         if own and contact.get("phone_number"):
             # Telegram gives the number in international form, often without its "+".
             number = str(contact["phone_number"]).strip()
@@ -84,20 +141,32 @@ def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
     if isinstance(text, str):
         return Inbound(chat_id, Input(text=text), language_code=language)
     # Stickers, photos, voice, locations, documents, polls, dice…
-    return Inbound(chat_id, Input(command="repeat", payload="unsupported"), language_code=language)
+    album = message.get("media_group_id")
+    return Inbound(
+        chat_id,
+        Input(command="repeat", payload="unsupported"),
+        language_code=language,
+        media_group_id=album if isinstance(album, str) else None,
+    )
 
 
 def _callback(query: dict[str, Any]) -> Inbound:
-    message = query.get("message") or {}
-    chat = message.get("chat") or {}
+    message = _object(query.get("message"))
+    chat = _object(message.get("chat"))
+    query_id = query.get("id") if isinstance(query.get("id"), str) else None
+    language = _language(query.get("from"))
+    chat_id = chat.get("id")
+    if not _private(chat) or not isinstance(chat_id, int):
+        # A press in a group, or on a message sent in inline mode (``inline_message_id``,
+        # no message): answered, with a word on where to write.
+        return Inbound(chat_id=None, callback_query_id=query_id, language_code=language)
+    message_id = message.get("message_id")
     base: dict[str, Any] = {
-        "chat_id": chat.get("id"),
-        "callback_query_id": query.get("id"),
-        "message_id": message.get("message_id"),
-        "language_code": (query.get("from") or {}).get("language_code"),
+        "chat_id": chat_id,
+        "callback_query_id": query_id,
+        "message_id": message_id if isinstance(message_id, int) else None,
+        "language_code": language,
     }
-    if not _private(chat):
-        return Inbound(chat_id=None, callback_query_id=query.get("id"))
     kind, step, value = (str(query.get("data") or "").split(SEPARATOR, 2) + ["", ""])[:3]
     if kind == "c":
         return Inbound(**base, received=Input(choice=value), button_step=step)

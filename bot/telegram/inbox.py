@@ -9,16 +9,20 @@ from bot.storage.types import utcnow
 
 
 def chat_of(update: dict[str, Any]) -> int | None:
-    """The chat an update belongs to, if any."""
+    """The chat an update belongs to, if any (None for a forged one: no chat, or not an object)."""
     for key in ("message", "edited_message", "my_chat_member"):
-        if isinstance(update.get(key), dict):
-            chat_id = (update[key].get("chat") or {}).get("id")
-            return chat_id if isinstance(chat_id, int) else None
+        if key in update:
+            return _chat_id(update[key])
     query = update.get("callback_query")
     if isinstance(query, dict):
-        chat_id = ((query.get("message") or {}).get("chat") or {}).get("id")
-        return chat_id if isinstance(chat_id, int) else None
+        return _chat_id(query.get("message"))
     return None
+
+
+def _chat_id(holder: Any) -> int | None:
+    chat = holder.get("chat") if isinstance(holder, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return chat_id if isinstance(chat_id, int) else None
 
 
 # An update waits while an older update of its chat is still pending.
@@ -156,4 +160,37 @@ async def forget_payloads(tx: Transaction, chat_id: int) -> None:
     await tx.execute(
         "UPDATE telegram_updates SET payload = :empty WHERE chat_id = :chat_id",
         {"empty": {}, "chat_id": chat_id},
+    )
+
+
+# Album parts arrive back to back; other chats' updates in between are far fewer than this.
+_ALBUM_LOOKBACK = 1000
+
+
+async def previous_album(tx: Transaction, chat_id: int, update_id: int) -> str | None:
+    """The album (``media_group_id``) the chat's previous update belonged to, if any.
+
+    Read only for album parts (rare); the id range keeps it a short scan of the primary key.
+    """
+    row = await tx.fetch_one(
+        "SELECT payload FROM telegram_updates WHERE chat_id = :chat_id"
+        " AND update_id < :update_id AND update_id >= :oldest"
+        " ORDER BY update_id DESC LIMIT 1",
+        {"chat_id": chat_id, "update_id": update_id, "oldest": update_id - _ALBUM_LOOKBACK},
+    )
+    if row is None:
+        return None
+    message = as_json(row["payload"]).get("message")
+    album = message.get("media_group_id") if isinstance(message, dict) else None
+    return album if isinstance(album, str) else None
+
+
+async def first_group_notice(tx: Transaction, chat_id: int) -> bool:
+    """Remember that a group was told to write privately; True the first time only."""
+    return bool(
+        await tx.execute(
+            "INSERT INTO telegram_group_notices (chat_id, answered_at) VALUES (:chat_id, :now)"
+            " ON CONFLICT DO NOTHING",
+            {"chat_id": chat_id, "now": utcnow()},
+        )
     )

@@ -13,7 +13,7 @@ from bot.conversations import ConversationRow, ConversationService, Found, set_r
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
-from bot.telegram.inbound import Inbound, read_update
+from bot.telegram.inbound import Inbound, MalformedUpdate, clean_update, read_update
 from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches
 from bot.telegram.sender import LEASE, Queued
 from bot.waiting import wait_for_work
@@ -71,10 +71,17 @@ class UpdateProcessor:
         With ``webhook``, the answer to a pressed button is handed back for the webhook's
         response (Telegram makes that call itself) instead of being queued.
         """
+        try:
+            update = clean_update(update)
+        except MalformedUpdate as error:
+            # Forged: trying again would fail again. The id only: nothing the sender wrote.
+            logger.warning(
+                "telegram update ignored: %s", error, extra={"update_id": update["update_id"]}
+            )
+            return Accepted(False)
         chat_id = inbox.chat_of(update)
         if chat_id is None:
-            async with self.database.transaction() as tx:
-                return Accepted(await inbox.accept(tx, update, processed=True))
+            return await self._accept_without_chat(update, webhook)
         async with self._chat_lock(chat_id):
             try:
                 accepted, queued = await self._accept_and_apply(chat_id, update, webhook)
@@ -103,6 +110,24 @@ class UpdateProcessor:
             found = Found(ConversationRow.read(conversation) if conversation else None)
             answer, queued = await self._step(tx, update, webhook=webhook, found=found)
             return Accepted(True, answer), queued
+
+    async def _accept_without_chat(self, update: dict[str, Any], webhook: bool) -> Accepted:
+        """Remember an update about no chat; a press still gets its answer (inline mode)."""
+        inbound = read_update(update)
+        if inbound.callback_query_id is None and _claims_a_chat(update):
+            logger.warning(
+                "telegram update ignored: no chat", extra={"update_id": update["update_id"]}
+            )
+        calls = _press_answer(inbound)
+        async with self.database.transaction() as tx:
+            new = await inbox.accept(tx, update, processed=True)
+            if not new or not calls:
+                return Accepted(new)
+            if webhook:
+                return Accepted(True, {"method": calls[0].method, **calls[0].payload})
+            queued = await _queue(tx, _presser(update), calls)
+        self._deliver(queued)
+        return Accepted(True)
 
     def _deliver(self, queued: list[Queued]) -> None:
         """Send the replies in the background: the webhook answers without waiting for them."""
@@ -178,19 +203,16 @@ class UpdateProcessor:
     ) -> tuple[int, list[ApiCall]]:
         """The step an update causes, and the Bot API calls it needs."""
         inbound = read_update(payload)
-        calls: list[ApiCall] = []
-        if inbound.callback_query_id:
-            calls.append(
-                ApiCall("answerCallbackQuery", {"callback_query_id": inbound.callback_query_id})
-            )
+        calls = _press_answer(inbound)
         chat_id = inbound.chat_id
         if chat_id is None:
             return 0, calls
         if inbound.group:
-            language = parse_language(inbound.language_code)
-            calls.append(
-                ApiCall("sendMessage", {"chat_id": chat_id, "text": text("repeat.group", language)})
-            )
+            # Once per group: a command there is usually everyone trying the bot in turn.
+            if await inbox.first_group_notice(tx, chat_id):
+                language = parse_language(inbound.language_code)
+                reply = {"chat_id": chat_id, "text": text("repeat.group", language)}
+                calls.append(ApiCall("sendMessage", reply))
             return chat_id, calls
         if inbound.blocked is not None:
             await set_reachable(
@@ -199,6 +221,10 @@ class UpdateProcessor:
             return chat_id, calls
         if found is not None and found.row is not None and found.row.external_id != str(chat_id):
             found = None  # not this chat's (never expected): read it again
+        if inbound.media_group_id is not None and inbound.media_group_id == (
+            await inbox.previous_album(tx, chat_id, payload["update_id"])
+        ):
+            return chat_id, calls  # the album's first part was re-prompted already
         received, found = await self._button_input(tx, inbound, calls, found)
         if received is not None:
             await self._answer(tx, inbound, received, calls, found)
@@ -274,6 +300,33 @@ class UpdateProcessor:
                 typing="orientation_ready" in reply.events,
             )
         )
+
+
+def _press_answer(inbound: Inbound) -> list[ApiCall]:
+    """The answer to a press: every press is answered, or its button keeps spinning.
+
+    A press outside a private chat (in a group, or on a message sent in inline mode) has no
+    conversation to go on: its answer says where to write.
+    """
+    if inbound.callback_query_id is None:
+        return []
+    answer: dict[str, Any] = {"callback_query_id": inbound.callback_query_id}
+    if inbound.chat_id is None:
+        answer["text"] = text("telegram.press_elsewhere", parse_language(inbound.language_code))
+    return [ApiCall("answerCallbackQuery", answer)]
+
+
+def _claims_a_chat(update: dict[str, Any]) -> bool:
+    """Whether the update is of a kind that names a chat (so lacking one, it is forged)."""
+    return any(key in update for key in ("message", "edited_message", "my_chat_member"))
+
+
+def _presser(update: dict[str, Any]) -> int:
+    """The outbox key of a press without a chat: the person's id (their private chat's)."""
+    query = update.get("callback_query")
+    sender = query.get("from") if isinstance(query, dict) else None
+    user_id = sender.get("id") if isinstance(sender, dict) else None
+    return user_id if isinstance(user_id, int) else 0
 
 
 async def _queue(tx: Transaction, chat_id: int, calls: list[ApiCall]) -> list[Queued]:

@@ -34,8 +34,30 @@ def edited(chat_id: int, text: str) -> dict[str, Any]:
     return {"update_id": next(_ids), "edited_message": _message(chat_id, text=text)}
 
 
-def group_message(chat_id: int, text: str) -> dict[str, Any]:
-    return {"update_id": next(_ids), "message": _message(chat_id, chat_type="group", text=text)}
+def group_message(chat_id: int, text: str, *, language: str = "fr") -> dict[str, Any]:
+    body = _message(chat_id, chat_type="group", text=text)
+    body["from"] = _user(4242, language)  # a member of the group, not the group itself
+    return {"update_id": next(_ids), "message": body}
+
+
+def album(chat_id: int, parts: int, *, group_id: str = "13612012345678901") -> list[dict[str, Any]]:
+    """A photo album: Telegram sends each photo as its own update, sharing media_group_id."""
+    photo = [{"file_id": "p", "file_unique_id": "u", "width": 90, "height": 90}]
+    return [message(chat_id, photo=photo, media_group_id=group_id) for _ in range(parts)]
+
+
+def inline_press(user_id: int, data: str, *, language: str = "fr") -> dict[str, Any]:
+    """A press on a message sent in inline mode: ``inline_message_id``, and no message."""
+    return {
+        "update_id": next(_ids),
+        "callback_query": {
+            "id": f"cq{next(_ids)}",
+            "from": _user(user_id, language),
+            "inline_message_id": "AAAAAKx0AAA7lUZ8",
+            "chat_instance": "-2000",
+            "data": data,
+        },
+    }
 
 
 def press(chat_id: int, data: str, *, message_id: int = 1) -> dict[str, Any]:

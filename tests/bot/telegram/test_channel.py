@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -12,6 +13,7 @@ from sqlalchemy import func, select
 from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
 from bot.storage.types import utcnow
 from flows import engine
+from flows.i18n import text as message_text
 from flows.profile import Profile
 from flows.rules import orient
 from flows.state import ConversationState
@@ -231,8 +233,118 @@ async def test_a_group_gets_one_polite_answer_and_nothing_is_kept(
     sent = await telegram.send(tg.group_message(-100, "/start"))
     assert "message privé" in sent[0]["text"]
     assert await telegram.send(tg.group_message(-100, "bonjour")) == []
+    # Once per group: the next member trying a command is not answered again.
+    assert await telegram.send(tg.group_message(-100, "/start")) == []
     async with telegram.app.state.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+
+
+async def test_a_group_is_answered_in_the_language_of_the_sender(
+    telegram: TelegramHarness,
+) -> None:
+    sent = await telegram.send(tg.group_message(-200, "/start", language="en"))
+    assert sent[0]["text"] == message_text("repeat.group", "en")
+    assert sent[0]["text"] != message_text("repeat.group", "fr")
+
+
+async def test_a_photo_album_gets_one_reprompt(telegram: TelegramHarness) -> None:
+    await telegram.send(tg.message(CHAT, "/start"))
+    sent = []
+    for part in tg.album(CHAT, 4):
+        sent += await telegram.send(part)
+    assert len(sent) == 1
+    assert sent[0]["text"].startswith("Je ne sais lire que du texte")
+    # Another album later is another message: it gets its own re-prompt.
+    sent = []
+    for part in tg.album(CHAT, 2, group_id="99"):
+        sent += await telegram.send(part)
+    assert len(sent) == 1
+
+
+async def test_a_press_on_an_inline_message_is_answered(telegram: TelegramHarness) -> None:
+    press = tg.inline_press(CHAT, "c|consent|yes")
+    response = await telegram.post(press)
+    assert response.json() == {
+        "method": "answerCallbackQuery",
+        "callback_query_id": press["callback_query"]["id"],
+        "text": message_text("telegram.press_elsewhere", "fr"),
+    }
+    async with telegram.app.state.session_factory() as session:
+        stored = await session.get(TelegramUpdate, press["update_id"])
+        assert stored is not None
+        assert stored.processed_at is not None
+
+
+async def test_an_inline_press_taken_by_polling_is_answered_through_the_outbox(
+    telegram: TelegramHarness,
+) -> None:
+    await telegram.runtime.accept(tg.inline_press(CHAT, "c|consent|yes"))
+    await telegram.settle()
+    [answer] = telegram.recorder.calls_to("answerCallbackQuery")
+    assert answer.params["text"] == message_text("telegram.press_elsewhere", "fr")
+
+
+async def test_a_lone_surrogate_is_left_out_and_the_answer_kept(
+    telegram: TelegramHarness,
+) -> None:
+    for update in (
+        tg.message(CHAT, "/start"),
+        tg.press(CHAT, "c|consent|yes"),
+        tg.press(CHAT, "c|asker|self"),
+    ):
+        await telegram.send(update)
+    body = json.dumps(tg.message(CHAT, "19")).replace('"19"', '"19\\ud83d"').encode()
+    response = await telegram.client.post(
+        "/telegram/webhook", content=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    )
+    assert response.status_code == 200
+    await telegram.settle()
+    state = await state_of(telegram)
+    assert state is not None
+    assert state.answers["age"] == 19
+    assert telegram.recorder.sent_texts(CHAT)[-1].endswith("Quel est ton code postal ?")
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    nested: dict[str, Any] = {}
+    for _ in range(depth):
+        nested = {"a": nested}
+    return nested
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        json.dumps({"update_id": 91, "message": {"chat": "x", "text": "hi"}}),
+        json.dumps({"update_id": 92, "message": "hello"}),
+        json.dumps({"update_id": 93, "callback_query": [1]}),
+        json.dumps(tg.message(CHAT, "hi", entities=[_nested(40)], update_id=94)),
+        '{"update_id": 95, "message": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    ],
+    ids=["chat-not-an-object", "message-not-an-object", "press-not-an-object", "deep", "deeper"],
+)
+async def test_a_forged_update_is_ignored_at_once_without_a_traceback(
+    body: str, telegram: TelegramHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    response = await telegram.client.post(
+        "/telegram/webhook",
+        content=body.encode(),
+        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+    )
+    assert response.status_code == 200
+    await telegram.settle()
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert telegram.recorder.calls_to("sendMessage") == []
+    async with telegram.app.state.session_factory() as session:
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(TelegramUpdate)
+            .where(TelegramUpdate.processed_at.is_(None))
+        )
+        retried = await session.scalar(
+            select(func.count()).select_from(TelegramUpdate).where(TelegramUpdate.attempts > 1)
+        )
+    assert (pending, retried) == (0, 0)
 
 
 async def test_multi_select_toggles_redraw_the_keyboard(telegram: TelegramHarness) -> None:
