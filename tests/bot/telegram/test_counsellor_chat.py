@@ -3,9 +3,12 @@ to the person through the bot, the script paused meanwhile."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from bot.counsellor_chat import hand_back, send_staff_message
+from bot.leads.notices import WORD_JOINER
 from bot.settings import Settings
 from bot.storage.types import utcnow
 from tests.auxil import telegram_updates as tg
@@ -24,9 +27,10 @@ def telegram_settings(telegram_settings: Settings) -> Settings:
     )
 
 
-async def become_a_lead(telegram: TelegramHarness) -> None:
-    profile = persona_params()[0].values[0]
-    assert profile is not None
+async def become_a_lead(telegram: TelegramHarness, first_name: str | None = None) -> None:
+    persona = persona_params()[0].values[0]
+    assert persona is not None
+    profile = persona["profile"]
     sent = await telegram.send(tg.message(CHAT, "/start ML_POISSY"))
     for _ in range(40):
         state = await state_of(telegram)
@@ -34,7 +38,10 @@ async def become_a_lead(telegram: TelegramHarness) -> None:
         if state.done:
             return
         question = await _question(telegram)
-        sent = await _answer(telegram, sent[-1], answer_for(question, profile["profile"]), question)
+        answer = answer_for(question, profile)
+        if question["field"] == "first_name" and first_name is not None:
+            answer = {"text": first_name}
+        sent = await _answer(telegram, sent[-1], answer, question)
     raise AssertionError("the conversation did not end")
 
 
@@ -46,6 +53,23 @@ async def test_the_counsellors_group_is_told_of_a_new_lead(telegram: TelegramHar
     assert notice["text"].startswith("📥 Nouvelle demande : Samir")
     assert "https://aiguillage.example/admin/leads/" in notice["text"]
     assert "+336" not in notice["text"]
+
+
+async def test_a_first_name_that_is_a_link_reaches_the_group_as_plain_text(
+    telegram: TelegramHarness,
+) -> None:
+    await become_a_lead(telegram, first_name="http://evil.example/admin/login")
+    [notice] = [
+        c.params for c in telegram.recorder.calls_to("sendMessage") if c.params["chat_id"] == GROUP
+    ]
+    assert notice["link_preview_options"] == {"is_disabled": True}
+    assert "entities" not in notice
+    assert "parse_mode" not in notice
+    name = notice["text"].removeprefix("📥 Nouvelle demande : ").split(" · ")[0]
+    # Reads the same, but Telegram finds no scheme and no domain in it to make a link of.
+    assert name.replace(WORD_JOINER, "") == "http://evil.example/admin/login"
+    assert "://" not in name
+    assert not re.search(r"[\w-]+\.[a-z]{2,}", name)
 
 
 async def test_the_person_gets_the_message_the_script_waits_then_resumes(
