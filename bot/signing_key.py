@@ -86,9 +86,12 @@ def _kept_key(path: Path) -> str:
 def _read_key(path: Path) -> str:
     try:
         key = path.read_text(encoding="utf-8").strip()
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as error:
+    except FileNotFoundError:
+        raise  # none yet: the caller makes one
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not text"
         raise SettingsError(
-            f"{ENV_PREFIX}SECRET_KEY_FILE: cannot read the key kept in {path} ({error})"
+            f"{ENV_PREFIX}SECRET_KEY_FILE: cannot read the key kept in {path} ({reason})"
         ) from None
     if len(key) < MIN_KEY_LENGTH or key.lower() in PLACEHOLDER_SECRETS:
         raise SettingsError(
