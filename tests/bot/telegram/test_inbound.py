@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from bot.telegram.inbound import read_update
+from typing import Any
+
+import pytest
+
+from bot.telegram.inbound import MAX_DEPTH, MalformedUpdate, clean_update, read_update
+from bot.telegram.inbox import chat_of
 from flows.messages import Input
 from tests.auxil import telegram_updates as tg
 
@@ -49,3 +54,57 @@ def test_groups_and_blocking() -> None:
     assert read_update(tg.blocked(7)).blocked is True
     assert read_update(tg.blocked(7, status="member")).blocked is False
     assert read_update({"update_id": 1, "poll": {}}).chat_id is None
+
+
+def test_a_group_command_keeps_the_sender_s_language() -> None:
+    inbound = read_update(tg.group_message(-5, "/start", language="en"))
+    assert (inbound.chat_id, inbound.group, inbound.language_code) == (-5, True, "en")
+
+
+def test_album_parts_carry_their_album() -> None:
+    first, second = tg.album(7, 2, group_id="42")
+    assert read_update(first).media_group_id == read_update(second).media_group_id == "42"
+    assert read_update(tg.message(7, photo=[{"file_id": "p"}])).media_group_id is None
+
+
+def test_a_press_without_a_private_chat_is_still_answered_in_the_presser_s_language() -> None:
+    inbound = read_update(tg.inline_press(7, "c|consent|yes", language="en"))
+    assert inbound.chat_id is None
+    assert inbound.callback_query_id is not None
+    assert inbound.language_code == "en"
+
+
+def test_forged_shapes_name_no_chat_and_raise_nothing() -> None:
+    forged: list[dict[str, Any]] = [
+        {"update_id": 1, "message": {"chat": "x", "text": "hi"}},
+        {"update_id": 2, "message": {"chat": {"id": "7", "type": "private"}, "text": "hi"}},
+        {"update_id": 3, "message": ["x"]},
+        {"update_id": 4, "edited_message": None},
+        {"update_id": 5, "callback_query": "x"},
+        {"update_id": 6, "callback_query": {"message": {"chat": 7}, "from": "x"}},
+        {"update_id": 7, "my_chat_member": {"chat": [], "new_chat_member": "x"}},
+    ]
+    for update in forged:
+        assert read_update(update).chat_id is None
+        assert chat_of(update) is None
+    private = tg.message(7, "hi")
+    private["message"]["from"] = "x"  # a sender that is not an object: still their message
+    assert read_update(private).received == Input(text="hi")
+
+
+def test_lone_surrogates_are_left_out_and_the_rest_kept() -> None:
+    update = tg.message(7, "19\ud83d")
+    update["message"]["entities"] = [{"type": "bold\udc00", "\ud800key": 1}]
+    cleaned = clean_update(update)
+    assert cleaned["message"]["text"] == "19"
+    assert cleaned["message"]["entities"] == [{"type": "bold", "key": 1}]
+    assert clean_update(tg.message(7, "Salut 😀"))["message"]["text"] == "Salut 😀"
+
+
+def test_an_update_nested_past_telegram_s_depth_is_malformed() -> None:
+    nested: dict[str, Any] = {}
+    for _ in range(MAX_DEPTH):
+        nested = {"a": nested}
+    with pytest.raises(MalformedUpdate):
+        clean_update({"update_id": 1, "message": nested})
+    assert clean_update(tg.press(7, "c|consent|yes"))["callback_query"]["data"] == "c|consent|yes"
