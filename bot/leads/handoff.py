@@ -15,6 +15,7 @@ from bot.leads.store import (
     lead_of_conversation,
     record_from_conversation,
     release_lead,
+    set_site,
     set_status,
 )
 from bot.limits import Rate, RateLimiter
@@ -145,6 +146,18 @@ class LeadHandoff:
     ) -> LeadRecord | None:
         """A counsellor's status change, with its lead.updated; None if nothing changed."""
         lead = await set_status(tx, lead_id, status, changed_by=changed_by, now=now)
+        if lead is not None:
+            await queue_lead_event(
+                tx, lead, "lead.updated", now=now, admin_url=self.admin_url(lead.id)
+            )
+            self.queued.set()
+        return lead
+
+    async def change_site(
+        self, tx: Transaction, lead_id: str, site: str, *, now: datetime
+    ) -> LeadRecord | None:
+        """A counsellor's choice of site, with its lead.updated; None if nothing changed."""
+        lead = await set_site(tx, lead_id, site, now=now)
         if lead is not None:
             await queue_lead_event(
                 tx, lead, "lead.updated", now=now, admin_url=self.admin_url(lead.id)

@@ -21,21 +21,26 @@ _DIGITS = re.compile(r"\D")
 
 @dataclass(frozen=True)
 class Scope:
-    """Which leads an account may see: all, those of some sites, or of some referral codes."""
+    """Which leads an account may see: all, those of some sites, or of some referral codes.
+
+    A site scope also holds the leads with no site yet (someone who asked for a counsellor
+    before giving a postal code): every counsellor sees that queue, so every lead reaches
+    someone. A referrer scope does not: partners see their referrals only.
+    """
 
     sites: tuple[str, ...] | None = None
     referrers: tuple[str, ...] | None = None
 
     def clause(self, params: dict[str, Any]) -> str:
         if self.sites is not None:
-            return _in_list("site", "scope_site", self.sites, params)
+            return f"({_in_list('site', 'scope_site', self.sites, params)} OR site IS NULL)"
         if self.referrers is not None:
             return _in_list("referrer_code", "scope_referrer", self.referrers, params)
         return "1 = 1"
 
     def allows(self, lead: LeadRecord) -> bool:
         if self.sites is not None:
-            return lead.site in self.sites
+            return lead.site is None or lead.site in self.sites
         if self.referrers is not None:
             return lead.referrer_code in self.referrers
         return True
@@ -55,6 +60,8 @@ def _in_list(column: str, prefix: str, values: tuple[str, ...], params: dict[str
 class LeadFilters:
     status: str | None = None
     site: str | None = None
+    # The "no site yet" queue (the site filter's "Sans site").
+    no_site: bool = False
     programme: str | None = None
     referrer: str | None = None
     date_from: date | None = None
@@ -71,6 +78,8 @@ class LeadFilters:
         if self.site:
             parts.append("site = :site")
             params["site"] = self.site
+        if self.no_site:
+            parts.append("site IS NULL")
         if self.programme:
             parts.append("programmes LIKE :programme")
             params["programme"] = f"%,{self.programme},%"

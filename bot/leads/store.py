@@ -104,7 +104,8 @@ async def record_from_conversation(
         return await read_lead(tx, lead_id), True
     await tx.write(
         "UPDATE leads SET updated_at = :now, referrer_code = :referrer_code,"
-        " language = :language, site = :site, first_name = :first_name,"
+        # A site a counsellor chose stays when the person asks again without a postal code.
+        " language = :language, site = COALESCE(:site, site), first_name = :first_name,"
         " first_name_key = :first_name_key, phone = :phone,"
         " email = :email, contact_preference = :contact_preference,"
         " human_requested = :human_requested, profile = :profile, orientation = :orientation,"
@@ -147,6 +148,20 @@ async def set_status(
         },
     )
     await _add_change(tx, lead_id, row["status"], status, changed_by, now)
+    return await read_lead(tx, lead_id)
+
+
+async def set_site(tx: Transaction, lead_id: str, site: str, *, now: datetime) -> LeadRecord | None:
+    """Set the site that follows a lead (a counsellor's choice); None if it had it already."""
+    row = await tx.fetch_one("SELECT site FROM leads WHERE id = :id", {"id": lead_id})
+    if row is None:
+        raise UnknownLead(f"no lead {lead_id!r}")
+    if row["site"] == site:
+        return None
+    await tx.write(
+        "UPDATE leads SET site = :site, updated_at = :now WHERE id = :id",
+        {"site": site, "now": now, "id": lead_id},
+    )
     return await read_lead(tx, lead_id)
 
 

@@ -42,6 +42,8 @@ FLASH = {
     "status": N_("Statut enregistré."),
     "note": N_("Note ajoutée."),
     "assigned": N_("Attribution enregistrée."),
+    "site": N_("Site enregistré."),
+    "site_moved": N_("Site enregistré : l'équipe de ce site suit maintenant ce contact."),
     "sent": N_("Message envoyé."),
     "handed_back": N_("L'assistant a repris la main."),
     "replayed": N_("Envoi relancé."),

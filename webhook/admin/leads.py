@@ -71,6 +71,8 @@ PREFERENCE_LABELS = {
     "whatsapp": N_("WhatsApp"),
     "email": N_("E-mail"),
 }
+# The site filter's value for the leads with no site yet (no catalogue site has this id).
+NO_SITE = "none"
 PROGRAMME_IDS = ("ecole_du_web", "fabrique_numerique", "insertion_jobs", "children_workshops")
 CSV_COLUMNS_STAFF = (
     "id", "created_at", "status", "site", "programmes", "referrer_code", "first_name",
@@ -97,6 +99,7 @@ def filters_from(request: Request, viewer: Viewer) -> LeadFilters:
     return LeadFilters(
         status=status if status in STATUSES else None,
         site=site if site in sites else None,
+        no_site=site == NO_SITE,
         programme=programme if programme in PROGRAMME_IDS else None,
         referrer=(query.get("referrer") or "").strip()[:64] or None,
         date_from=_date(query.get("from")),
@@ -239,12 +242,16 @@ def profile_lines(request: Request, lead: LeadRecord, language: Language) -> lis
 
 
 async def who_may_follow(tx: Transaction, lead: LeadRecord) -> list[User]:
-    """The active accounts a lead may be assigned to: the admins and its site's counsellors."""
+    """The active accounts a lead may be assigned to: the admins and its site's counsellors
+    (any counsellor while it has no site: they all see that queue)."""
     return [
         user
         for user in await list_users(tx)
         if user.active
-        and (user.role == "admin" or (user.role == "counsellor" and lead.site in user.sites))
+        and (
+            user.role == "admin"
+            or (user.role == "counsellor" and (lead.site is None or lead.site in user.sites))
+        )
     ]
 
 
@@ -290,6 +297,7 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
         ],
         deliveries=deliveries,
         counsellors=counsellors,
+        sites=[(s.id, s.name) for s in default_catalogue().sites],
         statuses=STATUS_LABELS,
         fits=FIT_LABELS,
         preferences=PREFERENCE_LABELS,
@@ -345,6 +353,32 @@ async def assign_lead(request: Request, viewer: Staff, lead_id: str) -> Response
         await assign(tx, lead.id, user_id, utcnow())
         await audit(tx, viewer, "assign", lead_id=lead.id, detail=user_id or "nobody")
     return see_other(f"/admin/leads/{lead.id}?done=assigned")
+
+
+@router.post("/leads/{lead_id}/site")
+async def set_lead_site(request: Request, viewer: Staff, lead_id: str) -> Response:
+    """Give a lead its site (mostly one that had none), so that its site's team follows it."""
+    form = await checked_form(request, viewer)
+    site = str(form.get("site", ""))
+    if site not in {s.id for s in default_catalogue().sites}:
+        raise AdminRefused(N_("Site inconnu."), status=400)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        changed = await _handoff(request).change_site(tx, lead.id, site, now=utcnow())
+        if changed is None:
+            return see_other(f"/admin/leads/{lead.id}?done=site")
+        await audit(tx, viewer, "set_site", lead_id=lead.id, detail=site)
+        # Someone who does not follow the new site cannot keep the lead.
+        assigned = (await followup_of(tx, lead.id)).assigned_to
+        if assigned is not None and assigned not in {
+            u.id for u in await who_may_follow(tx, changed)
+        }:
+            await assign(tx, lead.id, None, utcnow())
+            await audit(tx, viewer, "assign", lead_id=lead.id, detail="nobody")
+    if scope_of(viewer).allows(changed):
+        return see_other(f"/admin/leads/{lead.id}?done=site")
+    # Given to another site's team: no longer this counsellor's to see.
+    return see_other("/admin/leads?done=site_moved")
 
 
 @router.post("/leads/{lead_id}/reply")

@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
+from bot.storage.types import utcnow
 from tests.auxil.personas import answer_for
-from tests.auxil.web_chat import drive, lead_of_session, send
+from tests.auxil.web_chat import drive, lead_of_session, pushed, send
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 
 POISSY: dict[str, Any] = PROFILE | {"postal_code": "78300"}
@@ -23,6 +24,22 @@ async def person(admin_app: FastAPI, session: str, profile: dict[str, Any] = PRO
     transport = httpx.ASGITransport(app=admin_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
         await drive(chat, profile, session)
+    return await lead_of_session(admin_app.state.database, session)
+
+
+async def asks_for_a_counsellor_at_once(admin_app: FastAPI, session: str) -> str:
+    """Someone who asks for a counsellor before giving a postal code: a lead with no site."""
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        reply = await send(chat, session, command="start")
+        reply = await send(chat, session, command="human")
+        for _ in range(20):
+            if reply["done"]:
+                break
+            question = reply["messages"][-1]["question"]
+            assert question["field"] not in ("postal_code", "site"), question
+            reply = await send(chat, session, **answer_for(question, PROFILE))
+        assert reply["done"]
     return await lead_of_session(admin_app.state.database, session)
 
 
@@ -57,6 +74,15 @@ def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
     assert response.status_code == 200, response.text
     text = response.content.decode("utf-8-sig")
     return list(csv.DictReader(io.StringIO(text, newline=""), delimiter=";"))
+
+
+async def register_ml_poissy(admin_app: FastAPI) -> None:
+    """Register the code the tests' people come with (an unregistered one is kept as unknown)."""
+    async with admin_app.state.database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)",
+            {"code": "ML_POISSY", "name": "Mission locale de Poissy", "now": utcnow()},
+        )
 
 
 async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]:
@@ -149,9 +175,9 @@ async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_bac
     assert sent.status_code == 303
     transport = httpx.ASGITransport(app=admin_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
-        pushed = (await chat.get(f"/api/chat/messages?session={session}&after=0")).json()
-        assert pushed["counsellor"] is True
-        [message] = pushed["messages"]
+        waiting = await pushed(chat, session)
+        assert waiting["counsellor"] is True
+        [message] = waiting["messages"]
         assert "Bonjour Samir, c'est Camille de PôleS !" in message["text"]
         # The person answers: the script stays quiet, the counsellor reads it on the lead page.
         answer = await send(chat, session, text="Oui je suis dispo demain matin")
@@ -161,9 +187,7 @@ async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_bac
 
         handed = await http.post(f"/admin/leads/{lead_id}/hand-back", data={"csrf_token": token})
         assert handed.status_code == 303
-        after = (
-            await chat.get(f"/api/chat/messages?session={session}&after={message['id']}")
-        ).json()
+        after = await pushed(chat, session, after=message["id"])
         assert after["counsellor"] is False
         assert "redonné la main" in after["messages"][0]["text"]
         # The script answers again.
@@ -173,6 +197,7 @@ async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_bac
 async def test_the_csv_export_opens_in_excel_with_accents_and_only_what_the_role_may_see(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
+    await register_ml_poissy(admin_app)
     await person(admin_app, "session-pantin-0004")
     await sign_in(http, await account("admin"))
     exported = await http.get("/admin/leads.csv?site=pantin")
@@ -201,6 +226,7 @@ async def test_the_csv_export_opens_in_excel_with_accents_and_only_what_the_role
 async def test_a_partner_follows_its_referrals_without_their_answers(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
+    await register_ml_poissy(admin_app)
     lead_id = await person(admin_app, "session-pantin-0005")
     await sign_in(http, await account("partner", referrers=["ML_POISSY"]))
     listing = await http.get("/admin/leads")
@@ -232,6 +258,94 @@ async def test_the_admin_reads_the_audit_log_on_the_data_page(
     assert counsellor in page.text
     assert "view_lead" in page.text
     assert f"/admin/leads/{lead_id}" in page.text
+
+
+async def test_a_lead_with_no_site_reaches_every_counsellor_who_can_give_it_a_site(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await asks_for_a_counsellor_at_once(admin_app, "session-nosite-0001")
+    sited = await person(admin_app, "session-pantin-0007")
+    poissy_counsellor = await account("counsellor", sites=["poissy"])
+    pantin_counsellor = await account("counsellor", sites=["pantin"])
+    await sign_in(http, poissy_counsellor)
+
+    # In the list, in the "Sans site" queue, and its page opens.
+    assert f"/admin/leads/{lead_id}" in (await http.get("/admin/leads")).text
+    queue = (await http.get("/admin/leads?site=none")).text
+    assert f"/admin/leads/{lead_id}" in queue
+    assert f"/admin/leads/{sited}" not in queue
+    page = await http.get(f"/admin/leads/{lead_id}")
+    assert page.status_code == 200
+    assert "sans site" in page.text
+    # Any counsellor may take it, whatever their site.
+    async with admin_app.state.database.transaction() as tx:
+        pantin_id = (
+            await tx.fetch_one("SELECT id FROM users WHERE email = :e", {"e": pantin_counsellor})
+        )["id"]  # type: ignore[index]
+    assert f'value="{pantin_id}"' in page.text
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
+    assigned = await http.post(
+        f"/admin/leads/{lead_id}/assign", data={"csrf_token": token, "user": pantin_id}
+    )
+    assert assigned.status_code == 303
+
+    # Without a valid CSRF token or with a site not in the catalogue, nothing changes.
+    assert (
+        await http.post(f"/admin/leads/{lead_id}/site", data={"csrf_token": "x", "site": "pantin"})
+    ).status_code == 403
+    unknown = await http.post(
+        f"/admin/leads/{lead_id}/site", data={"csrf_token": token, "site": "atlantis"}
+    )
+    assert unknown.status_code == 400
+    assert "Site inconnu." in unknown.text
+
+    # Given to Pantin: it leaves the queue, the Poissy counsellor no longer sees it, and the
+    # Pantin counsellor keeps the assignment.
+    moved = await http.post(
+        f"/admin/leads/{lead_id}/site", data={"csrf_token": token, "site": "pantin"}
+    )
+    assert moved.status_code == 303
+    listing = await http.get(moved.headers["location"])
+    assert "l'équipe de ce site suit maintenant ce contact" in listing.text
+    assert f"/admin/leads/{lead_id}" not in listing.text
+    assert (await http.get(f"/admin/leads/{lead_id}")).status_code == 404
+    async with admin_app.state.database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT site, assigned_to FROM leads WHERE id = :id", {"id": lead_id}
+        )
+    assert row is not None
+    assert (row["site"], row["assigned_to"]) == ("pantin", pantin_id)
+    actions = [(who, a) for who, a, lead in await audit_actions(admin_app) if lead == lead_id]
+    assert (poissy_counsellor, "set_site") in actions
+
+
+async def test_a_partner_without_the_referrer_does_not_see_a_lead_with_no_site(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await asks_for_a_counsellor_at_once(admin_app, "session-nosite-0002")
+    await sign_in(http, await account("partner", referrers=["ML_POISSY"]))
+    assert (await http.get(f"/admin/leads/{lead_id}")).status_code == 404
+    assert lead_id not in (await http.get("/admin/leads")).text
+    assert lead_id not in (await http.get("/admin/leads?site=none")).text
+
+
+async def test_the_site_a_counsellor_chose_stays_when_the_person_asks_again(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    session = "session-nosite-0003"
+    lead_id = await asks_for_a_counsellor_at_once(admin_app, session)
+    await sign_in(http, await account("admin"))
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
+    await http.post(f"/admin/leads/{lead_id}/site", data={"csrf_token": token, "site": "pantin"})
+    transport = httpx.ASGITransport(app=admin_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        reply = await send(chat, session, command="human")
+        while not reply["done"]:  # what is known is not asked again: straight to the summary
+            reply = await send(chat, session, choice="confirm")
+    assert await lead_of_session(admin_app.state.database, session) == lead_id
+    page = await http.get(f"/admin/leads/{lead_id}")
+    assert "sans site" not in page.text
+    assert "Pantin" in page.text
 
 
 # OWASP's list: a cell starting with = + - @, a tab or a carriage return is a formula.
