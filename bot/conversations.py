@@ -17,6 +17,7 @@ from bot.flow_registry import FlowRegistry
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import LeadRecord
 from bot.leads.store import lead_of_conversation
+from bot.my_data import lead_messages, request_status
 from bot.referrer_stats import UNKNOWN_REFERRER, get_referrer
 from bot.storage.models import new_id
 from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
@@ -230,7 +231,7 @@ class ConversationService:
                 created_at=utcnow(),
                 reminded_at=None,
             )
-            return await self._save(tx, row, turn, new=True, source=source)
+            return await self._save(tx, row, turn, current, new=True, source=source)
         state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         if row.held_by is not None and not _reaches_the_script(received, state):
@@ -242,7 +243,14 @@ class ConversationService:
             )
             logger.info("held conversation input", extra={"conversation": row.id})
             return Reply(row.id, state.language, [], state.done, None, ["held"], state)
-        if received.command == "restart" or (received.command == "start" and state.done):
+        returning = received.command == "start" and state.done
+        lead = await lead_of_conversation(tx, row.id) if returning else None
+        if lead is not None:
+            # Someone whose request was sent hears where it stands, not the welcome again.
+            turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+            turn.messages.insert(0, request_status(lead))
+            turn.events.append("returned")
+        elif received.command == "restart" or returning:
             # A fresh start runs on the newest flow, keeping the person's language.
             turn = engine.start(current, language=state.language, context=self.context)
             turn.events.append("restarted")
@@ -254,7 +262,7 @@ class ConversationService:
         if row.referrer_code is None:
             row.referrer_code = await _referral_code(tx, received)
         reply = await self._save(
-            tx, row, turn, incoming=_describe(flow, state, received), source=source
+            tx, row, turn, flow, incoming=_describe(flow, state, received), source=source
         )
         reply.answered_kind = asked.input if asked else None
         return reply
@@ -302,16 +310,17 @@ class ConversationService:
         tx: Transaction,
         row: ConversationRow,
         turn: engine.Turn,
+        flow: Flow,
         *,
         incoming: str | None = None,
         new: bool = False,
         source: str | None = None,
     ) -> Reply:
         state = turn.state
-        messages = render_turn(turn.messages, turn.question, state.language)
         if "data_requested" in turn.events:
-            meta = self._meta(row, state.language, await lead_of_conversation(tx, row.id))
-            messages.insert(-1 if turn.question else len(messages), meta)
+            messages = await self._my_data(tx, row, turn, flow)
+        else:
+            messages = render_turn(turn.messages, turn.question, state.language)
         now = utcnow()
         remind_at, close_at = self._reminders(row, state, now)
         values = {
@@ -364,6 +373,25 @@ class ConversationService:
             return None, None
         remind_at = now + self.timing.reminder_after if row.reminded_at is None else None
         return remind_at, now + self.timing.close_after
+
+    async def _my_data(
+        self, tx: Transaction, row: ConversationRow, turn: engine.Turn, flow: Flow
+    ) -> list[RenderedMessage]:
+        """/mes_donnees: the answers, what the lead keeps, and where the request stands."""
+        state = turn.state
+        lead = await lead_of_conversation(tx, row.id)
+        shown = list(turn.messages)
+        if lead is not None:
+            if not state.answers:
+                # "Nothing kept" would be untrue: the lead keeps the answers it was sent with.
+                shown = [
+                    m for m in shown if not (isinstance(m, Say) and m.message_id == "data.nothing")
+                ]
+            shown += lead_messages(flow, state, lead)
+        messages = render_turn(shown, turn.question, state.language)
+        meta = self._meta(row, state.language, lead)
+        messages.insert(-1 if turn.question else len(messages), meta)
+        return messages
 
     @staticmethod
     def _meta(row: ConversationRow, language: Language, lead: LeadRecord | None) -> RenderedMessage:

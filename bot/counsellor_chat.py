@@ -3,6 +3,7 @@
 While a counsellor holds a conversation, what the person sends goes to the transcript (the
 lead page shows it) and the script does not answer; /supprimer and /mes_donnees still work.
 Handing back resumes the script where it was, with its current question asked again.
+A counsellor's message counts as activity: the person's web session stays open while they talk.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from bot.conversations import ConversationService, record_transcript
 from bot.storage.raw import Transaction, as_datetime
 from bot.telegram.outbound import queue_for_sender, reply_calls
 from flows.i18n import parse_language, text
-from flows.render import RenderedMessage
+from flows.render import RenderedMessage, RenderedQuestion
 
 MAX_MESSAGE = 2000
 
@@ -60,7 +61,7 @@ async def send_staff_message(
         raise NoConversation(lead_id)
     await tx.write(
         "UPDATE conversations SET held_by = :author, held_at = COALESCE(held_at, :now),"
-        " remind_at = NULL, close_at = NULL WHERE id = :id",
+        " remind_at = NULL, close_at = NULL, updated_at = :now WHERE id = :id",
         {"author": author, "now": now, "id": held.conversation_id},
     )
     language = parse_language(held.language)
@@ -83,8 +84,8 @@ async def hand_back(
     if held is None:
         raise NoConversation(lead_id)
     await tx.write(
-        "UPDATE conversations SET held_by = NULL, held_at = NULL WHERE id = :id",
-        {"id": held.conversation_id},
+        "UPDATE conversations SET held_by = NULL, held_at = NULL, updated_at = :now WHERE id = :id",
+        {"id": held.conversation_id, "now": now},
     )
     language = parse_language(held.language)
     peeked = await service.peek(tx, channel=held.channel, external_id=held.external_id)
@@ -102,21 +103,38 @@ async def hand_back(
     return held
 
 
+@dataclass(frozen=True)
+class Pushed:
+    """What the web chat has not shown yet of what counsellors wrote."""
+
+    messages: list[tuple[int, str]]
+    # A counsellor holds the conversation: the page says so, and the script waits.
+    held: bool
+    # Once handed back, the question asked again: a web page draws its buttons from it.
+    question: RenderedQuestion | None
+
+
 async def pushed_messages(
-    tx: Transaction, *, channel: str, external_id: str, after: int
-) -> tuple[list[tuple[int, str]], bool]:
-    """For the web chat, which cannot be written to: counsellor messages after an id, and
-    whether a counsellor holds the conversation."""
+    tx: Transaction, service: ConversationService, *, channel: str, external_id: str, after: int
+) -> Pushed:
+    """For the web chat, which cannot be written to: counsellor messages after an id, whether
+    a counsellor holds the conversation, and the current question once handed back."""
     row = await tx.fetch_one(
         "SELECT id, held_by FROM conversations WHERE channel = :channel"
         " AND external_id = :external_id",
         {"channel": channel, "external_id": external_id},
     )
     if row is None:
-        return [], False
+        return Pushed([], False, None)
     entries = await tx.fetch(
         "SELECT id, body FROM transcript_entries WHERE conversation_id = :id"
         " AND direction = 'staff' AND id > :after ORDER BY id LIMIT 50",
         {"id": row["id"], "after": after},
     )
-    return [(int(e["id"]), e["body"]) for e in entries], row["held_by"] is not None
+    held = row["held_by"] is not None
+    question = None
+    if entries and not held:
+        peeked = await service.peek(tx, channel=channel, external_id=external_id)
+        if peeked is not None and not peeked[0].done:
+            question = peeked[1][-1].question
+    return Pushed([(int(e["id"]), e["body"]) for e in entries], held, question)

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     # Closed leads (enrolled, not eligible, unreachable, withdrawn) are erased this many
     # months (of 30 days) after they were closed, with their history and notes.
     retention_lead_months: int = Field(default=12, ge=1, le=120)
+    # A web chat session opens nothing after this long without activity: a shared browser
+    # (a public PC, a family phone) does not hand one person's answers to the next.
+    web_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # Abuse of the web chat (see bot/limits.py): inputs and polls a minute per client address
     # and per session, leads an hour per address (beyond: recorded, but held for review).
     chat_address_per_minute: int = Field(default=60, ge=1, le=100_000)

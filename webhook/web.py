@@ -84,6 +84,8 @@ async def chat_page(
         "start": referral,
         "api": f"{base_path}/api/chat",
         "pages": site_pages,
+        # The page forgets a conversation left alone this long, as the server does.
+        "idle_minutes": settings.web_session_idle_minutes,
     }
     response = templates.TemplateResponse(
         request,

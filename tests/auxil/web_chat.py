@@ -1,4 +1,8 @@
-"""Talking to the web chat API as a person would (/api/chat)."""
+"""Talking to the web chat API as a person would (/api/chat).
+
+Tests name their people ("session-0123456789"); the server issues the real tokens. The
+helpers remember the last token each name was given, and send it as a browser would.
+"""
 
 from __future__ import annotations
 
@@ -8,17 +12,41 @@ import httpx
 
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
+from bot.web_sessions import external_id_of
 from tests.auxil.personas import answer_for
 from webhook.app import create_app
 
 SESSION = "session-0123456789"
+# A person's name in a test → the token the server last gave them.
+_tokens: dict[str, str] = {}
+
+
+def token_of(session: str) -> str:
+    """The token the server gave the person a test calls ``session``."""
+    return _tokens[session]
+
+
+def bearer(session: str) -> dict[str, str]:
+    """The header a browser sends for this person (none before their first start)."""
+    token = _tokens.get(session)
+    return {"Authorization": f"Bearer {token}"} if token else {}
 
 
 async def send(client: httpx.AsyncClient, session: str = SESSION, **body: Any) -> dict[str, Any]:
-    response = await client.post("/api/chat", json={"session": session, **body})
+    response = await client.post("/api/chat", json=body, headers=bearer(session))
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
+    _tokens[session] = result["session"]
     return result
+
+
+async def pushed(client: httpx.AsyncClient, session: str = SESSION, after: int = 0) -> Any:
+    """What the page's polling gets: counsellor messages after an id."""
+    response = await client.get(
+        "/api/chat/messages", params={"after": after}, headers=bearer(session)
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
 
 
 def last_question(reply: dict[str, Any]) -> dict[str, Any] | None:
@@ -29,7 +57,8 @@ def last_question(reply: dict[str, Any]) -> dict[str, Any] | None:
 async def drive(
     client: httpx.AsyncClient, profile: dict[str, Any], session: str = SESSION, *, lang: str = "fr"
 ) -> tuple[dict[str, Any], list[str]]:
-    """Answer every question from the profile until the conversation ends."""
+    """Answer every question from the profile until the conversation ends, as someone new."""
+    _tokens.pop(session, None)
     reply = await send(client, session, command="start", payload="ML_POISSY")
     fields: list[str] = []
     orientation = None
@@ -63,7 +92,7 @@ async def lead_of_session(database: RawDatabase, session: str) -> str:
         row = await tx.fetch_one(
             "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
             " WHERE c.external_id = :session",
-            {"session": session},
+            {"session": external_id_of(token_of(session))},
         )
     assert row is not None, f"no lead for {session}"
     lead_id: str = row["id"]

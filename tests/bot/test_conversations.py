@@ -13,6 +13,7 @@ from bot.storage.models import Conversation, TranscriptEntry
 from bot.storage.raw import open_raw_database
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
+from tests.auxil.service_chat import finish_as_lead
 
 PRESCREENING = (FLOWS_DIR / "prescreening.yaml").read_text(encoding="utf-8")
 # Version 2 asks the age differently: enough to tell which version a conversation runs on.
@@ -111,3 +112,42 @@ async def test_one_person_s_inputs_are_applied_in_order(database_url: str) -> No
             service.send(choice="yes"), service.send(choice="self"), service.send(text="19")
         )
         assert [asked(r) for r in replies] == ["asker", "age", "postal_code"]
+
+
+async def test_a_person_whose_request_was_sent_hears_where_it_stands_on_start(
+    database_url: str,
+) -> None:
+    async with Service(database_url) as service:
+        await finish_as_lead(service.service, "p1")
+        back = await service.send(command="start")
+        assert back.messages[0].text.startswith("Re ! 👋 Ta demande du ")
+        assert "transmise, un conseiller va te contacter" in back.messages[0].text
+        assert not any("Salut" in m.text for m in back.messages)
+        assert "returned" in back.events
+        # The end question still offers to start again.
+        assert back.messages[-1].question is not None
+        assert back.done
+
+
+async def test_my_data_shows_what_the_lead_keeps_after_a_restart(database_url: str) -> None:
+    async with Service(database_url) as service:
+        await finish_as_lead(service.service, "p1")
+        # On a channel where the same chat is the same person, a restart keeps the lead.
+        await service.send(command="restart")
+        data = await service.send(text="/mes_donnees")
+        shown = "\n".join(m.text for m in data.messages)
+        assert "Je ne garde encore aucune réponse" not in shown
+        assert "Dans ta demande transmise à PôleS, je garde aussi :" in shown
+        assert "Samir" in shown
+        assert "06 12 34 56 78" in shown
+        assert "93500" in shown
+        assert "transmise, un conseiller va te contacter" in shown
+
+
+async def test_my_data_does_not_repeat_answers_the_lead_holds_alike(database_url: str) -> None:
+    async with Service(database_url) as service:
+        await finish_as_lead(service.service, "p1")
+        data = await service.send(text="/mes_donnees")
+        shown = "\n".join(m.text for m in data.messages)
+        assert shown.count("Samir") == 1
+        assert "je garde aussi" not in shown

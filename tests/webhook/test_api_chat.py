@@ -9,7 +9,7 @@ import pytest
 
 from flows.profile import Profile
 from flows.rules import orient
-from tests.auxil.web_chat import SESSION, drive, last_question, send
+from tests.auxil.web_chat import SESSION, bearer, drive, last_question, send
 from tests.conftest import persona_params
 
 
@@ -50,35 +50,29 @@ async def test_a_wrong_postal_code_is_answered_kindly(client: httpx.AsyncClient)
 
 async def test_english_from_the_browser_language(client: httpx.AsyncClient) -> None:
     response = await client.post(
-        "/api/chat",
-        json={"session": "english-session-1", "command": "start"},
-        headers={"Accept-Language": "en-GB,en"},
+        "/api/chat", json={"command": "start"}, headers={"Accept-Language": "en-GB,en"}
     )
     assert "PôleS" in response.json()["messages"][0]["text"]
     assert "Hi" in response.json()["messages"][0]["text"]
 
 
-async def test_an_unknown_session_starts_a_new_conversation(client: httpx.AsyncClient) -> None:
-    reply = await send(client, "never-seen-before", text="bonjour")
-    assert last_question(reply)["field"] == "consent"  # type: ignore[index]
-
-
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
-        ({"session": SESSION}, "send exactly one of"),
-        ({"session": SESSION, "text": "a", "choice": "b"}, "got text, choice"),
-        ({"session": "x", "text": "a"}, "session"),
-        ({"session": SESSION, "command": "dance"}, "command"),
-        ({"session": SESSION, "text": "a" * 4001}, "text"),
-        ({"session": SESSION, "choices": "qpv"}, "choices"),
-        ({"text": "hello"}, "session"),
+        ({}, "send exactly one of"),
+        ({"text": "a", "choice": "b"}, "got text, choice"),
+        ({"command": "dance"}, "command"),
+        ({"text": "a" * 4001}, "text"),
+        ({"choices": "qpv"}, "choices"),
+        # The token travels in the Authorization header only, never in the body.
+        ({"session": "my-session-001", "text": "a"}, "session"),
     ],
 )
 async def test_bad_requests_get_422_naming_the_problem(
     body: dict[str, Any], problem: str, client: httpx.AsyncClient
 ) -> None:
-    response = await client.post("/api/chat", json=body)
+    await send(client, command="start")
+    response = await client.post("/api/chat", json=body, headers=bearer(SESSION))
     assert response.status_code == 422
     assert problem in response.text
 

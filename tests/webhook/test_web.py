@@ -31,6 +31,7 @@ async def test_the_page_is_french_by_default(client: httpx.AsyncClient) -> None:
         "start": None,
         "api": "/api/chat",
         "pages": ["/confidentialite"],
+        "idle_minutes": 30,
     }
 
 

@@ -1,23 +1,40 @@
-"""POST /api/chat: the web chat's JSON API, one input in, the bot's messages out."""
+"""POST /api/chat: the web chat's JSON API, one input in, the bot's messages out.
+
+The session token is issued by the server on ``start`` and travels in the Authorization
+header (``Bearer …``), never in a URL: see bot/web_sessions.py for why and how long it lives.
+"""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from bot.commands import typed_command
 from bot.conversations import ConversationService
 from bot.counsellor_chat import pushed_messages
 from bot.storage.raw import RawDatabase
+from bot.storage.types import utcnow
+from bot.web_sessions import WEB_CHANNEL, LiveSession, external_id_of, live_session, new_token
+from flows.inputs import fold
 from flows.messages import Input
-from flows.render import RenderedMessage
+from flows.render import RenderedMessage, RenderedQuestion
 from flows.rules import Orientation
-from webhook.deps import LanguageDep
+from webhook.deps import LanguageDep, SettingsDep
 from webhook.errors import without_lone_surrogates
 
 router = APIRouter(tags=["web chat"])
-WEB_CHANNEL = "web"
+UNKNOWN_SESSION = (
+    'session: unknown or expired session token; send {"command": "start"} without one'
+    " to begin a new conversation"
+)
+# After the end, these start someone new on a new session rather than reuse the old one.
+RESTART_WORDS = ("recommencer", "restart")
+AuthorizationHeader = Annotated[
+    str | None, Header(description="Bearer <session token from a start reply>")
+]
 MAX_MESSAGE_ID = 2**31 - 1
 
 
@@ -26,7 +43,6 @@ class ChatRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    session: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{8,128}$")]
     # A lone surrogate (half an emoji, cut by a client) is dropped: the person's message is kept.
     text: (
         Annotated[str, BeforeValidator(without_lone_surrogates), Field(max_length=4000)] | None
@@ -52,30 +68,99 @@ class ChatRequest(BaseModel):
             )
         return self
 
+    def as_input(self) -> Input:
+        return typed_command(
+            Input(
+                text=self.text,
+                choice=self.choice,
+                choices=tuple(self.choices) if self.choices is not None else None,
+                command=self.command,
+                payload=self.payload,
+            )
+        )
+
 
 class ChatResponse(BaseModel):
+    # The token to send back as "Authorization: Bearer …"; a new one after a (re)start.
+    session: str
     messages: list[RenderedMessage]
     done: bool
     orientation: Orientation | None
+    # The person erased everything: the page forgets the token and the transcript.
+    erased: bool = False
 
 
-@router.post("/api/chat", response_model=ChatResponse, summary="Send one input to the web chat")
-async def chat(body: ChatRequest, request: Request, language: LanguageDep) -> ChatResponse:
-    """Apply an input to the session's conversation; an unknown session starts a new one."""
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if there is one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.casefold() == "bearer" else None
+
+
+async def current_session(
+    request: Request, settings: SettingsDep, authorization: str | None
+) -> LiveSession | None:
+    database: RawDatabase = request.app.state.database
+    idle = timedelta(minutes=settings.web_session_idle_minutes)
+    async with database.transaction() as tx:
+        return await live_session(tx, bearer_token(authorization), now=utcnow(), idle=idle)
+
+
+def unknown_session() -> HTTPException:
+    return HTTPException(401, detail=UNKNOWN_SESSION, headers={"WWW-Authenticate": "Bearer"})
+
+
+def starts_someone_new(received: Input, session: LiveSession | None) -> bool:
+    """Whether this input begins a new conversation, on a new token.
+
+    A restart never reuses the token: whoever restarts on a shared browser is a new person,
+    and their answers must not land in the previous person's conversation or lead.
+    """
+    if session is None or received.command == "restart":
+        return True
+    if not session.done:
+        return False
+    return received.choice == "restart" or fold(received.text or "") in RESTART_WORDS
+
+
+@router.post(
+    "/api/chat",
+    response_model=ChatResponse,
+    summary="Send one input to the web chat",
+    responses={401: {"description": "The session token is missing, unknown or expired"}},
+)
+async def chat(
+    body: ChatRequest,
+    request: Request,
+    language: LanguageDep,
+    settings: SettingsDep,
+    authorization: AuthorizationHeader = None,
+) -> ChatResponse:
+    """Apply an input to the session's conversation; ``start`` without a live token begins one."""
     service: ConversationService = request.app.state.conversations
+    received = body.as_input()
+    session = await current_session(request, settings, authorization)
+    if starts_someone_new(received, session):
+        if session is None and received.command not in ("start", "restart"):
+            raise unknown_session()
+        token = new_token()
+        # A partner's code (payload) is kept: the new conversation comes from the same link.
+        received = Input(command="start", payload=received.payload)
+    else:
+        assert session is not None
+        token = session.token
     reply = await service.handle(
         channel=WEB_CHANNEL,
-        external_id=body.session,
-        received=Input(
-            text=body.text,
-            choice=body.choice,
-            choices=tuple(body.choices) if body.choices is not None else None,
-            command=body.command,
-            payload=body.payload,
-        ),
+        external_id=external_id_of(token),
+        received=received,
         language=language,
     )
-    return ChatResponse(messages=reply.messages, done=reply.done, orientation=reply.orientation)
+    return ChatResponse(
+        session=token,
+        messages=reply.messages,
+        done=reply.done,
+        orientation=reply.orientation,
+        erased="erase_confirmed" in reply.events,
+    )
 
 
 class PushedMessage(BaseModel):
@@ -87,26 +172,36 @@ class PushedMessages(BaseModel):
     messages: list[PushedMessage]
     # A counsellor is talking with the person: the page says so, and the script waits.
     counsellor: bool
+    # After a hand-back, the question asked again, with its buttons.
+    question: RenderedQuestion | None = None
 
 
 @router.get(
     "/api/chat/messages",
     response_model=PushedMessages,
     summary="Messages a counsellor wrote to this session since an id",
+    responses={401: {"description": "The session token is missing, unknown or expired"}},
 )
 async def pushed(
     request: Request,
-    session: Annotated[str, Query(pattern=r"^[A-Za-z0-9_-]{8,128}$")],
+    settings: SettingsDep,
+    authorization: AuthorizationHeader = None,
     # Transcript ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and would
     # overflow the query.
     after: Annotated[int, Query(ge=0, le=MAX_MESSAGE_ID)] = 0,
 ) -> PushedMessages:
     """The web page asks every few seconds: a web page cannot be written to first."""
+    session = await current_session(request, settings, authorization)
+    if session is None:
+        raise unknown_session()
     database: RawDatabase = request.app.state.database
+    service: ConversationService = request.app.state.conversations
     async with database.transaction() as tx:
-        messages, held = await pushed_messages(
-            tx, channel=WEB_CHANNEL, external_id=session, after=after
+        found = await pushed_messages(
+            tx, service, channel=WEB_CHANNEL, external_id=session.external_id, after=after
         )
     return PushedMessages(
-        messages=[PushedMessage(id=i, text=t) for i, t in messages], counsellor=held
+        messages=[PushedMessage(id=i, text=t) for i, t in found.messages],
+        counsellor=found.held,
+        question=found.question,
     )

@@ -1,0 +1,48 @@
+"""What /mes_donnees and a returning person read about the request already sent to PôleS.
+
+A conversation can be restarted while its lead keeps the profile and contact details it was
+sent with: the person must see everything kept about them, and where their request stands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.leads.payload import LeadRecord
+from flows.catalogue import default_catalogue
+from flows.flow import Flow
+from flows.messages import Literal, Say, Text
+from flows.presentation import all_answers_message
+from flows.state import ConversationState
+
+CONTACT_COLUMNS = ("first_name", "phone", "email", "contact_preference", "site")
+
+
+def lead_answers(flow: Flow, lead: LeadRecord) -> dict[str, Any]:
+    """The answers a lead holds, in the order of the summary."""
+    contacts = {name: getattr(lead, name) for name in CONTACT_COLUMNS}
+    held = {**lead.profile, **contacts}
+    ordered = [*flow.summary_fields, *(name for name in held if name not in flow.summary_fields)]
+    return {name: held[name] for name in ordered if held.get(name) not in (None, [])}
+
+
+def request_status(lead: LeadRecord) -> Text:
+    """The lead's date and status, as the person reads it."""
+    return Say(
+        "returning.lead",
+        {
+            "date": Literal(lead.created_at.strftime("%d/%m/%Y")),
+            "status": Say(f"lead.status.{lead.status}"),
+        },
+    )
+
+
+def lead_messages(flow: Flow, state: ConversationState, lead: LeadRecord) -> list[Text]:
+    """What the lead keeps, unless the conversation's answers already showed the same."""
+    kept = lead_answers(flow, lead)
+    if all(state.answers.get(name) == value for name, value in kept.items()):
+        return []
+    as_state = ConversationState(
+        flow_id=flow.id, flow_version=flow.pinned_version, language=state.language, answers=kept
+    )
+    return [Say("data.lead_kept"), all_answers_message(flow, as_state, default_catalogue())]
