@@ -25,8 +25,10 @@ from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
+from webhook.api_docs import mount_api_docs
 from webhook.errors import install_error_handlers
 from webhook.handoff.worker import DeliveryWorker
+from webhook.strict_transport import StrictTransport
 from webhook.telegram_webhook import TelegramWebhook
 
 
@@ -93,6 +95,9 @@ def create_app(
         description="Orientation assistant of PôleS: pre-screening rules, web chat and leads.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by webhook/api_docs.py from a pinned package, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.signing_key = signing_key
@@ -111,6 +116,9 @@ def create_app(
     app.include_router(privacy.router)
     web.mount_static(app)
     mount_admin(app)
+    mount_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(TelegramWebhook)
+    if settings.public_url and settings.public_url.startswith("https://"):
+        app.add_middleware(StrictTransport)
     return app
