@@ -8,6 +8,9 @@ import sys
 from datetime import UTC, datetime
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+# Uvicorn's access line: client address, method, path with its query string, HTTP version,
+# status. The address and the query string (session tokens) must not reach the logs.
+_UVICORN_ACCESS_ARGS = 5
 
 
 class JsonFormatter(logging.Formatter):
@@ -26,6 +29,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+def path_without_query(target: str) -> str:
+    """A request target without its query string or fragment (where tokens travel)."""
+    return target.split("?", 1)[0].split("#", 1)[0]
+
+
+class AccessLogFilter(logging.Filter):
+    """Keep uvicorn's access lines as method, path and status: no address, no query string."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) != _UVICORN_ACCESS_ARGS:
+            # A shape we do not know could carry anything: better lost than leaked.
+            return False
+        _client, method, target, _version, status = args
+        record.msg = "request"
+        record.args = None
+        record.__dict__.update(method=method, path=path_without_query(str(target)), status=status)
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     """Send JSON logs to stderr; quieten libraries that log request bodies or tokens."""
     handler = logging.StreamHandler(sys.stderr)
@@ -35,3 +58,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     # httpx logs full URLs, and Telegram URLs contain the bot token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, AccessLogFilter) for f in access.filters):
+        access.addFilter(AccessLogFilter())

@@ -23,6 +23,7 @@ from bot.storage.types import utcnow
 from bot.telegram.runtime import TelegramRuntime
 from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web
+from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
@@ -119,6 +120,8 @@ def create_app(
     mount_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(TelegramWebhook)
+    # Outermost, so that it times and records every request, the Telegram webhook's too.
+    app.add_middleware(AccessLog)
     if settings.public_url and settings.public_url.startswith("https://"):
         app.add_middleware(StrictTransport)
     return app

@@ -21,15 +21,21 @@ def unused_port() -> int:
 
 
 @contextmanager
-def serve(app: Any, *, port: int = 0) -> Iterator[str]:
-    """Run the ASGI app until the block ends; yields its base URL."""
+def serve(app: Any, *, port: int = 0, access_log: bool = False) -> Iterator[str]:
+    """Run the ASGI app until the block ends; yields its base URL (``access_log``: uvicorn's)."""
     # Binding here, before uvicorn starts, means no other process can take the port meanwhile.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no delayed-ACK waits
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, ws="none")
+    config = uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="info" if access_log else "warning",
+        access_log=access_log,
+        ws="none",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()

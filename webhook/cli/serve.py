@@ -27,5 +27,9 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level)
     upgrade_embedded_database(settings.database_url)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_config=None)
+    # Uvicorn's access line names the client's address and the query string (session
+    # tokens): webhook.access_log writes one without them instead.
+    uvicorn.run(
+        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+    )
     return 0
