@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import (
     Browser,
+    BrowserContext,
     ConsoleMessage,
     Locator,
     Page,
@@ -23,7 +24,12 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from bot.conversations import ConversationService
+from bot.counsellor_chat import hand_back, send_staff_message
+from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
+from bot.storage.raw import open_raw_database
+from bot.storage.types import utcnow
 from tests.auxil.servers import serve
 from webhook.app import create_app
 
@@ -71,6 +77,37 @@ CHOICE_PREFERENCES = {
     "contact_preference": "phone",
 }
 IDLE = '#app[data-state="idle"], #app[data-state="done"]'
+SESSION_TOKEN = '() => JSON.parse(sessionStorage.getItem("aiguillage.chat.v2") || "{}").session'
+# What the person of these tests gives that no one after them may see.
+PERSONAL = ("Samir", "06 12 34 56 78", "samir@example.org", "93500")
+
+
+def _personal(text: str) -> bool:
+    return any(value in text for value in PERSONAL)
+
+
+async def _stored(page: Page) -> str:
+    """Everything the browser keeps for the site, as one text."""
+    stored: str = await page.evaluate(
+        "() => JSON.stringify([{...sessionStorage}, {...localStorage}])"
+    )
+    return stored
+
+
+async def _phone(browser: Browser) -> tuple[Page, Problems, BrowserContext]:
+    context = await browser.new_context(
+        viewport=PHONE, is_mobile=True, has_touch=True, locale="fr-FR"
+    )
+    page = await context.new_page()
+    problems = Problems()
+    problems.watch(page)
+    return page, problems, context
+
+
+async def _type(page: Page, text: str) -> None:
+    await page.get_by_test_id("text-input").fill(text)
+    await page.get_by_test_id("send-button").click()
+    await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
 
 
 @pytest.fixture
@@ -107,8 +144,11 @@ class Problems:
     """Everything that went wrong in the page, whatever the test was looking at."""
 
     found: list[str] = field(default_factory=list)
+    # Every address the page asked for, to check what travels in them.
+    urls: list[str] = field(default_factory=list)
 
     def watch(self, page: Page) -> None:
+        page.on("request", lambda request: self.urls.append(request.url))
         page.on("console", self._console)
         page.on("pageerror", lambda error: self.found.append(f"page error: {error}"))
         page.on("requestfailed", self._request_failed)
@@ -203,12 +243,120 @@ async def test_a_whole_conversation_on_a_phone(live_server: str, browser: Browse
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= PHONE["width"]
 
-        # A reload shows the same conversation again, without starting a new one.
-        transcript = await page.get_by_test_id("chat-log").inner_text()
+        # A finished conversation keeps none of its answers in the browser: a reload says
+        # where the request stands, and shows nothing the person gave.
+        assert not _personal(await _stored(page))
         await page.reload()
         await page.wait_for_selector('#app[data-state="done"]', timeout=TURN_TIMEOUT_MS)
-        assert await page.get_by_test_id("chat-log").inner_text() == transcript
+        shown = await page.get_by_test_id("chat-log").inner_text()
+        assert "Ta demande du" in shown
+        assert "transmise" in shown
+        assert not _personal(shown + await _stored(page))
+        assert "Salut" not in shown
 
+        # The token never travels in an address.
+        token = await page.evaluate(SESSION_TOKEN)
+        assert token
+        assert not [url for url in problems.urls if token in url]
+        assert problems.found == []
+    finally:
+        await context.close()
+
+
+async def test_erasing_after_the_end_leaves_nothing_on_screen_or_stored(
+    live_server: str, browser: Browser
+) -> None:
+    page, problems, context = await _phone(browser)
+    try:
+        await page.goto(f"{live_server}/")
+        await _converse(page, problems)
+        await _type(page, "/supprimer")
+        # The Yes/No of /supprimer, even after the end.
+        question = page.get_by_test_id("question")
+        await question.wait_for(timeout=TURN_TIMEOUT_MS)
+        values = [
+            await b.get_attribute("data-value")
+            for b in await question.get_by_test_id("choice-button").all()
+        ]
+        assert values == ["erase_yes", "erase_no"]
+        erased_token = await page.evaluate(SESSION_TOKEN)
+        await question.get_by_test_id("choice-button").first.click()
+        await page.wait_for_selector('#app[data-state="done"]', timeout=TURN_TIMEOUT_MS)
+        shown = await page.get_by_test_id("chat-log").inner_text()
+        assert "j'ai tout effacé" in shown
+        assert not _personal(shown)
+        assert await _stored(page) == "[{},{}]"
+        await page.reload()
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        shown = await page.get_by_test_id("chat-log").inner_text()
+        assert "Salut" in shown  # someone new, from the welcome
+        assert not _personal(shown + await _stored(page))
+        assert erased_token not in await _stored(page)
+        assert problems.found == []
+    finally:
+        await context.close()
+
+
+async def test_a_page_left_past_the_idle_window_forgets_the_person(
+    live_server: str, browser: Browser
+) -> None:
+    page, problems, context = await _phone(browser)
+    try:
+        await page.goto(f"{live_server}/")
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        await page.get_by_test_id("choice-button").first.click()  # consent: yes
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        old_token = await page.evaluate(SESSION_TOKEN)
+        # As if the person had left 31 minutes ago: the next one reloads the page.
+        await page.evaluate(
+            """() => {
+              const key = "aiguillage.chat.v2";
+              const saved = JSON.parse(sessionStorage.getItem(key));
+              saved.activeAt -= 31 * 60 * 1000;
+              sessionStorage.setItem(key, JSON.stringify(saved));
+            }"""
+        )
+        await page.reload()
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        assert await page.get_by_test_id("user-message").count() == 0
+        assert await page.evaluate(SESSION_TOKEN) != old_token
+        assert problems.found == []
+    finally:
+        await context.close()
+
+
+async def test_a_hand_back_brings_the_question_with_its_buttons(
+    live_server: str, browser: Browser, settings: Settings
+) -> None:
+    page, problems, context = await _phone(browser)
+    try:
+        await page.goto(f"{live_server}/")
+        await _converse(page, problems)
+        # After the end the person asks for a counsellor again: a question is on screen.
+        await page.get_by_test_id("human-button").click()
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        asked = await page.get_by_test_id("question").get_attribute("data-field")
+        # A counsellor writes from the lead page, then hands back.
+        database = open_raw_database(settings.database_url)
+        service = ConversationService(database, FlowRegistry())
+        try:
+            async with database.transaction() as tx:
+                lead = await tx.fetch_one("SELECT id FROM leads")
+                assert lead is not None
+                await send_staff_message(
+                    tx, lead["id"], author="camille@poles.example", body="Bonjour !", now=utcnow()
+                )
+                await hand_back(tx, service, lead["id"], now=utcnow())
+        finally:
+            await database.close()
+        handed_back = page.get_by_test_id("bot-message").filter(has_text="redonné la main")
+        await handed_back.wait_for(timeout=TURN_TIMEOUT_MS)
+        # The question is asked again below the counsellor's words, with its buttons.
+        question = page.locator('[data-testid="chat-log"] > :last-child[data-testid="question"]')
+        await question.wait_for(timeout=TURN_TIMEOUT_MS)
+        assert await question.get_attribute("data-field") == asked
+        if await question.get_attribute("data-kind") == "choice":
+            assert await question.get_by_test_id("choice-button").count() > 0
         assert problems.found == []
     finally:
         await context.close()

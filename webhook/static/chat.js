@@ -4,7 +4,7 @@
 "use strict";
 
 (() => {
-  const STORAGE_KEY = "aiguillage.chat.v1";
+  const STORAGE_KEY = "aiguillage.chat.v2";
   // Enough for any real conversation, small enough never to hit the storage quota.
   const MAX_TRANSCRIPT = 400;
   const REQUEST_TIMEOUT_MS = 20000;
@@ -19,64 +19,57 @@
   const form = document.getElementById("composer");
   const input = document.querySelector('[data-testid="text-input"]');
 
-  // ---- storage: a reload or a later visit resumes the same conversation -------------------
-  // Only the opaque session id outlives the tab (localStorage): the transcript, which holds
-  // answers and contact details, stays in sessionStorage so a shared phone does not keep it.
-  // A later visit asks the server to resume, and the server repeats the current question.
+  // ---- storage: a reload resumes the conversation, a shared browser hands nothing on ------
+  // The session token (issued by the server) and the transcript live in sessionStorage only:
+  // they end with the tab. Even in the tab they open nothing after the idle window, and once
+  // a conversation is finished the transcript is no longer kept (a reload shows where the
+  // request stands, not the answers); once erased, nothing is kept at all.
 
   const memoryStore = new Map();
-  function storage(kind) {
-    return {
-      get(key) {
-        try {
-          return window[kind].getItem(key);
-        } catch {
-          // Storage can be disabled (private browsing, strict settings): keep the page usable.
-          return memoryStore.get(kind + key) ?? null;
-        }
-      },
-      set(key, value) {
-        try {
-          window[kind].setItem(key, value);
-        } catch {
-          memoryStore.set(kind + key, value);
-        }
-      },
-    };
+  const store = {
+    get(key) {
+      try {
+        return window.sessionStorage.getItem(key);
+      } catch {
+        // Storage can be disabled (private browsing, strict settings): keep the page usable.
+        return memoryStore.get(key) ?? null;
+      }
+    },
+    set(key, value) {
+      try {
+        window.sessionStorage.setItem(key, value);
+      } catch {
+        memoryStore.set(key, value);
+      }
+    },
+    remove(key) {
+      memoryStore.delete(key);
+      try {
+        window.sessionStorage.removeItem(key);
+      } catch {
+        // Nothing stored there to remove.
+      }
+    },
+  };
+  // Earlier versions kept a client-made session id in localStorage, for ever: drop it.
+  store.remove("aiguillage.chat.v1");
+  try {
+    window.localStorage.removeItem("aiguillage.session.v1");
+  } catch {
+    // localStorage disabled: nothing was kept there.
   }
-  const store = storage("sessionStorage");
-  const lasting = storage("localStorage");
-  const SESSION_KEY = "aiguillage.session.v1";
-
-  function newSessionId() {
-    if (window.crypto && typeof window.crypto.randomUUID === "function") {
-      return window.crypto.randomUUID();
-    }
-    // randomUUID only exists in secure contexts; a plain-http intranet deployment still works.
-    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40;
-    bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-  }
+  const IDLE_MS = (Number.isFinite(config.idle_minutes) ? config.idle_minutes : 30) * 60000;
 
   function freshState() {
-    return { session: newSessionId(), start: config.start, transcript: [], question: null, done: false };
+    return { session: null, start: config.start, transcript: [], question: null, done: false, pushed: 0, activeAt: Date.now() };
   }
 
-  function readStoredJson(where, key) {
+  function readStoredJson(key) {
     try {
-      return JSON.parse(where.get(key) ?? "null");
+      return JSON.parse(store.get(key) ?? "null");
     } catch {
       return null; // a damaged entry is treated as none
     }
-  }
-
-  function resumedState() {
-    const saved = readStoredJson(lasting, SESSION_KEY);
-    const usable = saved !== null && typeof saved === "object" && typeof saved.session === "string";
-    if (!usable || (config.start && config.start !== saved.start)) return freshState();
-    return { session: saved.session, start: saved.start ?? null, transcript: [], question: null, done: false };
   }
 
   function isQuestion(value) {
@@ -88,20 +81,26 @@
     );
   }
 
+  function idle(saved) {
+    return !Number.isFinite(saved.activeAt) || Date.now() - saved.activeAt > IDLE_MS;
+  }
+
   function loadState() {
-    const saved = readStoredJson(store, STORAGE_KEY);
+    const saved = readStoredJson(STORAGE_KEY);
     const valid =
       saved !== null &&
       typeof saved === "object" &&
-      typeof saved.session === "string" &&
-      saved.session.length > 0 &&
+      (saved.session === null || typeof saved.session === "string") &&
       Array.isArray(saved.transcript) &&
       saved.transcript.every(
         (entry) => entry && (entry.from === "bot" || entry.from === "user") && typeof entry.text === "string",
       );
-    if (!valid) return resumedState();
-    // A different partner link means a new conversation; the same link reloaded resumes.
-    if (config.start && config.start !== saved.start) return freshState();
+    // Someone who left the browser a while ago: the next person starts afresh, seeing nothing.
+    // A different partner link also means a new conversation; the same link reloaded resumes.
+    if (!valid || idle(saved) || (config.start && config.start !== saved.start)) {
+      store.remove(STORAGE_KEY);
+      return freshState();
+    }
     return {
       session: saved.session,
       start: saved.start ?? null,
@@ -109,6 +108,7 @@
       question: isQuestion(saved.question) ? saved.question : null,
       done: saved.done === true,
       pushed: Number.isInteger(saved.pushed) ? saved.pushed : 0,
+      activeAt: saved.activeAt,
     };
   }
 
@@ -116,8 +116,17 @@
 
   function saveState() {
     state.transcript = state.transcript.slice(-MAX_TRANSCRIPT);
-    store.set(STORAGE_KEY, JSON.stringify(state));
-    lasting.set(SESSION_KEY, JSON.stringify({ session: state.session, start: state.start }));
+    // A finished conversation keeps its token (a reload hears where the request stands) but
+    // not its answers: they stay on screen only until the page is left.
+    const kept = state.done ? { ...state, transcript: [], question: null } : state;
+    store.set(STORAGE_KEY, JSON.stringify(kept));
+  }
+
+  // Erased, or the server no longer knows the token: nothing of it stays, on screen or stored.
+  function forget() {
+    store.remove(STORAGE_KEY);
+    state = freshState();
+    log.replaceChildren();
   }
 
   // ---- drawing --------------------------------------------------------------------------
@@ -239,22 +248,32 @@
     return button;
   }
 
+  function renderDone() {
+    const done = element("div", { class: "done" });
+    const again = element(
+      "button",
+      { type: "button", class: "choice primary", "data-testid": "done-restart" },
+      t.restart,
+    );
+    again.addEventListener("click", () => restart(false));
+    done.append(again);
+    log.append(done);
+    scrollToEnd();
+  }
+
   function renderQuestion() {
     removeControls();
-    const question = state.question;
+    let question = state.question;
     configureInput(question);
     if (state.done) {
-      const done = element("div", { class: "done" });
-      const again = element(
-        "button",
-        { type: "button", class: "choice primary", "data-testid": "done-restart" },
-        t.restart,
-      );
-      again.addEventListener("click", () => restart(false));
-      done.append(again);
-      log.append(done);
-      scrollToEnd();
-      return;
+      // After the end the page's own button restarts; a question still asked (the Yes/No of
+      // /supprimer) keeps its buttons.
+      const choices = Array.isArray(question?.choices) ? question.choices.filter((c) => c.value !== "restart") : [];
+      question = choices.length ? { ...question, choices } : null;
+      if (!question) {
+        renderDone();
+        return;
+      }
     }
     if (!question) return;
     const box = element("div", {
@@ -298,6 +317,7 @@
     }
     log.append(box);
     scrollToEnd();
+    if (state.done) renderDone();
   }
 
   function renderAll() {
@@ -317,6 +337,15 @@
     for (const button of document.querySelectorAll("button")) button.disabled = value;
   }
 
+  class SessionGone extends Error {}
+
+  // The token goes in a header, never in a URL: addresses end up in logs and histories.
+  function headers(extra = {}) {
+    const sent = { Accept: "application/json", ...extra };
+    if (state.session) sent.Authorization = `Bearer ${state.session}`;
+    return sent;
+  }
+
   async function post(body) {
     const controller = new AbortController();
     const timer = window.setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
@@ -324,14 +353,17 @@
       const url = `${config.api}?lang=${encodeURIComponent(config.language)}`;
       const response = await fetch(url, {
         method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json" },
-        body: JSON.stringify({ session: state.session, ...body }),
+        headers: headers({ "Content-Type": "application/json" }),
+        body: JSON.stringify(body),
         signal: controller.signal,
         credentials: "same-origin",
       });
+      if (response.status === 401) throw new SessionGone();
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
-      if (!data || !Array.isArray(data.messages)) throw new Error("unexpected answer");
+      if (!data || !Array.isArray(data.messages) || typeof data.session !== "string") {
+        throw new Error("unexpected answer");
+      }
       return data;
     } finally {
       window.clearTimeout(timer);
@@ -340,6 +372,22 @@
 
   function receive(data) {
     for (const node of log.querySelectorAll(".notice")) node.remove();
+    if (data.session !== state.session) {
+      // A new conversation (a restart, or a start after the old token expired).
+      state.session = data.session;
+      state.pushed = 0;
+    }
+    state.activeAt = Date.now();
+    if (data.erased === true) {
+      // Only the confirmation stays on screen; nothing of the person is kept anywhere.
+      forget();
+      state.done = true;
+      for (const message of data.messages) {
+        if (typeof message?.text === "string" && message.text !== "") bubble("bot", message.text);
+      }
+      renderQuestion();
+      return;
+    }
     let question = null;
     let first = null;
     for (const message of data.messages) {
@@ -369,24 +417,36 @@
     const echoed = echo ? bubble("user", echo) : null;
     setBusy(true);
     showTyping();
+    let gone = false;
     try {
       const data = await post(body);
       hideTyping();
       if (echo) state.transcript.push({ from: "user", text: echo });
       receive(data);
       return true;
-    } catch {
+    } catch (error) {
       hideTyping();
-      // The turn did not happen: take the answer back so it can be sent again.
-      echoed?.remove();
-      notice(t.connection_error);
-      state.question = previousQuestion;
-      renderQuestion();
+      gone = error instanceof SessionGone;
+      if (!gone) {
+        // The turn did not happen: take the answer back so it can be sent again.
+        echoed?.remove();
+        notice(t.connection_error);
+        state.question = previousQuestion;
+        renderQuestion();
+      }
       return false;
     } finally {
       setBusy(false);
       focusAfter(via);
+      if (gone) startAfresh();
     }
+  }
+
+  // The server no longer knows the token (idle too long, erased elsewhere): start anew,
+  // showing nothing of before.
+  function startAfresh() {
+    forget();
+    send({ command: "start", payload: state.start ?? null }, null, null);
   }
 
   function focusAfter(via) {
@@ -408,7 +468,8 @@
     state.done = false;
     saveState();
     log.replaceChildren();
-    await send({ command: "restart", payload: null }, null, "button");
+    // The server answers with a new token: whoever restarts is treated as someone new.
+    await send({ command: "restart", payload: state.start ?? null }, null, "button");
   }
 
   async function switchLanguage(language) {
@@ -451,23 +512,49 @@
   // ---- messages a counsellor writes from the admin view ------------------------------------
   // A web page cannot be written to first: it asks every few seconds while it is shown.
 
+  // A page left open on a shared screen: past the idle window, what the person said goes.
+  function expireIfIdle() {
+    const said = state.done || state.transcript.some((entry) => entry.from === "user");
+    if (said && idle(state)) {
+      startAfresh();
+      return true;
+    }
+    return false;
+  }
+
   async function fetchPushed() {
-    if (document.hidden || busy) return;
+    if (busy || expireIfIdle() || document.hidden || !state.session) return;
     try {
       const after = Number.isInteger(state.pushed) ? state.pushed : 0;
-      const url = `${config.api}/messages?session=${encodeURIComponent(state.session)}&after=${after}`;
-      const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+      const response = await fetch(`${config.api}/messages?after=${after}`, {
+        headers: headers(),
+        credentials: "same-origin",
+      });
+      if (response.status === 401 && !busy) {
+        startAfresh();
+        return;
+      }
       if (!response.ok) return;
       const data = await response.json();
       const messages = Array.isArray(data?.messages) ? data.messages : [];
+      let added = false;
       for (const message of messages) {
         if (typeof message?.text !== "string" || !Number.isInteger(message?.id)) continue;
         if (message.id <= (state.pushed ?? 0)) continue;
         state.pushed = message.id;
         state.transcript.push({ from: "bot", text: message.text });
         bubble("bot", message.text);
+        added = true;
       }
-      if (messages.length) saveState();
+      if (added) {
+        state.activeAt = Date.now();
+        // Handed back: the question asked again comes with its buttons.
+        if (isQuestion(data.question)) {
+          state.question = data.question;
+          renderQuestion();
+        }
+        saveState();
+      }
     } catch {
       // Offline for a moment: the next round asks again.
     }
