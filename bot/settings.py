@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
+from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -13,6 +16,22 @@ ENV_PREFIX = "AIGUILLAGE_"
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret"})
 TELEGRAM_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+
+
+def default_data_dir() -> Path:
+    """Where the service keeps its files unless told otherwise: ``$XDG_DATA_HOME/aiguillage``.
+
+    Not the working directory: every command must find the same database wherever it runs.
+    """
+    base = os.environ.get("XDG_DATA_HOME", "")
+    # The XDG specification says to ignore a relative value.
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "aiguillage"
+
+
+def default_database_url() -> str:
+    """The SQLite file in the data directory (an absolute path: four slashes)."""
+    return f"sqlite+aiosqlite:///{default_data_dir() / 'aiguillage.db'}"
 
 
 class SettingsError(ValueError):
@@ -27,7 +46,9 @@ class Settings(BaseSettings):
     )
 
     environment: Literal["development", "test", "production"] = "development"
-    database_url: str = "sqlite+aiosqlite:///./aiguillage.db"
+    database_url: str = Field(default_factory=default_database_url)
+    # The flow files (*.yaml); by default the ones shipped with the package.
+    flows_dir: Path | None = None
     # Signs the admin session cookies. Unset outside production: a random key is made at first
     # start and kept in secret_key_file (see bot/signing_key.py); never a known constant.
     secret_key: SecretStr | None = None
@@ -169,6 +190,29 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_path(self) -> Path | None:
+        """The SQLite database file as an absolute path; None for PostgreSQL or in memory."""
+        if not self.is_sqlite:
+            return None
+        _, separator, rest = self.database_url.partition(":///")
+        path = rest.split("?", 1)[0]
+        if not separator or path in ("", ":memory:"):
+            return None
+        return Path(path).absolute()
+
+    @property
+    def database_label(self) -> str:
+        """Which database this is, for people: a file path, or PostgreSQL without password."""
+        if self.is_sqlite:
+            path = self.sqlite_path
+            return str(path) if path is not None else "SQLite in memory"
+        # Built from the parts, so that the password and query options are never shown.
+        parts = urlsplit(self.database_url)
+        user = f"{parts.username}@" if parts.username else ""
+        address = parts.netloc.rpartition("@")[2] or "localhost"
+        return f"postgresql://{user}{address}{parts.path}"
 
 
 def _listed(value: str) -> list[str]:

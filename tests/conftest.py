@@ -43,6 +43,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             items[:] = [item for item in items if item not in deselected]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _own_data_directory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    # The default database (and what lives beside it) is per user: never the developer's own.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_DATA_HOME", str(tmp_path_factory.mktemp("xdg-data")))
+        patch.delenv("AIGUILLAGE_DATABASE_URL", raising=False)
+        patch.delenv("AIGUILLAGE_FLOWS_DIR", raising=False)
+        yield
+
+
 @pytest.fixture(scope="session")
 def database_kind(request: pytest.FixtureRequest) -> str:
     kind: str = request.config.getoption("--db")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from fastapi import FastAPI
 from telegram import Bot
 
-from bot.conversations import ConversationService, Timing
-from bot.flow_registry import FlowRegistry
+from bot.conversation_setup import conversation_service
 from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
@@ -52,16 +51,7 @@ def create_app(
     session_factory = create_session_factory(engine)
     database = open_raw_database(settings.database_url)
     handoff = LeadHandoff.from_settings(settings)
-    conversations = ConversationService(
-        database,
-        FlowRegistry(),
-        context={"privacy_url": settings.privacy_url},
-        timing=Timing(
-            reminder_after=timedelta(hours=settings.reminder_delay_hours),
-            close_after=timedelta(days=settings.close_after_days),
-        ),
-        handoff=handoff,
-    )
+    conversations = conversation_service(settings, database, handoff=handoff)
     deliveries = DeliveryWorker(database, wake=handoff.queued)
     telegram = (
         TelegramRuntime(settings, conversations, database, bot=telegram_bot)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.settings import SettingsError, load_settings
@@ -16,8 +18,49 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> Non
 
 def test_defaults_need_nothing() -> None:
     settings = load_settings()
-    assert settings.database_url == "sqlite+aiosqlite:///./aiguillage.db"
+    assert settings.is_sqlite
     assert settings.telegram_token is None
+
+
+def test_the_default_database_does_not_depend_on_the_working_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    expected = tmp_path / "data" / "aiguillage" / "aiguillage.db"
+    for folder in ("one", "two"):
+        (tmp_path / folder).mkdir()
+        monkeypatch.chdir(tmp_path / folder)
+        settings = load_settings()
+        assert settings.database_url == f"sqlite+aiosqlite:///{expected}"
+        assert settings.sqlite_path == expected
+
+
+def test_without_xdg_data_home_the_database_is_in_the_home_folder(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("XDG_DATA_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    expected = tmp_path / ".local" / "share" / "aiguillage" / "aiguillage.db"
+    assert load_settings().sqlite_path == expected
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        ("sqlite:///./here.db", "{cwd}/here.db"),
+        ("sqlite:////srv/aiguillage.db", "/srv/aiguillage.db"),
+        ("sqlite://", "SQLite in memory"),
+        (
+            "postgresql://app:pa55@db.example:5433/aig?password=pa55",
+            "postgresql://app@db.example:5433/aig",
+        ),
+        ("postgres://db/aig", "postgresql://db/aig"),
+    ],
+)
+def test_the_database_is_named_without_its_password(url: str, label: str) -> None:
+    settings = load_settings(database_url=url)
+    assert settings.database_label == label.format(cwd=Path.cwd())
+    assert "pa55" not in settings.database_label
 
 
 def test_plain_database_urls_get_the_async_driver(monkeypatch: pytest.MonkeyPatch) -> None:

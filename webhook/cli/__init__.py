@@ -1,49 +1,63 @@
-"""The ``aiguillage`` command line: one sub-command per module of this package."""
+"""The ``aiguillage`` command line: one sub-command per module of this package.
+
+A command's module, and what it needs (the web framework, Telegram, SQLAlchemy: seconds of
+imports), is loaded only when that command runs, so that ``--help`` answers at once.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 
-from bot.settings import SettingsError
-from webhook.cli import (
-    bot_polling,
-    chat,
-    db,
-    deliveries,
-    endpoints,
-    flows_cmd,
-    leads,
-    orient,
-    purge,
-    referrers,
-    serve,
-    users,
-    worker,
-)
-from webhook.cli._errors import CliError
-
-COMMAND_MODULES = (
-    orient, serve, worker, db, flows_cmd, chat, bot_polling, referrers, leads, endpoints,
-    deliveries, purge, users,
-)  # fmt: skip
+# Command → (module of this package, one-line help). Each module has register(parser) adding
+# its arguments and handler, imported only when its command is asked for.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "orient": ("orient", "print the orientation of a profile (JSON)"),
+    "serve": ("serve", "run the HTTP service"),
+    "worker": ("worker", "deliver lead webhooks (several may share a PostgreSQL database)"),
+    "db": ("db", "database maintenance"),
+    "flows": ("flows_cmd", "check the flow files or draw their diagrams"),
+    "chat": ("chat", "talk to the assistant in this terminal"),
+    "bot": ("bot_polling", "run the Telegram bot by polling (development)"),
+    "referrers": ("referrers", "partners' referral codes"),
+    "leads": ("leads", "people to contact, and their follow-up"),
+    "endpoints": ("endpoints", "receivers of signed lead webhooks"),
+    "deliveries": ("deliveries", "lead webhook deliveries"),
+    "purge": ("purge", "erase data older than its retention now"),
+    "users": ("users", "accounts of the admin view"),
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser with every sub-command registered."""
+def _asked_command(argv: Sequence[str]) -> str | None:
+    """The command named on the line (the first word that is not an option), if known."""
+    word = next((arg for arg in argv if not arg.startswith("-")), None)
+    return word if word in COMMANDS else None
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
+    """The parser: every command listed, the arguments of the one asked for registered."""
     parser = argparse.ArgumentParser(
         prog="aiguillage", description="Orientation assistant of PôleS."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in COMMAND_MODULES:
-        module.register(commands)
+    asked = _asked_command(argv)
+    for name, (module_name, help_text) in COMMANDS.items():
+        command = commands.add_parser(name, help=help_text, description=help_text)
+        if name == asked:
+            importlib.import_module(f"{__name__}.{module_name}").register(command)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run a sub-command; errors become one line on stderr and exit status 2."""
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(arguments).parse_args(arguments)
+    # Imported here, not above: the settings load pydantic, which --help does not need.
+    from bot.settings import SettingsError
+    from webhook.cli._errors import CliError
+
     try:
         status: int = args.handler(args)
     except (CliError, SettingsError) as error:

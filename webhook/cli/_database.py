@@ -1,23 +1,71 @@
-"""Opening the configured database from a command, migrated when it is the SQLite default."""
+"""Opening the configured database from a command (migrated when SQLite), and naming it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.settings import Settings
+from bot.settings import Settings, default_database_url
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.migrate import upgrade_embedded_database
 from bot.storage.raw import RawDatabase, open_raw_database
+from webhook.cli._errors import CliError
+from webhook.cli._output import emit_error
+
+# Where the SQLite default used to be: the working directory of whoever ran the command.
+FORMER_DEFAULT = Path("aiguillage.db")
+ENV_FILE = Path(".env")
+
+
+def describe_database(settings: Settings) -> list[str]:
+    """The lines saying which database a command uses, and where its settings came from."""
+    line = f"database: {settings.database_label}"
+    if ENV_FILE.is_file():
+        line += f" (settings from {ENV_FILE.absolute()})"
+    lines = [line]
+    former = FORMER_DEFAULT.absolute()
+    if (
+        settings.database_url == default_database_url()
+        and former.is_file()
+        and former != settings.sqlite_path
+    ):
+        lines.append(
+            f"note: {former} is no longer the default database; to keep using it, set"
+            f" AIGUILLAGE_DATABASE_URL=sqlite:///{former}"
+        )
+    return lines
+
+
+def announce_database(settings: Settings) -> None:
+    """Say on stderr which database a command reads (stdout stays the command's output)."""
+    for line in describe_database(settings):
+        emit_error(line)
+
+
+def prepare_database(settings: Settings) -> None:
+    """Give the SQLite file its folder and its migrations (others are migrated by operators)."""
+    make_sqlite_folder(settings)
+    upgrade_embedded_database(settings.database_url)
+
+
+def make_sqlite_folder(settings: Settings) -> None:
+    """Create the folder of the SQLite file (SQLite makes the file, not its folder)."""
+    path = settings.sqlite_path
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise CliError(f"cannot create the folder {path.parent}: {error.strerror}") from None
 
 
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory for the command's lifetime."""
-    await asyncio.to_thread(upgrade_embedded_database, settings.database_url)
+    await asyncio.to_thread(prepare_database, settings)
     engine = create_engine(settings.database_url)
     try:
         yield create_session_factory(engine)
@@ -28,7 +76,7 @@ async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[
 @asynccontextmanager
 async def open_raw(settings: Settings) -> AsyncIterator[RawDatabase]:
     """The driver-level database conversations run on, for the command's lifetime."""
-    await asyncio.to_thread(upgrade_embedded_database, settings.database_url)
+    await asyncio.to_thread(prepare_database, settings)
     database = open_raw_database(settings.database_url)
     try:
         yield database

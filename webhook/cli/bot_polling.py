@@ -5,23 +5,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from typing import Any
 
-from bot.conversations import ConversationService
-from bot.flow_registry import FlowRegistry
+from bot.conversation_setup import conversation_service, flows_dir
 from bot.leads.handoff import LeadHandoff
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
 from bot.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
 from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError
+from webhook.cli.flows_cmd import check_flows_and_catalogue
 from webhook.handoff.worker import DeliveryWorker
 
 logger = logging.getLogger(__name__)
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("bot", help="run the Telegram bot by polling (development)")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
@@ -42,18 +40,14 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
 async def _main(settings: Settings) -> None:
     async with open_raw(settings) as database:
         handoff = LeadHandoff.from_settings(settings)
-        service = ConversationService(
-            database,
-            FlowRegistry(),
-            context={"privacy_url": settings.privacy_url},
-            handoff=handoff,
-        )
+        # The same service as serve's: reminder and closing delays included.
+        service = conversation_service(settings, database, handoff=handoff)
         await service.prepare()
         runtime = TelegramRuntime(settings, service, database)
         await runtime.start(webhook=False)
         # Polling and a webhook cannot both be on: polling wins while this runs.
         await runtime.bot.delete_webhook()
-        logger.info("telegram polling started")
+        logger.info("telegram polling started", extra={"database": settings.database_label})
         try:
             # Leads found while polling are delivered too, as by serve.
             async with DeliveryWorker(database, wake=handoff.queued).running():
@@ -66,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.telegram_token is None:
         raise CliError("AIGUILLAGE_TELEGRAM_TOKEN: expected the bot's token to poll Telegram")
+    check_flows_and_catalogue(flows_dir(settings))
     configure_logging(settings.log_level)
     asyncio.run(_main(settings))
     return 0

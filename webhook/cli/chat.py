@@ -6,22 +6,22 @@ import argparse
 import asyncio
 import sys
 import uuid
-from typing import Any, TextIO
+from typing import TextIO
 
 from bot.commands import typed_command
+from bot.conversation_setup import conversation_service, flows_dir
 from bot.conversations import ConversationService, Reply
-from bot.flow_registry import FlowRegistry
-from bot.settings import load_settings
+from bot.settings import Settings, load_settings
 from flows.i18n import LANGUAGES
 from flows.messages import Input
-from webhook.cli._database import open_raw
+from webhook.cli._database import announce_database, open_raw
 from webhook.cli._output import emit
+from webhook.cli.flows_cmd import check_flows_and_catalogue
 
 CHANNEL = "console"
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("chat", help="talk to the assistant in this terminal")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--session", help="resume this conversation (default: a new one)")
     parser.add_argument("--lang", choices=LANGUAGES, default="fr", help="language to start in")
     parser.set_defaults(handler=run)
@@ -74,18 +74,18 @@ async def converse(
     out.write(f"\nÀ bientôt ! (aiguillage chat --session {session} pour reprendre)\n")
 
 
-async def _main(session: str, language: str) -> None:
-    settings = load_settings()
+async def _main(settings: Settings, session: str, language: str) -> None:
     async with open_raw(settings) as database:
-        service = ConversationService(
-            database, FlowRegistry(), context={"privacy_url": settings.privacy_url}
-        )
+        service = conversation_service(settings, database)
         await service.prepare()
         await converse(service, session, language, sys.stdin, sys.stdout)
 
 
 def run(args: argparse.Namespace) -> int:
     session = args.session or f"console-{uuid.uuid4().hex[:12]}"
-    asyncio.run(_main(session, args.lang))
+    settings = load_settings()
+    check_flows_and_catalogue(flows_dir(settings))
+    announce_database(settings)
+    asyncio.run(_main(settings, session, args.lang))
     emit()
     return 0

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, get_args
+from typing import get_args
 
 from bot.leads import endpoints
 from bot.settings import load_settings
 from bot.storage.types import utcnow
-from webhook.cli._database import open_raw
+from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("deliveries", help="lead webhook deliveries")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="newest first")
     listing.add_argument("--state", choices=get_args(endpoints.DeliveryState))
@@ -39,6 +38,7 @@ async def _list(args: argparse.Namespace) -> list[endpoints.DeliveryInfo]:
 def run_list(args: argparse.Namespace) -> int:
     if not 0 < args.limit <= 10_000:
         raise CliError("--limit: expected 1-10000")
+    announce_database(load_settings())
     found = run_reporting(_list(args))
     if not found:
         emit("no delivery matches")

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from bot.leads import endpoints
 from bot.settings import load_settings
 from bot.storage.types import utcnow
-from webhook.cli._database import open_raw
+from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
 from webhook.handoff.signing import new_secret
@@ -17,8 +17,7 @@ from webhook.handoff.signing import new_secret
 T = TypeVar("T")
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("endpoints", help="receivers of signed lead webhooks")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="register a receiver and print its signing secret")
     add.add_argument("url", help="https:// address that receives POSTed events")
@@ -83,6 +82,7 @@ async def _list() -> list[endpoints.EndpointInfo]:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    announce_database(load_settings())
     found = _run(_list())
     if not found:
         emit("no endpoint yet: aiguillage endpoints add URL")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
-from flows.catalogue import CatalogueError, load_catalogue
+from bot.settings import load_settings
+from flows.catalogue import Catalogue, CatalogueError, load_catalogue
 from flows.flow import Flow
 from flows.flow_loader import FLOWS_DIR, FlowError, flow_files, load_flow_file
 from flows.graph import to_dot, to_mermaid
@@ -16,14 +16,15 @@ from webhook.cli._output import emit, emit_error
 DRAWERS = {"mermaid": (to_mermaid, ".mmd"), "dot": (to_dot, ".dot")}
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("flows", help="check the flow files or draw their diagrams")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="flows_action", required=True, metavar="ACTION")
     check = actions.add_parser("check", help="validate every flow file and the catalogue")
     graph = actions.add_parser("graph", help="print (or --write) the diagram of the flows")
     for action in (check, graph):
         action.add_argument(
-            "--dir", type=Path, default=FLOWS_DIR, help="folder of the flow files (*.yaml)"
+            "--dir",
+            type=Path,
+            help="folder of the flow files (default: AIGUILLAGE_FLOWS_DIR, or the shipped ones)",
         )
     graph.add_argument("flow_id", nargs="?", metavar="FLOW_ID", help="one flow (default: all)")
     graph.add_argument("--format", choices=sorted(DRAWERS), default="mermaid")
@@ -66,12 +67,27 @@ def load_all(directory: Path) -> dict[Path, Flow]:
     return flows
 
 
-def run_check(args: argparse.Namespace) -> int:
-    flows = load_all(args.dir)
+def check_flows_and_catalogue(directory: Path) -> tuple[dict[Path, Flow], Catalogue]:
+    """The flows and the catalogue, valid; otherwise every problem printed, then CliError.
+
+    ``serve``, ``chat`` and ``bot`` run it first: a broken file stops them as ``flows check``
+    reports it, one line per problem, rather than with a traceback.
+    """
+    flows = load_all(directory)
     try:
         catalogue = load_catalogue()
     except CatalogueError as error:
         raise _fail(str(error).splitlines(), "the catalogue") from None
+    return flows, catalogue
+
+
+def _directory(args: argparse.Namespace) -> Path:
+    given: Path | None = args.dir
+    return given or load_settings().flows_dir or FLOWS_DIR
+
+
+def run_check(args: argparse.Namespace) -> int:
+    flows, catalogue = check_flows_and_catalogue(_directory(args))
     for flow in flows.values():
         emit(f"ok: {flow.id} (version {flow.pinned_version}, {len(flow.steps)} steps)")
     emit(f"ok: catalogue ({len(catalogue.programmes)} programmes, {len(catalogue.sites)} sites)")
@@ -79,7 +95,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_graph(args: argparse.Namespace) -> int:
-    flows = load_all(args.dir)
+    flows = load_all(_directory(args))
     if args.flow_id is not None:
         known = sorted(flow.id for flow in flows.values())
         if args.flow_id not in known:

@@ -10,13 +10,12 @@ from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.store import UnknownLead, UnknownStatus, list_leads, read_lead
 from bot.settings import load_settings
 from bot.storage.types import utcnow
-from webhook.cli._database import open_raw
+from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit, emit_json
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("leads", help="people to contact, and their follow-up")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     listing = actions.add_parser("list", help="newest first")
     listing.add_argument("--limit", type=int, default=50)
@@ -39,6 +38,7 @@ async def _list(limit: int) -> list[LeadRecord]:
 def run_list(args: argparse.Namespace) -> int:
     if not 0 < args.limit <= 10_000:
         raise CliError("--limit: expected 1-10000")
+    announce_database(load_settings())
     leads = run_reporting(_list(args.limit))
     if not leads:
         emit("no lead yet")
@@ -68,6 +68,7 @@ async def _show(lead_id: str) -> dict[str, Any]:
 
 
 def run_show(args: argparse.Namespace) -> int:
+    announce_database(load_settings())
     emit_json(run_reporting(_show(args.id), UnknownLead))
     return 0
 

@@ -6,7 +6,6 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
@@ -17,8 +16,7 @@ from webhook.cli._errors import CliError
 from webhook.cli._output import emit_json
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("orient", help="print the orientation of a profile (JSON)")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", required=True, help="profile JSON file, or - for stdin")
     parser.add_argument("--lang", choices=LANGUAGES, default="fr", help="language of reasons")
     parser.set_defaults(handler=run)

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from typing import Any
 
 from bot.retention import Purged, Retention, purge
 from bot.settings import Settings, load_settings
-from webhook.cli._database import open_database
+from webhook.cli._database import announce_database, open_database
 from webhook.cli._output import emit
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("purge", help="erase data older than its retention now")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
@@ -25,6 +23,7 @@ async def _purge(settings: Settings) -> Purged:
 
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()
+    announce_database(settings)
     purged = asyncio.run(_purge(settings))
     emit(
         f"erased {purged.conversations} conversations, {purged.telegram_updates} Telegram"

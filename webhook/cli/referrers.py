@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import re
-from typing import Any
 
 from sqlalchemy import select
 
@@ -13,15 +12,14 @@ from bot.referral_links import links
 from bot.settings import Settings, load_settings
 from bot.storage.models import Referrer
 from bot.telegram.runtime import make_bot
-from webhook.cli._database import open_database
+from webhook.cli._database import announce_database, open_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit
 
 CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("referrers", help="partners' referral codes")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser("add", help="register a code and print its links")
     add.add_argument("code", help="1-64 characters among A-Z a-z 0-9 _ -")
@@ -76,6 +74,7 @@ async def _list(settings: Settings) -> list[tuple[str, str]]:
 
 def run_list(args: argparse.Namespace) -> int:
     settings = load_settings()
+    announce_database(settings)
     username = settings.telegram_bot_username
     for code, name in asyncio.run(_list(settings)):
         emit("\t".join([code, name, *links(settings, username, code)]))

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import logging
 
 import uvicorn
 
+from bot.conversation_setup import flows_dir
 from bot.logs import configure_logging
 from bot.settings import load_settings
-from bot.storage.migrate import upgrade_embedded_database
 from webhook.app import create_app
+from webhook.cli._database import prepare_database
 from webhook.cli._errors import CliError
+from webhook.cli.flows_cmd import check_flows_and_catalogue
+
+logger = logging.getLogger(__name__)
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("serve", help="run the HTTP service")
+def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
     parser.add_argument("--port", type=int, default=8000, help="port to listen on")
     parser.set_defaults(handler=run)
@@ -25,8 +28,10 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port: expected 1-65535, got {args.port}")
     settings = load_settings()
+    check_flows_and_catalogue(flows_dir(settings))
     configure_logging(settings.log_level)
-    upgrade_embedded_database(settings.database_url)
+    prepare_database(settings)
+    logger.info("database", extra={"database": settings.database_label})
     # Uvicorn's access line names the client's address and the query string (session
     # tokens): webhook.access_log writes one without them instead.
     uvicorn.run(

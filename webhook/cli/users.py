@@ -35,8 +35,7 @@ T = TypeVar("T")
 MAX_PASSWORD = 1024
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser("users", help="accounts of the admin view")
+def register(parser: argparse.ArgumentParser) -> None:
     actions = parser.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = actions.add_parser(
         "add", help="create an account (password on standard input: --password-stdin)"

@@ -7,7 +7,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
 
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
@@ -17,10 +16,7 @@ from webhook.handoff.worker import DeliveryWorker
 logger = logging.getLogger(__name__)
 
 
-def register(commands: Any) -> None:
-    parser = commands.add_parser(
-        "worker", help="deliver lead webhooks (several may share a PostgreSQL database)"
-    )
+def register(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(handler=run)
 
 
@@ -31,7 +27,7 @@ async def _main(settings: Settings) -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stopping.set)
     async with open_raw(settings) as database, DeliveryWorker(database).running():
-        logger.info("delivery worker started")
+        logger.info("delivery worker started", extra={"database": settings.database_label})
         await stopping.wait()
     logger.info("delivery worker stopped")
 

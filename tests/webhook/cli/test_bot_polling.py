@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.conversations import ConversationService
+from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
@@ -17,7 +17,8 @@ from bot.telegram.runtime import TelegramRuntime
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
-from webhook.cli import main
+from tests.auxil.servers import unused_port
+from webhook.cli import bot_polling, main
 from webhook.cli.bot_polling import poll
 
 
@@ -55,3 +56,48 @@ def test_polling_needs_a_token(
     monkeypatch.delenv("AIGUILLAGE_TELEGRAM_TOKEN", raising=False)
     assert main(["bot"]) == 2
     assert "AIGUILLAGE_TELEGRAM_TOKEN" in capsys.readouterr().err
+
+
+async def test_polling_runs_with_the_configured_reminder_and_closing_delays(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    polled: list[TelegramRuntime] = []
+
+    async def record_and_stop(
+        runtime: TelegramRuntime, *, stop: asyncio.Event | None = None
+    ) -> None:
+        polled.append(runtime)
+
+    monkeypatch.setattr(bot_polling, "poll", record_and_stop)
+    with FakeBotApi(token=TEST_TOKEN) as fake:
+        configured = settings.model_copy(
+            update={
+                "telegram_token": SecretStr(TEST_TOKEN),
+                "telegram_api_url": fake.base_url,
+                "reminder_delay_hours": 2.0,
+                "close_after_days": 3.0,
+            }
+        )
+        await bot_polling._main(configured)
+    [runtime] = polled
+    assert runtime.reminders.service.timing == Timing(
+        reminder_after=timedelta(hours=2), close_after=timedelta(days=3)
+    )
+
+
+def test_polling_stops_on_a_broken_flow_file_with_one_line_per_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "id: broken\nversion: '1'\nstart: hello\nsteps:\n  hello:\n    say: [welcome.hello]\n"
+        "    next: ghost\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AIGUILLAGE_TELEGRAM_TOKEN", TEST_TOKEN)
+    # Nothing listens there: had the check let it start, polling would fail, not reach Telegram.
+    monkeypatch.setenv("AIGUILLAGE_TELEGRAM_API_URL", f"http://127.0.0.1:{unused_port()}/bot")
+    monkeypatch.setenv("AIGUILLAGE_FLOWS_DIR", str(tmp_path))
+    assert main(["bot"]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[-1] == "aiguillage bot: 1 problem in flow files"
+    assert lines[:-1] == ["broken.yaml: step 'hello': leads to unknown step 'ghost'"]

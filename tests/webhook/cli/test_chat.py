@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
+
+import pytest
 
 from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
 from bot.storage.raw import open_raw_database
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
+from webhook.cli import main
 from webhook.cli.chat import converse, parse_line, show
 
 
@@ -47,3 +51,20 @@ def test_a_multi_question_shows_its_own_none_as_choice_zero() -> None:
     show(Reply(None, "fr", [message], done=False, orientation=None), out)
     assert "   1. Le numérique\n   0. Rien de particulier\n" in out.getvalue()
     assert "none" not in out.getvalue()
+
+
+def test_a_broken_flow_file_stops_chat_with_one_line_per_problem(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "id: broken\nversion: '1'\nstart: hello\nsteps:\n  hello:\n    say: [welcome.hello]\n"
+        "    next: ghost\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("AIGUILLAGE_FLOWS_DIR", str(tmp_path))
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    assert main(["chat"]) == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "broken.yaml: step 'hello': leads to unknown step 'ghost'",
+        "aiguillage chat: 1 problem in flow files",
+    ]

@@ -140,7 +140,7 @@ def test_an_unknown_lead_is_named(argv: list[str], capsys: pytest.CaptureFixture
     assert main(["leads", *argv]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
-    assert captured.err == "aiguillage leads: no lead 'nope'\n"
+    assert captured.err.splitlines()[-1] == "aiguillage leads: no lead 'nope'"
 
 
 @pytest.mark.parametrize("by", ["", "   ", "x" * 255])

@@ -1,0 +1,65 @@
+"""The command line answers ``--help`` without loading the web service, Telegram or SQLAlchemy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from webhook.cli import COMMANDS, main
+
+ROOT = Path(__file__).resolve().parents[3]
+HEAVY = ("fastapi", "telegram", "sqlalchemy", "uvicorn", "alembic")
+LOADED_AFTER = """\
+import sys
+from webhook.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(" ".join(sorted(name for name in {heavy!r} if name in sys.modules)))
+"""
+
+
+@pytest.mark.parametrize(
+    "argv", [["--help"], ["orient", "--help"], ["flows", "check", "--help"]], ids=" ".join
+)
+def test_help_loads_nothing_heavy(argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER.format(heavy=HEAVY), *argv],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    assert done.stdout.splitlines()[-1] == ""
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_every_command_has_its_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"usage: aiguillage {command} ")
+    assert COMMANDS[command][1] in out
+
+
+def test_the_list_of_commands_names_each_with_its_purpose(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command, (_, purpose) in COMMANDS.items():
+        assert command in out
+        assert purpose.split()[0] in out
+
+
+def test_an_unknown_command_is_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["frobnicate"])
+    assert exited.value.code == 2
+    assert "invalid choice: 'frobnicate'" in capsys.readouterr().err
