@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol, get_args
@@ -35,10 +37,13 @@ class Passwords:
     as long as a wrong password's and nobody can tell which e-mails have an account.
     """
 
-    def __init__(self, hasher: Hasher | None = None) -> None:
+    def __init__(self, hasher: Hasher | None = None, *, concurrent_checks: int = 2) -> None:
         # Argon2id with pwdlib's recommended parameters.
         self._hasher: Hasher = hasher or PasswordHash.recommended()
-        self._dummy_hash: str | None = None
+        # Made now, not at the first unknown e-mail, whose answer would then take twice as long.
+        self._dummy_hash = self._hasher.hash("not a password of anyone")
+        self._concurrent_checks = concurrent_checks
+        self._threads: ThreadPoolExecutor | None = None
 
     def hash(self, password: str) -> str:
         return self._hasher.hash(password)
@@ -46,11 +51,22 @@ class Passwords:
     def matches(self, password: str, password_hash: str | None) -> bool:
         """Whether the password is the hash's; with None, the same work and False."""
         if password_hash is None:
-            if self._dummy_hash is None:
-                self._dummy_hash = self._hasher.hash("not a password of anyone")
             self._hasher.verify(password, self._dummy_hash)
             return False
         return bool(self._hasher.verify(password, password_hash))
+
+    async def check(self, password: str, password_hash: str | None) -> bool:
+        """``matches`` in threads of its own, so that the event loop serves chats meanwhile.
+
+        Few threads: Argon2 takes 64 MiB and a core per check, so a flood of sign-ins waits
+        in line instead of taking the machine (and the loop's default threads) from the rest.
+        """
+        if self._threads is None:
+            self._threads = ThreadPoolExecutor(
+                self._concurrent_checks, thread_name_prefix="password-check"
+            )
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._threads, self.matches, password, password_hash)
 
 
 DEFAULT_PASSWORDS = Passwords()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 from typing import Annotated
 
@@ -95,7 +94,7 @@ async def login(request: Request) -> Response:
     # time of the answer tells nothing; in a thread, so that chats go on meanwhile.
     passwords: Passwords = request.app.state.passwords
     usable_hash = password_hash if user is not None and user.active else None
-    matches = await asyncio.to_thread(passwords.matches, password, usable_hash)
+    matches = await passwords.check(password, usable_hash)
     if user is None or not matches:
         async with database.transaction() as tx:
             await record_failure(tx, email=email, address=address, now=now)

@@ -71,7 +71,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     actions.add_parser("list", help="every account, its role, scope and state").set_defaults(
         handler=run_list
     )
-    disable = actions.add_parser("disable", help="stop an account (signed out at its next click)")
+    disable = actions.add_parser("disable", help="stop an account (its sessions end at once)")
     disable.add_argument("email", metavar="EMAIL")
     disable.set_defaults(handler=run_disable)
     password = actions.add_parser(
@@ -169,7 +169,7 @@ async def _disable(email: str) -> None:
 def run_disable(args: argparse.Namespace) -> int:
     email = normalise_email(args.email)
     _run(_disable(email))
-    emit(f"account {email} disabled: it can no longer sign in, and is signed out at its next click")
+    emit(f"account {email} disabled: it can no longer sign in, and its sessions have ended")
     return 0
 
 
