@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Where make run listens: make run PORT=8080 (HOST=0.0.0.0 to be reached from other machines).
+HOST ?= 127.0.0.1
+PORT ?= 8000
 
 .PHONY: run test lint typecheck pytest test-postgres i18n i18n-check flows-graph bench clean
 
@@ -12,9 +15,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## Serve the web chat, the APIs and the admin on http://127.0.0.1:8000 (SQLite, no token needed).
+## Serve the web chat, the APIs and the admin on http://$(HOST):$(PORT) (SQLite, no token needed).
 run: $(STAMP)
-	$(BIN)/aiguillage serve --host 127.0.0.1 --port 8000
+	$(BIN)/aiguillage serve --host $(HOST) --port $(PORT)
 
 ## Lint, type-check and run every test (SQLite; PostgreSQL too when AIGUILLAGE_TEST_POSTGRES_URL is set).
 test: lint typecheck pytest
