@@ -211,3 +211,30 @@ async def test_two_services_on_one_database_behave_as_one_bot(
         )
     await engine_.dispose()
     assert pending == 0
+
+
+async def test_a_burst_from_one_chat_is_answered_in_order_at_the_chat_s_pace(
+    settings: Settings, fake_api: FakeBotApi
+) -> None:
+    pace = 0.05
+    app = telegram_app(settings, fake_api, pace=pace)
+    with serve(app) as url:
+        async with httpx.AsyncClient(base_url=url) as http:
+            for update in (
+                tg.message(CHAT, "/start"),
+                tg.press(CHAT, "c|consent|yes"),
+                tg.press(CHAT, "c|asker|self"),
+            ):
+                await deliver(http, update, fake_api)
+            await replies(fake_api, CHAT, 3)
+            # Back to back, as a fast typist or an album does: each POST is answered once its
+            # update is stored, before its reply goes out.
+            for n in range(12):
+                await deliver(http, tg.message(CHAT, "19" if n % 2 == 0 else "/retour"), fake_api)
+            sent = (await replies(fake_api, CHAT, 15))[3:]
+    texts = [call.params["text"] for call in sent]
+    assert [t.endswith("Quel est ton code postal ?") for t in texts] == [
+        n % 2 == 0 for n in range(12)
+    ]
+    gaps = [later.at - earlier.at for earlier, later in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= pace * 0.8  # the time on the wire may bring two arrivals a little closer
