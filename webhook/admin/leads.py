@@ -360,10 +360,11 @@ async def set_lead_site(request: Request, viewer: Staff, lead_id: str) -> Respon
     """Give a lead its site (mostly one that had none), so that its site's team follows it."""
     form = await checked_form(request, viewer)
     site = str(form.get("site", ""))
-    if site not in {s.id for s in default_catalogue().sites}:
-        raise AdminRefused(N_("Site inconnu."), status=400)
     async with database_of(request).transaction() as tx:
+        # Out of scope is 404 whatever the form holds: nothing is told about the lead.
         lead = await _lead_in_scope(tx, viewer, lead_id)
+        if site not in {s.id for s in default_catalogue().sites}:
+            raise AdminRefused(N_("Site inconnu."), status=400)
         changed = await _handoff(request).change_site(tx, lead.id, site, now=utcnow())
         if changed is None:
             return see_other(f"/admin/leads/{lead.id}?done=site")
