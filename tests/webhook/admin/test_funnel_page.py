@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.funnel import Stage
+from bot.storage.types import utcnow
 from tests.bot.test_funnel import EARLY, PROFILE, change_statuses, converse, move_to
 from tests.webhook.admin.conftest import Account, sign_in
 from webhook.admin.funnel import number, percent, stage_label
@@ -20,6 +21,13 @@ CELL = re.compile(r'<td data-count="([a-z_:]+)">([^<]*)</td>')
 async def people(app: FastAPI) -> None:
     """Four conversations through the service the page reads."""
     service: ConversationService = app.state.conversations
+    # Registered codes: an unregistered one is kept as "unknown".
+    async with app.state.database.transaction() as tx:
+        for code in ("ML_POISSY", "SALON"):
+            await tx.execute(
+                "INSERT INTO referrers (code, name, created_at) VALUES (:code, :code, :now)",
+                {"code": code, "now": utcnow()},
+            )
     await converse(service, "refused", referrer="ML_POISSY", answers={"consent": {"choice": "no"}})
     await converse(service, "age", referrer="ML_POISSY", stop_at="postal_code")
     oriented = await converse(

@@ -15,7 +15,8 @@ import segno
 from fastapi import FastAPI
 
 from bot.storage.types import utcnow
-from tests.auxil.web_chat import drive, lead_of_session, send
+from bot.web_sessions import external_id_of
+from tests.auxil.web_chat import drive, lead_of_session, send, token_of
 from tests.webhook.admin.conftest import PROFILE, Account, sign_in
 
 TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
@@ -98,7 +99,7 @@ async def test_each_code_shows_what_it_brought_and_its_links(
     async with admin_app.state.database.transaction() as tx:
         await tx.execute(
             "UPDATE conversations SET status = 'done' WHERE external_id = :session",
-            {"session": "session-poissy-0004"},
+            {"session": external_id_of(token_of("session-poissy-0004"))},
         )
     enrolled = await lead_of(admin_app, "session-poissy-0001")
     await set_status(admin_app, enrolled, "enrolled")
