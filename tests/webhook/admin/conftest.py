@@ -9,9 +9,12 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.settings import Settings
 from bot.storage.types import utcnow
-from bot.users import add_user
+from bot.users import Passwords, add_user
+from tests.auxil.passwords import CountingHasher
 from tests.auxil.personas import SAMIR_IN_PANTIN
+from webhook.app import create_app
 
 PASSWORD = "correct horse battery staple"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -20,9 +23,17 @@ PROFILE = SAMIR_IN_PANTIN
 
 
 @pytest.fixture
-def admin_app(quiet_app: FastAPI) -> FastAPI:
+def passwords() -> Passwords:
+    """A cheap stand-in for Argon2, whose quarter of a second a check is the service's only."""
+    return Passwords(CountingHasher())
+
+
+@pytest.fixture
+async def admin_app(settings: Settings, passwords: Passwords) -> AsyncIterator[FastAPI]:
     """The whole service, without background workers (tests run what they need)."""
-    return quiet_app
+    application = create_app(settings, background=False, passwords=passwords)
+    async with application.router.lifespan_context(application):
+        yield application
 
 
 @pytest.fixture
@@ -37,7 +48,7 @@ Account = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
-def account(admin_app: FastAPI) -> Account:
+def account(admin_app: FastAPI, passwords: Passwords) -> Account:
     """Create an account: ``await account("counsellor", sites=["pantin"])`` returns its e-mail."""
     made = 0
 
@@ -56,6 +67,7 @@ def account(admin_app: FastAPI) -> Account:
                 sites=sites or [],
                 referrers=referrers or [],
                 now=utcnow(),
+                passwords=passwords,
             )
         return email
 

@@ -13,6 +13,7 @@ from fastapi import FastAPI
 
 from bot.settings import Settings
 from bot.storage.types import utcnow
+from bot.users import Passwords
 from tests.auxil.web_chat import drive, lead_of_session
 from tests.auxil.webhook_receiver import register_endpoint
 from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
@@ -56,11 +57,12 @@ async def test_the_retention_in_force_is_shown(http: httpx.AsyncClient, account:
 
 
 @pytest.fixture
-async def short_retention_app(settings: Settings) -> AsyncIterator[FastAPI]:
+async def short_retention_app(settings: Settings, passwords: Passwords) -> AsyncIterator[FastAPI]:
     configured = settings.model_copy(
         update={"retention_conversation_days": 30, "retention_lead_months": 6}
     )
-    application = create_app(configured, background=False)
+    # The accounts' cheap hasher (conftest), so that they sign in to this service too.
+    application = create_app(configured, background=False, passwords=passwords)
     async with application.router.lifespan_context(application):
         yield application
 
