@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,6 +81,7 @@ class DeliveryWorker:
         timeout: timedelta = TIMEOUT,
         lease: timedelta = LEASE,
         schedule: Sequence[timedelta] = SCHEDULE,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
         self.wake = wake or asyncio.Event()
@@ -89,6 +90,8 @@ class DeliveryWorker:
         self.timeout = timeout
         self.lease = lease
         self.schedule = schedule
+        # Leases and retries are read against this clock, so tests move time, not sleep.
+        self.clock = clock
         self._client = client
         self._own_client = client is None
 
@@ -141,7 +144,7 @@ class DeliveryWorker:
         return self._client
 
     async def _claim(self) -> tuple[list[Claimed], dict[str, Endpoint]]:
-        now = utcnow()
+        now = self.clock()
         due = _DUE
         if self.database.dialect == "postgresql":
             due += " FOR UPDATE OF d SKIP LOCKED"
@@ -167,7 +170,8 @@ class DeliveryWorker:
 
     async def _try(self, item: Claimed, endpoint: Endpoint | None) -> Outcome:
         if endpoint is None:  # removed while the delivery was claimed
-            return Outcome({"failed_at": utcnow(), "last_error": "endpoint removed"})
+            return Outcome({"failed_at": self.clock(), "last_error": "endpoint removed"})
+        # The receiver checks the signature's time against its own: the wall clock's.
         timestamp = int(time.time())
         headers = signing.headers(endpoint.secrets, item.id, timestamp, item.body)
         try:
@@ -180,13 +184,15 @@ class DeliveryWorker:
             return self._retry(item, None, f"{type(error).__name__}: could not reach receiver")
         status = response.status_code
         if 200 <= status < 300:
-            return Outcome({"delivered_at": utcnow(), "last_status": status, "last_error": None})
+            return Outcome(
+                {"delivered_at": self.clock(), "last_status": status, "last_error": None}
+            )
         if status == 410:
             # The receiver says it is gone for good: stop, and stop sending it anything.
             reason = "410 Gone: the receiver asked to stop"
-            values = {"failed_at": utcnow(), "last_status": status, "last_error": reason}
+            values = {"failed_at": self.clock(), "last_status": status, "last_error": reason}
             return Outcome(values, disable_endpoint=endpoint.id)
-        retry_after = parse_retry_after(response.headers.get("retry-after"), utcnow())
+        retry_after = parse_retry_after(response.headers.get("retry-after"), self.clock())
         return self._retry(item, status, f"HTTP {status}", retry_after=retry_after)
 
     def _retry(
@@ -200,11 +206,11 @@ class DeliveryWorker:
         wait = next_wait(item.attempts, retry_after=retry_after, schedule=self.schedule)
         values: dict[str, Any] = {"last_status": status, "last_error": error[:300]}
         if wait is None:
-            return Outcome(values | {"failed_at": utcnow()})
-        return Outcome(values | {"next_attempt_at": utcnow() + wait})
+            return Outcome(values | {"failed_at": self.clock()})
+        return Outcome(values | {"next_attempt_at": self.clock() + wait})
 
     async def _record(self, results: list[tuple[Claimed, Outcome]]) -> None:
-        now = utcnow()
+        now = self.clock()
         async with self.database.transaction() as tx:
             for item, outcome in results:
                 columns = {"lease_until": None, **outcome.values}

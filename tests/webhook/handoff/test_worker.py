@@ -13,12 +13,13 @@ from fastapi import FastAPI
 from bot.leads import endpoints
 from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
 from bot.storage.types import utcnow
+from tests.auxil.clock import ManualClock
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import drive
 from tests.auxil.webhook_receiver import PATH, Answer, Receiver, register_endpoint
 from webhook.handoff.signing import new_secret
-from webhook.handoff.worker import DeliveryWorker
+from webhook.handoff.worker import LEASE, DeliveryWorker
 
 PROFILE = SAMIR_IN_PANTIN
 # The real schedule spans three days; the same logic on tenths of a second.
@@ -202,27 +203,40 @@ async def test_a_receiver_too_slow_is_tried_again_with_the_same_webhook_id(
 async def test_a_worker_that_dies_during_a_try_leaves_it_to_another_after_its_lease(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
-    receiver = Receiver(Answer(204, delay=2.0))
-    secret = new_secret()
+    receiver = Receiver()
     with receiver.running() as url:
-        await register(app, url, secret)
+        await register(app, url, new_secret())
         await drive(client, PROFILE)
-        dying = worker_for(app, lease=timedelta(seconds=1.0))
+        # The dying worker's receiver never answers; it says when the try has reached it.
+        arrived: asyncio.Queue[httpx.Request] = asyncio.Queue()
+
+        async def never_answer(request: httpx.Request) -> httpx.Response:
+            await arrived.put(request)
+            await asyncio.Event().wait()
+            raise AssertionError("unreachable")
+
+        hanging = httpx.AsyncClient(transport=httpx.MockTransport(never_answer))
+        dying = worker_for(app, client=hanging)
         attempt = asyncio.create_task(dying.deliver_due())
-        await asyncio.sleep(0.3)  # the receiver holds the request for two seconds
-        assert len(receiver.received) == 1
+        first_try = await arrived.get()
         attempt.cancel()  # the process is gone: no answer read, nothing recorded
         await asyncio.gather(attempt, return_exceptions=True)
-        await dying.close()
-        other = worker_for(app)
+        await hanging.aclose()
+
+        clock = ManualClock()
+        other = worker_for(app, clock=clock)
         assert await other.deliver_due() == 0  # leased to the dead worker, for now
-        await asyncio.sleep(0.75)
+        clock.advance(LEASE - timedelta(seconds=1))
+        assert await other.deliver_due() == 0
+        clock.advance(timedelta(seconds=2))
         assert await other.deliver_due() == 1
         await other.close()
         row = await delivery(app)
     assert row["delivered_at"] is not None
+    assert row["attempts"] == 2
     # Delivered at least once: the copies share their webhook-id, for receivers to de-duplicate.
-    assert {r.webhook_id for r in receiver.received} == {row["id"]}
+    assert first_try.headers["webhook-id"] == row["id"]
+    assert [r.webhook_id for r in receiver.accepted()] == [row["id"]]
 
 
 async def test_a_delivery_given_up_stays_listed_and_can_be_replayed(
