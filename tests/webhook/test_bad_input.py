@@ -6,7 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.auxil.web_chat import SESSION, send
+from tests.auxil.web_chat import SESSION, bearer, send
 
 JSON = {"Content-Type": "application/json"}
 
@@ -77,7 +77,7 @@ async def test_a_lone_surrogate_in_a_message_is_dropped_and_the_message_kept(
     await send(client, choice="yes")
     await send(client, choice="self")
     response = await client.post(
-        "/api/chat", content=_raw(f'{{"session": "{SESSION}", "text": "19\\ud83d"}}'), headers=JSON
+        "/api/chat", content=_raw('{"text": "19\\ud83d"}'), headers={**JSON, **bearer(SESSION)}
     )
     assert response.status_code == 200
     # "19" was read as the age: the next question is the postal code.
@@ -89,7 +89,9 @@ async def test_pushed_messages_refuse_an_id_no_database_holds(
     after: int, client: httpx.AsyncClient
 ) -> None:
     await send(client, command="start")
-    response = await client.get("/api/chat/messages", params={"session": SESSION, "after": after})
+    response = await client.get(
+        "/api/chat/messages", params={"after": after}, headers=bearer(SESSION)
+    )
     assert response.status_code == 422
     assert ["query", "after"] in [error["loc"] for error in response.json()["detail"]]
 
@@ -97,7 +99,7 @@ async def test_pushed_messages_refuse_an_id_no_database_holds(
 async def test_the_largest_id_a_database_holds_is_still_accepted(client: httpx.AsyncClient) -> None:
     await send(client, command="start")
     response = await client.get(
-        "/api/chat/messages", params={"session": SESSION, "after": 2**31 - 1}
+        "/api/chat/messages", params={"after": 2**31 - 1}, headers=bearer(SESSION)
     )
     assert response.status_code == 200
     assert response.json()["messages"] == []
