@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from fastapi import Request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from bot.admin_sessions import SESSION_AGE, find_session
 from bot.settings import Settings
@@ -67,7 +67,7 @@ def session_token(request: Request) -> str | None:
         return None
     try:
         token = _serializer(request).loads(raw, max_age=int(SESSION_AGE.total_seconds()))
-    except BadSignature:
+    except BadData:  # a wrong signature, an old cookie, or a payload not ours
         return None
     return token if isinstance(token, str) and token else None
 

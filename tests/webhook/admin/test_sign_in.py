@@ -291,3 +291,11 @@ async def test_a_success_forgives_the_owners_own_slips(
     for _ in range(4):
         assert (await sign_in(owner, email, "mistyped again....")).status_code == 401
     assert (await sign_in(owner, email)).status_code == 303
+
+
+async def test_a_mangled_cookie_is_the_sign_in_page_never_an_error(browser: Browser) -> None:
+    client = browser()
+    for value in ("garbage", "a.b.c", "x" * 4000, '"quoted"', "e30.ZZZZ.bad"):
+        client.cookies.set("aiguillage_admin", value, path="/admin")
+        assert not await is_signed_in(client), value
+        assert (await client.get("/admin/login")).status_code == 200
