@@ -49,7 +49,9 @@ def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
     labels = {c.value: Say(c.label) for s in steps for c in s.choices}
     if isinstance(value, list):
         parts = tuple(labels.get(v, Literal(str(v))) for v in value)
-        return Join(parts) if parts else Say("summary.none")
+        # None of the choices, in the words the question offered ("Rien de particulier").
+        none = next((s.none_label for s in steps if s.none_label), "summary.none")
+        return Join(parts) if parts else Say(none)
     if any(s.choices_from == "sites" for s in steps):
         return Literal(catalogue.site(value).name) if value else Say("summary.none")
     if value is None:

@@ -412,3 +412,14 @@ def test_a_diploma_answer_with_a_negation_is_asked_again(flow: Flow) -> None:
     person.send(text="je n'ai pas le bac")
     assert person.asking == "diploma_level"
     assert "diploma_level" not in person.state.answers
+
+
+def test_the_summary_says_nothing_in_particular_as_the_interests_question_did(
+    flow: Flow,
+) -> None:
+    person = Person(flow)
+    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",), ())
+    person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
+    assert person.asking == "confirm"
+    summary = "\n".join(person.texts())
+    assert "• ce qui t'intéresse : Rien de particulier" in summary
