@@ -21,7 +21,8 @@ from flows.catalogue import DATA_DIR
 Language = Literal["fr", "en"]
 LANGUAGES: tuple[Language, ...] = get_args(Language)
 SOURCE_LANGUAGE: Language = "fr"
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# A link to the top-level locales/ in a checkout, a copy of it in an installed package.
+LOCALES_DIR = Path(__file__).parent / "locales"
 MESSAGES_PATH = DATA_DIR / "messages.yaml"
 
 
