@@ -360,3 +360,30 @@ async def test_a_hand_back_brings_the_question_with_its_buttons(
         assert problems.found == []
     finally:
         await context.close()
+
+
+async def test_the_interests_question_offers_nothing_in_particular(
+    live_server: str, browser: Browser
+) -> None:
+    page, problems, context = await _phone(browser)
+    try:
+        await page.goto(f"{live_server}/")
+        steps: list[str] = []
+        for _ in range(MAX_STEPS):
+            await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+            question = page.get_by_test_id("question").first
+            if await question.get_attribute("data-field") == "interests":
+                break
+            await _answer(page, question, steps)
+        else:
+            pytest.fail(f"never asked about interests: {steps}")
+        submit = question.get_by_test_id("multi-submit")
+        # Each question names its own "none of these": "Aucune" would not answer this one.
+        assert await submit.text_content() == "Rien de particulier"
+        await submit.click()
+        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
+        said = await page.get_by_test_id("user-message").all_text_contents()
+        assert said[-1].endswith("Rien de particulier")
+        assert problems.found == []
+    finally:
+        await context.close()
