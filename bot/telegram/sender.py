@@ -146,6 +146,9 @@ class OutboxSender:
         # One chat's sends take turns (first come, first served), whichever path makes them:
         # the step's replies, then the next step's, each waiting for the chat's next slot.
         self._turns: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Chats with a message this process left to the loop (a retry): until it is sent, the
+        # chat's next replies go through the loop too, after it.
+        self._behind: set[int] = set()
         # When each chat may next get a message from this process (set under its turn).
         self._chat_ready: dict[int, float] = {}
         self._sent_ids: list[int] = []
@@ -163,27 +166,53 @@ class OutboxSender:
         Steps of one chat call this in the order of their updates, and take turns in that
         order: a burst of updates gets its replies in order, a second apart.
         """
+        chat_id = queued[0].chat_id
         outcomes: list[tuple[Queued, dict[str, Any], bool]] = []
-        async with self._turn(queued[0].chat_id):
-            for index, item in enumerate(queued):
-                attempt = await self._attempt(item, tries=1)
-                if attempt is None:
-                    # Another sender took it (we waited past the lease): it sends it and the
-                    # rest, in order, as their leases run out. Nothing of ours to write.
-                    break
-                values, unreachable = attempt
-                outcomes.append((item, values, unreachable))
-                if "sent_at" not in values:
-                    # Keep the chat's order: the rest waits for the loop, after this one.
-                    outcomes += [
-                        (later, {"lease_until": None}, False) for later in queued[index + 1 :]
-                    ]
-                    break
-        if all(set(values) == {"lease_until", "sent_at"} for _, values, _ in outcomes):
-            self._mark_sent_soon([item.id for item, _, _ in outcomes])
-            return
-        await self._record(outcomes, chat_id=queued[0].chat_id)
+        async with self._turn(chat_id):
+            if chat_id in self._behind and await self._older_waiting(queued[0]):
+                # An older reply of the chat waits for its retry: these go after it, by the loop.
+                outcomes = [(item, {"lease_until": None}, False) for item in queued]
+            else:
+                self._behind.discard(chat_id)
+                outcomes = await self._deliver_in_turn(queued)
+            if all(set(values) == {"lease_until", "sent_at"} for _, values, _ in outcomes):
+                self._mark_sent_soon([item.id for item, _, _ in outcomes])
+                return
+            if len(self._behind) >= MAX_REMEMBERED_CHATS:
+                self._behind.clear()  # bounded memory; at worst an order slip after a retry
+            self._behind.add(chat_id)
+            # Written before the turn passes on: the next step must see these waiting.
+            await self._record(outcomes, chat_id=chat_id)
         self.wake.set()
+
+    async def _deliver_in_turn(
+        self, queued: list[Queued]
+    ) -> list[tuple[Queued, dict[str, Any], bool]]:
+        outcomes: list[tuple[Queued, dict[str, Any], bool]] = []
+        for index, item in enumerate(queued):
+            attempt = await self._attempt(item, tries=1)
+            if attempt is None:
+                # Another sender took it (we waited past the lease): it sends it and the
+                # rest, in order, as their leases run out. Nothing of ours to write.
+                break
+            values, unreachable = attempt
+            outcomes.append((item, values, unreachable))
+            if "sent_at" not in values:
+                # Keep the chat's order: the rest waits for the loop, after this one.
+                outcomes += [(later, {"lease_until": None}, False) for later in queued[index + 1 :]]
+                break
+        return outcomes
+
+    async def _older_waiting(self, first: Queued) -> bool:
+        """Whether an older message of the chat is still to be sent (not one sent, unmarked)."""
+        async with self.database.transaction() as tx:
+            rows = await tx.fetch(
+                "SELECT id FROM outbox_messages WHERE chat_id = :chat_id AND id < :id"
+                " AND sent_at IS NULL ORDER BY id LIMIT 100",
+                {"chat_id": first.chat_id, "id": first.id},
+            )
+        delivered = set(self._sent_ids)
+        return any(row["id"] not in delivered for row in rows)
 
     def _mark_sent_soon(self, ids: list[int]) -> None:
         # Sent messages stay leased until marked, so a short delay resends nothing; marking
@@ -260,6 +289,8 @@ class OutboxSender:
         if attempt is None:
             return 0
         values, unreachable = attempt
+        if "sent_at" not in values:
+            self._behind.add(queued.chat_id)
         await self._record([(queued, values, unreachable)], chat_id=queued.chat_id)
         return 1 if "sent_at" in values and "last_error" not in values else 0
 

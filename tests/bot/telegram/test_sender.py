@@ -98,3 +98,19 @@ async def test_parameters_a_method_does_not_name_are_still_sent(clocked: Clocked
     [(method, params, _)] = clocked.recorder.stamped[-1:]
     assert method == "sendMessage"
     assert params == payload
+
+
+async def test_a_reply_waiting_for_a_retry_is_not_overtaken_by_the_next(
+    clocked: ClockedTelegram,
+) -> None:
+    await _reach_the_age_question(clocked)
+    sender = clocked.runtime.sender
+    clocked.recorder.fail_next("sendMessage", status=429, retry_after=5)
+    await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "19")))
+    await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "/retour")))
+    clocked.clock.advance(5)
+    while await clocked.clock.run(sender.send_pending()):
+        pass
+    texts = [text for text, _ in clocked.recorder.sent_at(CHAT)]
+    assert texts[-2].endswith(POSTAL_CODE)  # the retried reply to "19" first
+    assert texts[-1].endswith(AGE)  # then the reply to "/retour"
