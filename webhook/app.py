@@ -110,7 +110,7 @@ def create_app(
     mount_api_docs(app)
     install_error_handlers(app)
     app.add_middleware(TelegramWebhook)
-    # Outermost, so that it times and records every request, the Telegram webhook's too.
+    # Around the routes and the Telegram webhook, so that it times and records every request.
     app.add_middleware(AccessLog)
     if settings.public_url and settings.public_url.startswith("https://"):
         app.add_middleware(StrictTransport)
