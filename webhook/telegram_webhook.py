@@ -78,7 +78,7 @@ class TelegramWebhook:
             return 200, _OK
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return _error(400, "an update needs an integer update_id")
-        accepted = await runtime.accept(update, webhook=True)
+        accepted = await runtime.accept(update, webhook=True, raw=raw)
         if accepted.webhook_answer is not None:
             return 200, json.dumps(accepted.webhook_answer).encode()
         return 200, _OK

@@ -13,6 +13,7 @@ from telegram.request import HTTPXRequest
 from bot.conversations import ConversationService
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
+from bot.telegram.inbound import MalformedUpdate, clean_update
 from bot.telegram.reminders import ReminderJob
 from bot.telegram.sender import Clock, OutboxSender
 from bot.telegram.worker import Accepted, UpdateProcessor
@@ -107,8 +108,18 @@ class TelegramRuntime:
         self._tasks.clear()
         await self.bot.shutdown()
 
-    async def accept(self, update: dict[str, Any], *, webhook: bool = False) -> Accepted:
-        """Store an update durably (once) and apply it."""
+    async def accept(
+        self, update: dict[str, Any], *, webhook: bool = False, raw: bytes | None = None
+    ) -> Accepted:
+        """Store an update durably (once) and apply it; ``raw``: the JSON it was parsed from."""
+        try:
+            update = clean_update(update, raw)
+        except MalformedUpdate as error:
+            # Forged: trying again would fail again. The id only: nothing the sender wrote.
+            logger.warning(
+                "telegram update ignored: %s", error, extra={"update_id": update.get("update_id")}
+            )
+            return Accepted(False)
         accepted = await self.processor.accept(update, webhook=webhook)
         if not self._background:
             # Step-by-step tests see the replies once the update is accepted.

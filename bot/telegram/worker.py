@@ -13,7 +13,7 @@ from bot.conversations import ConversationRow, ConversationService, Found, set_r
 from bot.storage.raw import RawDatabase, Transaction
 from bot.storage.types import utcnow
 from bot.telegram import inbox
-from bot.telegram.inbound import Inbound, MalformedUpdate, clean_update, read_update
+from bot.telegram.inbound import Inbound, read_update
 from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches
 from bot.telegram.sender import LEASE, Queued
 from bot.waiting import wait_for_work
@@ -71,14 +71,6 @@ class UpdateProcessor:
         With ``webhook``, the answer to a pressed button is handed back for the webhook's
         response (Telegram makes that call itself) instead of being queued.
         """
-        try:
-            update = clean_update(update)
-        except MalformedUpdate as error:
-            # Forged: trying again would fail again. The id only: nothing the sender wrote.
-            logger.warning(
-                "telegram update ignored: %s", error, extra={"update_id": update["update_id"]}
-            )
-            return Accepted(False)
         chat_id = inbox.chat_of(update)
         if chat_id is None:
             return await self._accept_without_chat(update, webhook)

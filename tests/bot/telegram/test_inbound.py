@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -108,3 +109,10 @@ def test_an_update_nested_past_telegram_s_depth_is_malformed() -> None:
     with pytest.raises(MalformedUpdate):
         clean_update({"update_id": 1, "message": nested})
     assert clean_update(tg.press(7, "c|consent|yes"))["callback_query"]["data"] == "c|consent|yes"
+
+
+def test_the_raw_json_lets_ordinary_updates_through_and_still_catches_surrogates() -> None:
+    body = json.dumps(tg.message(7, "19")).replace('"19"', '"19\\uD83D"').encode()
+    assert clean_update(json.loads(body), body)["message"]["text"] == "19"
+    ordinary = json.dumps(tg.message(7, "Salut 😀"), ensure_ascii=True).encode()
+    assert clean_update(json.loads(ordinary), ordinary)["message"]["text"] == "Salut 😀"
