@@ -80,15 +80,17 @@ class RateLimiter:
 class RecentReplies(Generic[Reply]):
     """The last reply of each session, to answer the same input re-sent within ``seconds``.
 
-    A double tap or a client's retry would otherwise be a second step: the same "yes" would
-    answer the next question too. Hold ``lock(key)`` around the look-up, the step and
-    ``remember``, so that a repeat arriving during the first step waits for its reply.
+    A double tap or a client's retry would otherwise be a second step. The caller decides
+    which inputs may be repeats (the same answer to a new question may be meant). Hold
+    ``lock(key)`` around the look-up, the step and ``remember``, so that a repeat arriving
+    during the first step waits for its reply.
     """
 
     def __init__(self, seconds: float, *, clock: Clock = time.monotonic, max_keys: int = MAX_KEYS):
         self.seconds = seconds
         self.clock = clock
         self.max_keys = max_keys
+        # key -> (input fingerprint, when, reply)
         self._last: OrderedDict[str, tuple[str, float, Reply]] = OrderedDict()
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
@@ -100,10 +102,10 @@ class RecentReplies(Generic[Reply]):
 
     def repeated(self, key: str, fingerprint: str) -> Reply | None:
         """The reply to this very input if it was the key's last one, within the window."""
-        last = self._last.get(key)
-        if last is None or last[0] != fingerprint or self.clock() - last[1] > self.seconds:
+        entry = self._last.get(key)
+        if self.seconds <= 0 or entry is None or entry[0] != fingerprint:
             return None
-        return last[2]
+        return entry[2] if self.clock() - entry[1] <= self.seconds else None
 
     def remember(self, key: str, fingerprint: str, reply: Reply) -> None:
         if self.seconds <= 0:

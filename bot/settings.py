@@ -78,14 +78,14 @@ class Settings(BaseSettings):
     web_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
     # Abuse of the web chat (see bot/limits.py): inputs and polls a minute per client address
     # and per session, leads an hour per address (beyond: recorded, but held for review).
-    chat_address_per_minute: int = Field(default=60, ge=1, le=100_000)
-    chat_session_per_minute: int = Field(default=30, ge=1, le=100_000)
+    chat_address_per_minute: int = Field(default=120, ge=1, le=100_000)
+    chat_session_per_minute: int = Field(default=60, ge=1, le=100_000)
     poll_address_per_minute: int = Field(default=240, ge=1, le=100_000)
     poll_session_per_minute: int = Field(default=30, ge=1, le=100_000)
     leads_per_address_per_hour: int = Field(default=5, ge=1, le=100_000)
     # The same input re-sent by a session this soon (a double tap, a retry) gets the last
     # reply again instead of a second step.
-    chat_repeat_seconds: float = Field(default=5.0, ge=0, le=60)
+    chat_repeat_seconds: float = Field(default=2.0, ge=0, le=60)
     # A lead finished again within this many minutes sends at most one more lead.updated.
     lead_update_window_minutes: float = Field(default=5.0, ge=0, le=24 * 60)
     # The counsellors' group gets at most this many notices a window; the rest in one digest.

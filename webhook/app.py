@@ -28,6 +28,7 @@ from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
 from webhook.errors import install_error_handlers
 from webhook.handoff.worker import DeliveryWorker
+from webhook.rate_limits import ChatLimits
 from webhook.strict_transport import StrictTransport
 from webhook.telegram_webhook import TelegramWebhook
 
@@ -101,6 +102,7 @@ def create_app(
     app.state.telegram = telegram
     app.state.handoff = handoff
     app.state.deliveries = deliveries
+    app.state.chat_limits = ChatLimits.from_settings(settings)
     app.include_router(orient.router)
     app.include_router(chat.router)
     app.include_router(web.router)

@@ -50,14 +50,15 @@ async def queue_lead_event(
     *,
     now: datetime,
     admin_url: str | None,
-    coalesce_within: timedelta = timedelta(0),
+    coalesce_within: timedelta | None = None,
 ) -> int:
     """Queue lead.created or lead.updated for every matching endpoint; how many were queued.
 
-    A held lead (bot/leads/handoff.py) goes nowhere until it is released. A lead.updated
-    joins an event of the lead still waiting untried for the same endpoint (it carries the
-    newest data instead), and comes at most once per ``coalesce_within`` after the last one:
-    a person finishing again and again is one update to the receiver, not hundreds.
+    A held lead (bot/leads/handoff.py) goes nowhere until it is released. With
+    ``coalesce_within`` (a person's new request), a lead.updated joins an event of the lead
+    still waiting untried for the same endpoint (which then carries the newest data), and
+    comes at most once per that window after the last one: a person finishing again and
+    again is one update to the receiver, not hundreds. A counsellor's change is always sent.
     """
     if lead.held_at is not None:
         return 0
@@ -67,7 +68,7 @@ async def queue_lead_event(
     data = {"full": lead.full(admin_url), "follow_up": lead.follow_up()}
     earlier = (
         await tx.fetch(EARLIER_EVENTS, {"lead_id": lead.id})
-        if event_type == "lead.updated" and endpoints
+        if event_type == "lead.updated" and endpoints and coalesce_within is not None
         else []
     )
     rows = []
@@ -85,7 +86,7 @@ async def queue_lead_event(
                 "event_type": event_type,
                 "body": event_body(event_type, now, view),
                 "now": now,
-                "due": _next_update_due(mine, coalesce_within, now=now),
+                "due": _next_update_due(mine, coalesce_within or timedelta(0), now=now),
             }
         )
     await tx.execute_many(INSERT_DELIVERY, rows)

@@ -7,7 +7,7 @@ header (``Bearer …``), never in a URL: see bot/web_sessions.py for why and how
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -15,15 +15,18 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from bot.commands import typed_command
 from bot.conversations import ConversationService
 from bot.counsellor_chat import pushed_messages
+from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from bot.storage.types import utcnow
 from bot.web_sessions import WEB_CHANNEL, LiveSession, external_id_of, live_session, new_token
+from flows.i18n import Language
 from flows.inputs import fold
 from flows.messages import Input
 from flows.render import RenderedMessage, RenderedQuestion
 from flows.rules import Orientation
 from webhook.deps import LanguageDep, SettingsDep
 from webhook.errors import without_lone_surrogates
+from webhook.rate_limits import ClientAddressDep, PollLimitDep, chat_limits
 
 router = APIRouter(tags=["web chat"])
 UNKNOWN_SESSION = (
@@ -133,9 +136,50 @@ async def chat(
     request: Request,
     language: LanguageDep,
     settings: SettingsDep,
+    address: ClientAddressDep,
     authorization: AuthorizationHeader = None,
 ) -> ChatResponse:
     """Apply an input to the session's conversation; ``start`` without a live token begins one."""
+    repeats = chat_limits(request).replies
+    token = bearer_token(authorization)
+    if token is None or body.command == "back":
+        return await _chat(body, request, language, settings, address, authorization)
+    fingerprint = f"{language} {body.model_dump_json()}"
+    async with repeats.lock(token):
+        repeated = repeats.repeated(token, fingerprint)
+        if repeated is not None and _surely_a_repeat(body, cast(ChatResponse, repeated)):
+            return cast(ChatResponse, repeated)
+        response = await _chat(body, request, language, settings, address, authorization)
+        repeats.remember(token, fingerprint, response)
+        return response
+
+
+def _surely_a_repeat(body: ChatRequest, last: ChatResponse) -> bool:
+    """Whether an input sent again at once (a double tap, a retry) cannot be meant anew.
+
+    "back" twice is meant, and never gets here. A command again is a repeat. An answer is
+    one only if the question now asked does not offer it: the same choice to a new question
+    that offers it too ("Aucune" on two pages) may well be meant, and typed text always may.
+    """
+    if body.command is not None:
+        return True
+    question = last.messages[-1].question if last.messages else None
+    offered = {c.value for c in question.choices} if question else set()
+    if body.choice is not None:
+        return body.choice not in offered
+    if body.choices:
+        return not set(body.choices) <= offered
+    return False
+
+
+async def _chat(
+    body: ChatRequest,
+    request: Request,
+    language: Language,
+    settings: Settings,
+    address: str,
+    authorization: str | None,
+) -> ChatResponse:
     service: ConversationService = request.app.state.conversations
     received = body.as_input()
     session = await current_session(request, settings, authorization)
@@ -153,6 +197,7 @@ async def chat(
         external_id=external_id_of(token),
         received=received,
         language=language,
+        source=address,
     )
     return ChatResponse(
         session=token,
@@ -185,6 +230,7 @@ class PushedMessages(BaseModel):
 async def pushed(
     request: Request,
     settings: SettingsDep,
+    _: PollLimitDep,
     authorization: AuthorizationHeader = None,
     # Transcript ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and would
     # overflow the query.

@@ -338,6 +338,8 @@
   }
 
   class SessionGone extends Error {}
+  // Too many messages at once (429): the server's own kind words say when to try again.
+  class TooFast extends Error {}
 
   // The token goes in a header, never in a URL: addresses end up in logs and histories.
   function headers(extra = {}) {
@@ -359,6 +361,11 @@
         credentials: "same-origin",
       });
       if (response.status === 401) throw new SessionGone();
+      if (response.status === 429) {
+        const refusal = await response.json().catch(() => null);
+        const words = refusal?.detail?.message;
+        throw new TooFast(typeof words === "string" ? words : t.connection_error);
+      }
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
       if (!data || !Array.isArray(data.messages) || typeof data.session !== "string") {
@@ -430,7 +437,7 @@
       if (!gone) {
         // The turn did not happen: take the answer back so it can be sent again.
         echoed?.remove();
-        notice(t.connection_error);
+        notice(error instanceof TooFast ? error.message : t.connection_error);
         state.question = previousQuestion;
         renderQuestion();
       }

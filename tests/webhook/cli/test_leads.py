@@ -35,9 +35,11 @@ def endpoint(capsys: pytest.CaptureFixture[str]) -> str:
 
 
 @pytest.fixture
-def lead_id(settings: Settings, endpoint: str) -> str:
+def lead_id(settings: Settings, endpoint: str, capsys: pytest.CaptureFixture[str]) -> str:
     """Someone went through the web chat to the end, sent by ML_POISSY: their lead."""
     assert settings.public_url == PUBLIC_URL
+    assert main(["referrers", "add", "ML_POISSY", "--name", "Mission locale de Poissy"]) == 0
+    capsys.readouterr()
 
     asyncio.run(become_a_lead(settings, PROFILE))
     [lead] = rows(settings, "SELECT id FROM leads")

@@ -21,7 +21,7 @@ from flows.profile import Profile
 from flows.rules import orient
 from tests.auxil.servers import serve, unused_port
 from tests.auxil.web_chat import drive
-from tests.auxil.webhook_receiver import PATH, Receiver, register_endpoint
+from tests.auxil.webhook_receiver import PATH, Receiver, register_endpoint, register_referrer
 from tests.conftest import ROOT, persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
@@ -34,6 +34,9 @@ async def register(database_url: str, url: str, secret: str) -> None:
     database = open_raw_database(database_url)
     try:
         await register_endpoint(database, url, secret=secret)
+        # The partner the personas come through (drive starts with its code).
+        async with database.transaction() as tx:
+            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
     finally:
         await database.close()
 
