@@ -299,3 +299,32 @@ async def test_a_mangled_cookie_is_the_sign_in_page_never_an_error(browser: Brow
         client.cookies.set("aiguillage_admin", value, path="/admin")
         assert not await is_signed_in(client), value
         assert (await client.get("/admin/login")).status_code == 200
+
+
+async def test_behind_a_trusted_proxy_each_person_is_throttled_at_their_own_address(
+    settings: Settings, hasher: CountingHasher
+) -> None:
+    behind_proxy = settings.model_copy(update={"trusted_proxies": "10.0.0.0/8"})
+    app = create_app(behind_proxy, background=False, passwords=Passwords(hasher))
+    async with app.router.lifespan_context(app):
+        async with app.state.database.transaction() as tx:
+            await add_user(
+                tx,
+                email="sam@poles.example",
+                password=PASSWORD,
+                role="admin",
+                sites=[],
+                referrers=[],
+                now=START,
+                passwords=Passwords(hasher),
+            )
+        transport = httpx.ASGITransport(app=app, client=("10.0.0.2", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as proxy:
+            proxy.headers["x-forwarded-for"] = "203.0.113.66"
+            for _ in range(5):
+                assert (await sign_in(proxy, "sam@poles.example", "a guess")).status_code == 401
+            assert (await sign_in(proxy, "sam@poles.example")).status_code == 429
+            # Another person through the same proxy is not held back by the guesser.
+            proxy.cookies.clear()
+            proxy.headers["x-forwarded-for"] = "198.51.100.5"
+            assert (await sign_in(proxy, "sam@poles.example")).status_code == 303
