@@ -14,6 +14,7 @@ from bot.storage.raw import open_raw_database
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
 from tests.auxil.service_chat import finish_as_lead
+from tests.auxil.webhook_receiver import register_referrer
 
 PRESCREENING = (FLOWS_DIR / "prescreening.yaml").read_text(encoding="utf-8")
 # Version 2 asks the age differently: enough to tell which version a conversation runs on.
@@ -54,6 +55,9 @@ def asked(reply: Reply) -> str | None:
 
 async def test_a_restarted_service_resumes_where_the_person_stopped(database_url: str) -> None:
     async with Service(database_url) as first:
+        # Only registered partners' codes are kept (others are "unknown").
+        async with first.database.transaction() as tx:
+            await register_referrer(tx, "ML_POISSY")
         await first.send(command="start", payload="ML_POISSY")
         await first.send(choice="yes")
         await first.send(choice="self")
