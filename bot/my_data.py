@@ -22,8 +22,8 @@ def lead_answers(flow: Flow, lead: LeadRecord) -> dict[str, Any]:
     """The answers a lead holds, in the order of the summary."""
     contacts = {name: getattr(lead, name) for name in CONTACT_COLUMNS}
     held = {**lead.profile, **contacts}
-    ordered = [*flow.summary_fields, *(name for name in held if name not in flow.summary_fields)]
-    return {name: held[name] for name in ordered if held.get(name) not in (None, [])}
+    # The summary names every profile and contact field, each with a label the person reads.
+    return {name: held[name] for name in flow.summary_fields if held.get(name) not in (None, [])}
 
 
 def request_status(lead: LeadRecord) -> Text:
