@@ -28,6 +28,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     status.add_argument("status", choices=STATUSES)
     status.add_argument("--by", required=True, help="who changes it, e.g. an e-mail address")
     status.set_defaults(handler=run_status)
+    release = actions.add_parser(
+        "release", help="send a lead held by the address limit (lead.created, group notice)"
+    )
+    release.add_argument("id")
+    release.set_defaults(handler=run_release)
 
 
 async def _list(limit: int) -> list[LeadRecord]:
@@ -55,6 +60,8 @@ def run_list(args: argparse.Namespace) -> int:
                     lead.referrer_code or "-",
                     "asked for a human" if lead.human_requested else "",
                 ]
+                # Only a held lead has this column: scripts reading seven columns still work.
+                + (["held: see leads release"] if lead.held_at else [])
             )
         )
     return 0
@@ -89,4 +96,18 @@ def run_status(args: argparse.Namespace) -> int:
     args.by = by
     changed = run_reporting(_status(args), UnknownLead, UnknownStatus)
     emit(f"lead {args.id}: " + (f"now {args.status}" if changed else f"already {args.status}"))
+    return 0
+
+
+async def _release(lead_id: str) -> LeadRecord | None:
+    settings = load_settings()
+    handoff = LeadHandoff.from_settings(settings)
+    async with open_raw(settings) as database, database.transaction() as tx:
+        return await handoff.release(tx, lead_id, now=utcnow())
+
+
+def run_release(args: argparse.Namespace) -> int:
+    """A lead held beyond its address's lead limit, found genuine: it goes out as new."""
+    released = run_reporting(_release(args.id), UnknownLead)
+    emit(f"lead {args.id}: " + ("released" if released else "not held"))
     return 0

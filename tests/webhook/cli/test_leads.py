@@ -158,3 +158,22 @@ def test_an_unknown_status_is_refused_by_the_parser(capsys: pytest.CaptureFixtur
         main(["leads", "status", "abc", "called", "--by", "counsellor@poles.example"])
     assert stopped.value.code == 2
     assert "invalid choice: 'called'" in capsys.readouterr().err
+
+
+def test_a_held_lead_is_listed_as_such_and_released_once(
+    settings: Settings, lead_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the address limit leaves it: kept, nothing sent anywhere.
+    rows(settings, "DELETE FROM webhook_deliveries WHERE lead_id = :id", id=lead_id)
+    rows(settings, "UPDATE leads SET held_at = created_at WHERE id = :id", id=lead_id)
+    assert main(["leads", "list"]) == 0
+    assert "held: see leads release" in capsys.readouterr().out
+
+    assert main(["leads", "release", lead_id]) == 0
+    assert capsys.readouterr().out == f"lead {lead_id}: released\n"
+    [created] = events(settings, lead_id)
+    assert created["type"] == "lead.created"
+    assert main(["leads", "release", lead_id]) == 0
+    assert capsys.readouterr().out == f"lead {lead_id}: not held\n"
+    assert len(events(settings, lead_id)) == 1
+    assert main(["leads", "release", "0" * 32]) != 0
