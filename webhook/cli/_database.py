@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+import sqlite3
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 
+import asyncpg
+from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings, default_database_url
@@ -16,6 +19,14 @@ from bot.storage.raw import RawDatabase, open_raw_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit_error
 
+# What a database that cannot be reached, entered or read raises, by its driver or SQLAlchemy.
+UNREACHABLE = (
+    OSError,
+    sqlite3.Error,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    exc.DBAPIError,
+)
 # Where the SQLite default used to be: the working directory of whoever ran the command.
 FORMER_DEFAULT = Path("aiguillage.db")
 ENV_FILE = Path(".env")
@@ -46,10 +57,22 @@ def announce_database(settings: Settings) -> None:
         emit_error(line)
 
 
+@contextmanager
+def reporting_unreachable(settings: Settings) -> Iterator[None]:
+    """A database that cannot be used stops the command with one line, not a traceback."""
+    try:
+        yield
+    except UNREACHABLE as error:
+        # SQLAlchemy's message adds the statement and a link: the driver's own says enough.
+        reason = error.orig if isinstance(error, exc.DBAPIError) else error
+        raise CliError(f"cannot use the database {settings.database_label}: {reason}") from None
+
+
 def prepare_database(settings: Settings) -> None:
     """Give the SQLite file its folder and its migrations (others are migrated by operators)."""
     make_sqlite_folder(settings)
-    upgrade_embedded_database(settings.database_url)
+    with reporting_unreachable(settings):
+        upgrade_embedded_database(settings.database_url)
 
 
 def make_sqlite_folder(settings: Settings) -> None:
@@ -68,6 +91,9 @@ async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[
     await asyncio.to_thread(prepare_database, settings)
     engine = create_engine(settings.database_url)
     try:
+        with reporting_unreachable(settings):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
         yield create_session_factory(engine)
     finally:
         await engine.dispose()
@@ -79,6 +105,10 @@ async def open_raw(settings: Settings) -> AsyncIterator[RawDatabase]:
     await asyncio.to_thread(prepare_database, settings)
     database = open_raw_database(settings.database_url)
     try:
+        # Reached now, so that a wrong address or password is one line, not a traceback later.
+        with reporting_unreachable(settings):
+            async with database.transaction() as tx:
+                await tx.fetch_one("SELECT 1")
         yield database
     finally:
         await database.close()

@@ -6,7 +6,7 @@ import argparse
 
 from bot.settings import load_settings
 from bot.storage.migrate import upgrade_database
-from webhook.cli._database import announce_database, make_sqlite_folder
+from webhook.cli._database import announce_database, make_sqlite_folder, reporting_unreachable
 from webhook.cli._output import emit
 
 
@@ -21,6 +21,7 @@ def run_upgrade(args: argparse.Namespace) -> int:
     settings = load_settings()
     announce_database(settings)
     make_sqlite_folder(settings)
-    upgrade_database(settings.database_url, args.revision)
+    with reporting_unreachable(settings):
+        upgrade_database(settings.database_url, args.revision)
     emit(f"database at revision {args.revision}")
     return 0

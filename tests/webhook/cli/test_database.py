@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.auxil.servers import unused_port
 from webhook.cli import main
 
 
@@ -79,3 +80,30 @@ def test_a_database_folder_that_cannot_be_made_is_named(
     assert main(["leads", "list"]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err[-1] == (f"aiguillage leads: cannot create the folder {blocker}/db: Not a directory")
+
+
+@pytest.mark.parametrize("argv", [["leads", "list"], ["referrers", "list"], ["db", "upgrade"]])
+def test_a_database_nobody_listens_at_is_one_line_without_the_password(
+    argv: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = unused_port()
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", f"postgresql://app:pa55@127.0.0.1:{port}/aig")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(
+        f"aiguillage {argv[0]}: cannot use the database postgresql://app@127.0.0.1:{port}/aig: "
+    )
+    assert "pa55" not in err
+    assert "Traceback" not in err
+
+
+def test_a_file_that_is_not_a_database_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "notes.db"
+    garbage.write_text("not a database, " * 100, encoding="utf-8")
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", f"sqlite:///{garbage}")
+    assert main(["leads", "list"]) == 2
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"aiguillage leads: cannot use the database {garbage}: file is not a database"
+    )
