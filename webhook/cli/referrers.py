@@ -9,6 +9,7 @@ import re
 from sqlalchemy import select
 
 from bot.referral_links import links
+from bot.referrer_stats import UNKNOWN_REFERRER
 from bot.settings import Settings, load_settings
 from bot.storage.models import Referrer
 from bot.telegram.runtime import make_bot
@@ -51,6 +52,9 @@ async def _add(settings: Settings, code: str, name: str) -> list[str]:
 def run_add(args: argparse.Namespace) -> int:
     if not CODE.match(args.code):
         raise CliError(f"code {args.code!r}: expected 1-64 characters among A-Z a-z 0-9 _ -")
+    if args.code == UNKNOWN_REFERRER:
+        # It counts every unregistered code: a partner with it would get invented ones.
+        raise CliError(f"code {args.code!r} stands for every unregistered code: choose another")
     name = args.name.strip()
     if not 0 < len(name) <= 200:
         raise CliError("--name: expected 1-200 characters")

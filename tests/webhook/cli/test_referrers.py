@@ -29,6 +29,7 @@ def test_add_prints_the_telegram_and_web_links(capsys: pytest.CaptureFixture[str
         (["referrers", "add", "bad code!", "--name", "X"], "expected 1-64 characters"),
         (["referrers", "add", "x" * 65, "--name", "X"], "expected 1-64 characters"),
         (["referrers", "add", "OK", "--name", "  "], "--name"),
+        (["referrers", "add", "unknown", "--name", "X"], "every unregistered code"),
     ],
 )
 def test_bad_codes_are_refused_with_one_line(
