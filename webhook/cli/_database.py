@@ -85,6 +85,16 @@ def make_sqlite_folder(settings: Settings) -> None:
             raise CliError(f"cannot create the folder {path.parent}: {error.strerror}") from None
 
 
+def check_database(settings: Settings) -> None:
+    """Prepare the database and reach it once, before a service starts on it."""
+
+    async def reach() -> None:
+        async with open_raw(settings):
+            pass
+
+    asyncio.run(reach())
+
+
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory for the command's lifetime."""

@@ -11,7 +11,7 @@ from bot.conversation_setup import flows_dir
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from webhook.app import create_app
-from webhook.cli._database import prepare_database
+from webhook.cli._database import check_database
 from webhook.cli._errors import CliError
 from webhook.cli.flows_cmd import check_flows_and_catalogue
 
@@ -28,9 +28,11 @@ def run(args: argparse.Namespace) -> int:
     if not 0 < args.port < 65536:
         raise CliError(f"--port: expected 1-65535, got {args.port}")
     settings = load_settings()
+    # Broken flow files, or a database with a wrong address or password, stop here with one
+    # line each, not with a traceback in the server's start-up.
     check_flows_and_catalogue(flows_dir(settings))
+    check_database(settings)
     configure_logging(settings.log_level)
-    prepare_database(settings)
     logger.info("database", extra={"database": settings.database_label})
     # Uvicorn's access line names the client's address and the query string (session
     # tokens): webhook.access_log writes one without them instead.

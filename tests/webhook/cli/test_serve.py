@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from tests.auxil.servers import unused_port
 from webhook.cli import main
 
 BROKEN = """\
@@ -40,3 +41,17 @@ def test_a_broken_flow_file_stops_serve_with_one_line_per_problem(
 def test_a_port_out_of_range_is_named(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["serve", "--port", "70000"]) == 2
     assert capsys.readouterr().err == "aiguillage serve: --port: expected 1-65535, got 70000\n"
+
+
+def test_a_database_that_cannot_be_reached_stops_serve_with_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    port = unused_port()
+    monkeypatch.setenv("AIGUILLAGE_DATABASE_URL", f"postgresql://app:pa55@127.0.0.1:{port}/aig")
+    monkeypatch.setattr(uvicorn, "run", never_serve)
+    assert main(["serve"]) == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(
+        f"aiguillage serve: cannot use the database postgresql://app@127.0.0.1:{port}/aig: "
+    )
+    assert "pa55" not in err
