@@ -45,6 +45,23 @@ def client_address(request: Request, trusted_proxies: tuple[Network, ...]) -> st
     return peer
 
 
+def address_key(address: str) -> str:
+    """What a bucket counts: an IPv4 address, or an IPv6 address's /64 network.
+
+    One IPv6 subscriber commonly holds a whole /64: per address, one home would be 2^64
+    strangers.
+    """
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
+    return str(parsed)
+
+
 def _is_address(value: str) -> bool:
     try:
         ipaddress.ip_address(value)
@@ -120,8 +137,8 @@ async def limit_chat_input(
     language: LanguageDep,
     limits: Annotated[ChatLimits, Depends(chat_limits)],
 ) -> str:
-    """Refuse an input beyond its address's or its session's rate; the client's address."""
-    address = client_address(request, limits.trusted_proxies)
+    """Refuse an input beyond its address's or its session's rate; the client's address key."""
+    address = address_key(client_address(request, limits.trusted_proxies))
     session = session_key(request)
     wait = limits.inputs_by_address.take(address)
     if not wait and session is not None:
@@ -137,7 +154,7 @@ async def limit_chat_poll(
     limits: Annotated[ChatLimits, Depends(chat_limits)],
 ) -> None:
     """The page asks for a counsellor's messages every few seconds: a looser rate."""
-    address = client_address(request, limits.trusted_proxies)
+    address = address_key(client_address(request, limits.trusted_proxies))
     session = session_key(request)
     wait = limits.polls_by_address.take(address)
     if not wait and session is not None:

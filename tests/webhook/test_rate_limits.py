@@ -14,7 +14,7 @@ from bot.settings import Settings, SettingsError, load_settings
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.web_chat import drive
 from webhook.app import create_app
-from webhook.rate_limits import ChatLimits, client_address
+from webhook.rate_limits import ChatLimits, address_key, client_address
 
 PERSON = ("203.0.113.10", 50000)
 NEIGHBOUR = ("198.51.100.20", 50000)
@@ -209,3 +209,21 @@ async def test_an_address_beyond_its_lead_limit_makes_held_leads_not_lost(
         async with app.state.database.transaction() as tx:
             leads = await tx.fetch("SELECT held_at FROM leads ORDER BY created_at, id")
     assert [lead["held_at"] is not None for lead in leads] == [False, True, False]
+
+
+def test_an_ipv6_subscriber_is_one_client_for_the_limits() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::2")
+    assert address_key("2001:db8:1:2::1") != address_key("2001:db8:1:3::1")
+    assert address_key("::ffff:203.0.113.5") == "203.0.113.5"
+    assert address_key("203.0.113.5") == "203.0.113.5"
+
+
+async def test_addresses_of_one_ipv6_network_share_a_bucket(
+    settings: Settings, ticks: Ticks
+) -> None:
+    app = limited_app(settings, ticks, chat_address_per_minute=1)
+    async with app.router.lifespan_context(app):
+        async with client_of(app, ("2001:db8:5:6::1", 1)) as first:
+            assert (await start(first)).status_code == 200
+        async with client_of(app, ("2001:db8:5:6::2", 1)) as second:
+            assert (await start(second)).status_code == 429
