@@ -60,10 +60,12 @@ async def test_a_reply_that_waited_past_its_lease_is_sent_once(clocked: ClockedT
     await processor.accept(tg.message(CHAT, "/start"))
     await clocked.clock.sleeping.wait()
     async with clocked.app.state.session_factory() as session:
-        reply_id = await session.scalar(select(OutboxMessage.id))
-    assert reply_id is not None
+        reply = await session.scalar(select(OutboxMessage))
+    assert reply is not None
+    assert reply.lease_until is not None
+    reply_id = reply.id
     # Past the reply's lease, the background loop claims the row and waits its turn too.
-    clocked.clock.advance(LEASE.total_seconds() + 1)
+    clocked.clock.advance((reply.lease_until - clocked.clock.utcnow()).total_seconds() + 1)
     loop = asyncio.ensure_future(sender.send_pending())
     await _wait_for_claim(clocked, reply_id)
     await clocked.clock.run(asyncio.gather(processor.drain(), loop))
