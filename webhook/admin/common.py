@@ -48,6 +48,7 @@ FLASH = {
     "handed_back": N_("L'assistant a repris la main."),
     "replayed": N_("Envoi relancé."),
     "purged": N_("Purge effectuée."),
+    "released": N_("Demande transmise : outils et groupe des conseillers prévenus."),
 }
 
 

@@ -328,6 +328,17 @@ async def change_status(request: Request, viewer: Staff, lead_id: str) -> Respon
     return see_other(f"/admin/leads/{lead.id}?done=status")
 
 
+@router.post("/leads/{lead_id}/release")
+async def release(request: Request, viewer: Staff, lead_id: str) -> Response:
+    """A lead held by its address's lead limit, found genuine: it goes out as a new lead."""
+    await checked_form(request, viewer)
+    async with database_of(request).transaction() as tx:
+        lead = await _lead_in_scope(tx, viewer, lead_id)
+        if await _handoff(request).release(tx, lead.id, now=utcnow()):
+            await audit(tx, viewer, "release", lead_id=lead.id)
+    return see_other(f"/admin/leads/{lead.id}?done=released")
+
+
 @router.post("/leads/{lead_id}/notes")
 async def note(request: Request, viewer: Staff, lead_id: str) -> Response:
     form = await checked_form(request, viewer)

@@ -442,3 +442,29 @@ async def test_the_search_ignores_accents_and_case(
     for typed in ("%", "_"):
         found = (await http.get("/admin/leads", params={"q": typed})).text
         assert f"/admin/leads/{ines}" not in found, typed
+
+
+async def test_a_held_lead_says_so_and_a_counsellor_releases_it_once(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    lead_id = await person(admin_app, "session-held-00001")
+    # As the address limit leaves it: kept, nothing sent anywhere.
+    async with admin_app.state.database.transaction() as tx:
+        await tx.execute("UPDATE leads SET held_at = created_at WHERE id = :id", {"id": lead_id})
+    await sign_in(http, await account("counsellor", sites=["pantin"]))
+    page = await http.get(f"/admin/leads/{lead_id}")
+    assert "Demande retenue" in page.text
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
+
+    refused = await http.post(f"/admin/leads/{lead_id}/release", data={})
+    assert refused.status_code in (400, 403)
+    released = await http.post(f"/admin/leads/{lead_id}/release", data={"csrf_token": token})
+    assert released.status_code == 303
+    page = await http.get(released.headers["location"])
+    assert "Demande transmise" in page.text
+    assert "Demande retenue" not in page.text
+    async with admin_app.state.database.transaction() as tx:
+        held = await tx.fetch_one("SELECT held_at FROM leads WHERE id = :id", {"id": lead_id})
+    assert held == {"held_at": None}
+    actions = [a for _, a, lead in await audit_actions(admin_app) if lead == lead_id]
+    assert actions.count("release") == 1
