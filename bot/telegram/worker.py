@@ -106,9 +106,9 @@ class UpdateProcessor:
     async def _accept_without_chat(self, update: dict[str, Any], webhook: bool) -> Accepted:
         """Remember an update about no chat; a press still gets its answer (inline mode)."""
         inbound = read_update(update)
-        if inbound.callback_query_id is None and _claims_a_chat(update):
+        if inbound.callback_query_id is None and _forged(update):
             logger.warning(
-                "telegram update ignored: no chat", extra={"update_id": update["update_id"]}
+                "telegram update ignored: malformed", extra={"update_id": update["update_id"]}
             )
         calls = _press_answer(inbound)
         async with self.database.transaction() as tx:
@@ -308,9 +308,10 @@ def _press_answer(inbound: Inbound) -> list[ApiCall]:
     return [ApiCall("answerCallbackQuery", answer)]
 
 
-def _claims_a_chat(update: dict[str, Any]) -> bool:
-    """Whether the update is of a kind that names a chat (so lacking one, it is forged)."""
-    return any(key in update for key in ("message", "edited_message", "my_chat_member"))
+def _forged(update: dict[str, Any]) -> bool:
+    """Whether an update without a chat should have had one (or a press, its id)."""
+    keys = ("message", "edited_message", "my_chat_member", "callback_query")
+    return any(key in update for key in keys)
 
 
 def _presser(update: dict[str, Any]) -> int:

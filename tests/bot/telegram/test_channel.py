@@ -334,6 +334,8 @@ async def test_a_forged_update_is_ignored_at_once_without_a_traceback(
     assert response.status_code == 200
     await telegram.settle()
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    ignored = [r for r in caplog.records if r.getMessage().startswith("telegram update ignored")]
+    assert len(ignored) == 1  # one line for the operator, nothing of the content
     assert telegram.recorder.calls_to("sendMessage") == []
     async with telegram.app.state.session_factory() as session:
         pending = await session.scalar(
