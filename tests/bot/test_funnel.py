@@ -27,6 +27,7 @@ from flows.flow import Flow
 from flows.messages import Input
 from flows.state import ConversationState
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
+from tests.auxil.webhook_receiver import register_referrer
 
 PROFILE = SAMIR_IN_PANTIN
 STAGE_KEYS = [
@@ -121,6 +122,10 @@ async def move_to(service: ConversationService, conversation_id: str, moment: da
 
 async def populate(service: ConversationService) -> dict[str, str]:
     """Nine people, each stopping somewhere else; their conversations' ids by name."""
+    # Two registered partners: a code nobody registered would count as unknown.
+    async with service.database.transaction() as tx:
+        await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
+        await register_referrer(tx, "SALON", "Salon emploi de Poissy")
     ids = {
         # Refuses to have their answers kept.
         "refused": await converse(

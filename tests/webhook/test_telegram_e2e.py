@@ -28,7 +28,7 @@ from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.personas import answer_for
 from tests.auxil.servers import serve
-from tests.auxil.webhook_receiver import Receiver, register_endpoint
+from tests.auxil.webhook_receiver import Receiver, register_endpoint, register_referrer
 from tests.conftest import persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
@@ -127,6 +127,8 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     receiver, secret = Receiver(), new_secret()
     with receiver.running() as hook, serve(app) as url:
         await register_endpoint(raw_reader, hook, secret=secret)
+        async with raw_reader.transaction() as tx:
+            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
         async with httpx.AsyncClient(base_url=url) as http:
             await deliver(http, tg.message(CHAT, "/start ML_POISSY"), fake_api)
             sent = await replies(fake_api, CHAT, 1)

@@ -17,6 +17,7 @@ from bot.telegram.runtime import TelegramRuntime
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest
 from tests.auxil.virtual_clock import ClockedRecorder, VirtualClock
+from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
 
 SECRET = "webhook-secret_1"
@@ -78,6 +79,9 @@ async def telegram(
     bot = Bot(TEST_TOKEN, request=recorder, get_updates_request=RecordingRequest())
     app = create_app(telegram_settings, telegram_bot=bot, background=False)
     async with app.router.lifespan_context(app):
+        # The tests' referral links are a registered partner's: other codes count as unknown.
+        async with app.state.database.transaction() as tx:
+            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
         app.state.telegram.sender.per_chat_interval = timedelta(0)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
