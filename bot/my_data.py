@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.leads.payload import LeadRecord
+from bot.leads.queries import PARIS
 from flows.catalogue import default_catalogue
 from flows.flow import Flow
 from flows.messages import Literal, Say, Text
@@ -31,7 +32,8 @@ def request_status(lead: LeadRecord) -> Text:
     return Say(
         "returning.lead",
         {
-            "date": Literal(lead.created_at.strftime("%d/%m/%Y")),
+            # The day as the person lived it: a request sent at 00:30 in Paris is not "yesterday".
+            "date": Literal(lead.created_at.astimezone(PARIS).strftime("%d/%m/%Y")),
             "status": Say(f"lead.status.{lead.status}"),
         },
     )
