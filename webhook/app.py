@@ -26,6 +26,7 @@ from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
+from webhook.body_limit import BodyLimit
 from webhook.errors import install_error_handlers
 from webhook.handoff.worker import DeliveryWorker
 from webhook.rate_limits import ChatLimits
@@ -111,6 +112,8 @@ def create_app(
     mount_admin(app)
     mount_api_docs(app)
     install_error_handlers(app)
+    # Inside the Telegram webhook, which has its own limit for updates.
+    app.add_middleware(BodyLimit)
     app.add_middleware(TelegramWebhook)
     # Around the routes and the Telegram webhook, so that it times and records every request.
     app.add_middleware(AccessLog)
