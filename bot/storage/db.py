@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
+
 
 def sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
@@ -27,6 +29,9 @@ def sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
         # With WAL, NORMAL loses nothing when the process crashes (only on a power cut), and
         # spares an fsync per step. PostgreSQL is the production database.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A log that starts over is cut back to 64 MB: a burst, or a long reader that held
+        # checkpoints back, must not leave a large file behind (see sqlite_wal.py).
+        cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT}")
     finally:
         cursor.close()
 

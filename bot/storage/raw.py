@@ -29,6 +29,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from bot.storage.db import sqlite_pragmas
+from bot.storage.sqlite_wal import RESET_PAGES, WalCheckpointer
 
 logger = logging.getLogger(__name__)
 Params = Mapping[str, Any]
@@ -210,19 +211,21 @@ class SqliteDatabase(RawDatabase):
     the CPU of an update. What could block is kept off the loop: the connection never waits for
     a lock (busy_timeout 0; a busy BEGIN is retried after an asyncio sleep, while another
     process writes), and the log's checkpoints, which fsync, run on a thread with their own
-    connection instead of inside a commit.
+    connection instead of inside a commit (bot/storage/sqlite_wal.py keeps the log bounded).
     """
 
     dialect = "sqlite"
     busy_wait_s = 30.0
-    checkpoint_every = 500  # commits; SQLite's own default is about 1000 pages
 
-    def __init__(self, path: str) -> None:
+    def __init__(
+        self, path: str, *, checkpoint_every: int = 500, wal_reset_pages: int = RESET_PAGES
+    ) -> None:
         self.path = path
         self._lock = asyncio.Lock()
         self._connection: sqlite3.Connection | None = None
-        self._commits = 0
-        self._checkpoint: asyncio.Future[None] | None = None
+        self.checkpoints = WalCheckpointer(
+            self._connect_sync, self._lock, every=checkpoint_every, reset_pages=wal_reset_pages
+        )
 
     def _connect_sync(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -266,32 +269,12 @@ class SqliteDatabase(RawDatabase):
                 if connection.in_transaction:
                     connection.execute("ROLLBACK")
                 raise
-        self._after_commit()
-
-    def _after_commit(self) -> None:
-        self._commits += 1
-        if self._commits >= self.checkpoint_every and self._checkpoint is None:
-            self._commits = 0
-            self._checkpoint = asyncio.ensure_future(asyncio.to_thread(self._checkpoint_sync))
-            self._checkpoint.add_done_callback(self._checkpoint_done)
-
-    def _checkpoint_sync(self) -> None:
-        # PASSIVE: copies what it can without waiting for, or blocking, the writer.
-        connection = self._connect_sync()
-        try:
-            connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
-        finally:
-            connection.close()
-
-    def _checkpoint_done(self, future: asyncio.Future[None]) -> None:
-        self._checkpoint = None
-        if not future.cancelled() and (error := future.exception()) is not None:
-            logger.warning("sqlite checkpoint failed", extra={"error": type(error).__name__})
+        self.checkpoints.committed()
 
     async def close(self) -> None:
+        # First the checkpoint in flight, which may need the writers' lock to finish.
+        await self.checkpoints.close()
         async with self._lock:
-            if self._checkpoint is not None:
-                await asyncio.wait([self._checkpoint])
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None

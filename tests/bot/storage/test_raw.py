@@ -86,13 +86,12 @@ async def test_an_error_rolls_the_whole_transaction_back(database: SqliteDatabas
 
 
 async def test_the_log_is_checkpointed_on_a_thread(database: SqliteDatabase) -> None:
-    database.checkpoint_every = 3
+    database.checkpoints.every = 3
     main_file = Path(database.path)
     before = os.path.getsize(main_file)  # noqa: ASYNC240 (a stat, in a test)
     for _ in range(3):
         async with database.transaction() as tx:
             await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "x" * 50_000})
-    if database._checkpoint is not None:  # still running on its thread
-        await asyncio.wait([database._checkpoint])
+    await database.checkpoints.wait()  # it may still run on its thread
     assert os.path.getsize(main_file) > before + 100_000  # noqa: ASYNC240  # the log's pages reached the file
     assert len(await bodies(database)) == 3

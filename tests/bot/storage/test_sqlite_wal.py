@@ -1,0 +1,129 @@
+"""SQLite's write-ahead log stays small while steps keep being written, and after a long reader."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.storage import db
+from bot.storage.raw import SqliteDatabase
+
+EVERY = 10  # commits between two checkpoint rounds
+ROUNDS = 60
+RESET_PAGES = 40
+FRAME = 4096 + 24  # a page and its frame header in the log
+PAGES_PER_STEP = 3  # a row of 3,000 bytes: its own leaf page, the table's root, the header
+# What the log may reach: the reset threshold, a round's steps and the one landing meanwhile.
+BOUND = (RESET_PAGES + (EVERY + 1) * PAGES_PER_STEP) * FRAME * 3 // 2
+SIZE_LIMIT = 16 * FRAME  # journal_size_limit, 64 MB in production
+
+
+@pytest.fixture
+async def database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[SqliteDatabase]:
+    monkeypatch.setattr(db, "JOURNAL_SIZE_LIMIT", SIZE_LIMIT)
+    database = SqliteDatabase(
+        str(tmp_path / "wal.db"), checkpoint_every=EVERY, wal_reset_pages=RESET_PAGES
+    )
+    async with database.transaction() as tx:
+        await tx.write("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    yield database
+    await database.close()
+
+
+def log_size(database: SqliteDatabase) -> int:
+    log = Path(database.path + "-wal")
+    return log.stat().st_size if log.exists() else 0
+
+
+async def write_a_step(database: SqliteDatabase) -> None:
+    async with database.transaction() as tx:
+        await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "x" * 3000})
+
+
+class StepsLandDuringCheckpoints(sqlite3.Connection):
+    """The checkpoints' connection, under steady traffic: a step lands during each PASSIVE pass.
+
+    SQLite starts the log over when a commit begins with all of it copied; a step landing
+    while it copies prevents that, at every round under load. Here on purpose: the step is
+    committed beside a reader whose snapshot keeps it from being copied, until it is copied.
+    """
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if "PASSIVE" not in sql:
+            return super().execute(sql, parameters)
+        path = super().execute("PRAGMA database_list").fetchone()[2]
+        with (
+            closing(sqlite3.connect(path, isolation_level=None)) as reader,
+            closing(sqlite3.connect(path, timeout=5, isolation_level=None)) as writer,
+        ):
+            reader.execute("BEGIN")
+            reader.execute("SELECT count(*) FROM note").fetchall()
+            writer.execute("PRAGMA wal_autocheckpoint=0")  # as our own steps' connection
+            writer.execute("INSERT INTO note (body) VALUES (?)", ("y" * 3000,))
+            cursor = super().execute(sql, parameters)
+            reader.execute("COMMIT")
+        return cursor
+
+
+async def test_the_log_stays_bounded_while_steps_land_during_each_checkpoint(
+    database: SqliteDatabase,
+) -> None:
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            database.path, check_same_thread=False, factory=StepsLandDuringCheckpoints
+        )
+        db.sqlite_pragmas(connection, None)
+        return connection
+
+    database.checkpoints.connect = connect
+    largest = 0
+    for _ in range(ROUNDS * EVERY):
+        await write_a_step(database)
+        await database.checkpoints.wait()
+        largest = max(largest, log_size(database))
+    # Some 2,000 pages were written: without a restart the log would hold them all.
+    assert largest < BOUND, f"the log reached {largest // FRAME} pages"
+    async with database.transaction() as tx:
+        [row] = await tx.fetch("SELECT count(*) AS n FROM note")
+    assert row["n"] == ROUNDS * (EVERY + 1)  # every step, and one landed during each round
+
+
+def log_pages(database: SqliteDatabase) -> int:
+    """The pages the log holds now (a checkpoint that copies nothing new reports them)."""
+    connection = sqlite3.connect(database.path)
+    try:
+        pages: int = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1]
+        return pages
+    finally:
+        connection.close()
+
+
+async def test_the_log_starts_over_and_shrinks_once_a_long_reader_lets_go(
+    database: SqliteDatabase,
+) -> None:
+    database.checkpoints.reset_wait_ms = 20  # how long our writers wait for the reader
+    reader = sqlite3.connect(database.path, isolation_level=None)
+    try:
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM note").fetchall()  # holds its snapshot
+        for _ in range(4 * EVERY):
+            await write_a_step(database)
+            await database.checkpoints.wait()
+        # Nothing written after the reader's snapshot could go: the log grew past its limit.
+        assert log_size(database) > 2 * SIZE_LIMIT
+        reader.execute("COMMIT")
+    finally:
+        reader.close()
+    for _ in range(EVERY):
+        await write_a_step(database)
+    await database.checkpoints.wait()
+    await write_a_step(database)
+    assert log_pages(database) <= PAGES_PER_STEP  # the step wrote the log from its start
+    assert log_size(database) <= SIZE_LIMIT  # and cut the file back
