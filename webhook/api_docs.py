@@ -60,6 +60,7 @@ _FILES = {
     "favicon.png": "image/png",
 }
 
+
 def mount_api_docs(app: FastAPI) -> None:
     """/docs and its assets (build the app with docs_url=None and redoc_url=None)."""
     page = _PAGE.format(title=app.title)
