@@ -23,5 +23,11 @@ def get_language(
     return lang or parse_language(accept_language)
 
 
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer …`` header, if there is one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return token.strip() or None if scheme.casefold() == "bearer" else None
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LanguageDep = Annotated[Language, Depends(get_language)]

@@ -17,8 +17,8 @@ from fastapi import Depends, HTTPException, Request
 
 from bot.limits import Clock, Rate, RateLimiter, RecentReplies, retry_after_header
 from bot.settings import Settings
-from flows.i18n import text
-from webhook.deps import LanguageDep
+from flows.i18n import Language, text
+from webhook.deps import LanguageDep, bearer_token
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -110,7 +110,7 @@ def chat_limits(request: Request) -> ChatLimits:
     return limits
 
 
-def _refuse(wait: float, language: LanguageDep) -> HTTPException:
+def _refuse(wait: float, language: Language) -> HTTPException:
     seconds = retry_after_header(wait)
     return HTTPException(
         status_code=429,
@@ -127,9 +127,27 @@ def session_key(request: Request) -> str | None:
 
     An invented token only spends its own bucket (and its address's), then gets a 401.
     """
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    return token[:256] if scheme.casefold() == "bearer" and token else None
+    token = bearer_token(request.headers.get("authorization"))
+    return token[:256] if token else None
+
+
+def _take(
+    request: Request,
+    language: Language,
+    limits: ChatLimits,
+    *,
+    by_address: RateLimiter,
+    by_session: RateLimiter,
+) -> str:
+    """Refuse a request beyond its address's or its session's rate; the client's address key."""
+    address = address_key(client_address(request, limits.trusted_proxies))
+    session = session_key(request)
+    wait = by_address.take(address)
+    if not wait and session is not None:
+        wait = by_session.take(session)
+    if wait:
+        raise _refuse(wait, language)
+    return address
 
 
 async def limit_chat_input(
@@ -138,14 +156,13 @@ async def limit_chat_input(
     limits: Annotated[ChatLimits, Depends(chat_limits)],
 ) -> str:
     """Refuse an input beyond its address's or its session's rate; the client's address key."""
-    address = address_key(client_address(request, limits.trusted_proxies))
-    session = session_key(request)
-    wait = limits.inputs_by_address.take(address)
-    if not wait and session is not None:
-        wait = limits.inputs_by_session.take(session)
-    if wait:
-        raise _refuse(wait, language)
-    return address
+    return _take(
+        request,
+        language,
+        limits,
+        by_address=limits.inputs_by_address,
+        by_session=limits.inputs_by_session,
+    )
 
 
 async def limit_chat_poll(
@@ -154,13 +171,13 @@ async def limit_chat_poll(
     limits: Annotated[ChatLimits, Depends(chat_limits)],
 ) -> None:
     """The page asks for a counsellor's messages every few seconds: a looser rate."""
-    address = address_key(client_address(request, limits.trusted_proxies))
-    session = session_key(request)
-    wait = limits.polls_by_address.take(address)
-    if not wait and session is not None:
-        wait = limits.polls_by_session.take(session)
-    if wait:
-        raise _refuse(wait, language)
+    _take(
+        request,
+        language,
+        limits,
+        by_address=limits.polls_by_address,
+        by_session=limits.polls_by_session,
+    )
 
 
 ClientAddressDep = Annotated[str, Depends(limit_chat_input)]

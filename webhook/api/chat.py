@@ -24,7 +24,7 @@ from flows.inputs import fold
 from flows.messages import Input
 from flows.render import RenderedMessage, RenderedQuestion
 from flows.rules import Orientation
-from webhook.deps import LanguageDep, SettingsDep
+from webhook.deps import LanguageDep, SettingsDep, bearer_token
 from webhook.errors import without_lone_surrogates
 from webhook.rate_limits import ClientAddressDep, PollLimitDep, chat_limits
 
@@ -91,12 +91,6 @@ class ChatResponse(BaseModel):
     orientation: Orientation | None
     # The person erased everything: the page forgets the token and the transcript.
     erased: bool = False
-
-
-def bearer_token(authorization: str | None) -> str | None:
-    """The token of an ``Authorization: Bearer …`` header, if there is one."""
-    scheme, _, token = (authorization or "").partition(" ")
-    return token.strip() or None if scheme.casefold() == "bearer" else None
 
 
 async def current_session(
