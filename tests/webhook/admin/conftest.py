@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,14 +11,9 @@ from fastapi import FastAPI
 from bot.settings import Settings
 from bot.storage.types import utcnow
 from bot.users import Passwords, add_user
+from tests.auxil.admin_browser import PASSWORD, Account
 from tests.auxil.passwords import CountingHasher
-from tests.auxil.personas import SAMIR_IN_PANTIN
 from webhook.app import create_app
-
-PASSWORD = "correct horse battery staple"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-PROFILE = SAMIR_IN_PANTIN
 
 
 @pytest.fixture
@@ -42,9 +36,6 @@ async def http(admin_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=admin_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
         yield client
-
-
-Account = Callable[..., Awaitable[str]]
 
 
 @pytest.fixture
@@ -72,24 +63,3 @@ def account(admin_app: FastAPI, passwords: Passwords) -> Account:
         return email
 
     return create
-
-
-async def sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
-) -> httpx.Response:
-    """Sign in as a browser would: the form's CSRF token, then the post."""
-    page = await client.get("/admin/login")
-    token = CSRF.search(page.text)
-    assert token is not None, page.text
-    return await client.post(
-        "/admin/login",
-        data={"csrf_token": token.group(1), "email": email, "password": password},
-    )
-
-
-async def csrf_of(client: httpx.AsyncClient, path: str = "/admin/leads") -> str:
-    """The session's CSRF token, as found in a page's forms."""
-    page = await client.get(path)
-    token = CSRF.search(page.text)
-    assert token is not None, page.text
-    return token.group(1)

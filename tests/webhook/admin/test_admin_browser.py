@@ -20,8 +20,8 @@ from bot.settings import Settings
 from bot.storage.raw import open_raw_database
 from bot.storage.types import utcnow
 from bot.users import add_user
+from tests.auxil.admin_browser import PASSWORD
 from tests.auxil.servers import serve
-from tests.webhook.admin.conftest import PASSWORD
 from tests.webhook.test_chat_browser import PHONE, Problems, _converse, browser, chromium
 from webhook.app import create_app
 

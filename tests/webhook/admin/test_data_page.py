@@ -14,9 +14,9 @@ from fastapi import FastAPI
 from bot.settings import Settings
 from bot.storage.types import utcnow
 from bot.users import Passwords
+from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.web_chat import drive, lead_of_session
 from tests.auxil.webhook_receiver import register_endpoint
-from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 from webhook.app import create_app
 
 

@@ -10,10 +10,10 @@ from fastapi import FastAPI
 
 from bot.leads import endpoints
 from bot.storage.types import utcnow
+from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import drive
 from tests.auxil.webhook_receiver import register_endpoint
-from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 from webhook.handoff.worker import DeliveryWorker
 
 

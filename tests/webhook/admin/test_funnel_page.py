@@ -11,8 +11,8 @@ from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.funnel import Stage
 from bot.storage.types import utcnow
+from tests.auxil.admin_browser import Account, sign_in
 from tests.bot.test_funnel import EARLY, PROFILE, change_statuses, converse, move_to
-from tests.webhook.admin.conftest import Account, sign_in
 from webhook.admin.funnel import number, percent, stage_label
 
 CELL = re.compile(r'<td data-count="([a-z_:]+)">([^<]*)</td>')

@@ -12,9 +12,9 @@ import httpx
 from fastapi import FastAPI
 
 from bot.storage.types import utcnow
+from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.personas import answer_for
 from tests.auxil.web_chat import drive, lead_of_session, pushed, send
-from tests.webhook.admin.conftest import PROFILE, Account, csrf_of, sign_in
 
 POISSY: dict[str, Any] = PROFILE | {"postal_code": "78300"}
 

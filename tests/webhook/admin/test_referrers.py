@@ -16,8 +16,8 @@ from fastapi import FastAPI
 
 from bot.storage.types import utcnow
 from bot.web_sessions import external_id_of
+from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.web_chat import drive, lead_of_session, send, token_of
-from tests.webhook.admin.conftest import PROFILE, Account, sign_in
 
 TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
 WEB_LINK = "https://aiguillage.example/?start=ML_POISSY"

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
-from tests.webhook.admin.conftest import PASSWORD, Account, csrf_of, sign_in
+from tests.auxil.admin_browser import PASSWORD, Account, csrf_of, sign_in
 from tests.webhook.admin.test_leads import person
 from webhook.admin.mount import ROUTERS
 

@@ -4,7 +4,6 @@ that slows guessers without locking the account's owner out, and chats that go o
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -15,27 +14,18 @@ from itsdangerous import URLSafeTimedSerializer
 
 from bot.settings import Settings
 from bot.users import Passwords, add_user, set_disabled, set_password
+from tests.auxil.admin_browser import CSRF, PASSWORD, sign_in
+from tests.auxil.clock import ManualClock
 from tests.auxil.passwords import CountingHasher, HeldHasher
 from webhook.app import create_app
 
-PASSWORD = "correct horse battery staple"
-CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
-class Clock:
-    """The service's time, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    """The service's time, moved by the test."""
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -45,7 +35,7 @@ def hasher() -> CountingHasher:
 
 @pytest.fixture
 async def service(
-    settings: Settings, hasher: CountingHasher, clock: Clock
+    settings: Settings, hasher: CountingHasher, clock: ManualClock
 ) -> AsyncIterator[FastAPI]:
     app = create_app(settings, background=False, passwords=Passwords(hasher), clock=clock)
     async with app.router.lifespan_context(app):
@@ -88,18 +78,6 @@ def account(service: FastAPI, hasher: CountingHasher) -> Callable[..., Awaitable
         return email
 
     return create
-
-
-async def sign_in(
-    client: httpx.AsyncClient, email: str, password: str = PASSWORD
-) -> httpx.Response:
-    page = await client.get("/admin/login")
-    token = CSRF.search(page.text)
-    assert token is not None, page.text
-    return await client.post(
-        "/admin/login",
-        data={"csrf_token": token.group(1), "email": email, "password": password},
-    )
 
 
 async def is_signed_in(client: httpx.AsyncClient) -> bool:
@@ -182,7 +160,7 @@ async def test_a_new_password_signs_out_who_had_the_old_one(
 
 
 async def test_a_session_lasts_twelve_hours(
-    browser: Browser, clock: Clock, account: Callable[..., Awaitable[str]]
+    browser: Browser, clock: ManualClock, account: Callable[..., Awaitable[str]]
 ) -> None:
     client = browser()
     assert (await sign_in(client, await account())).status_code == 303
@@ -238,7 +216,7 @@ async def test_chats_are_answered_while_a_password_is_being_checked(
 
 
 async def test_wrong_passwords_from_one_place_do_not_lock_the_owner_out(
-    browser: Browser, clock: Clock, account: Callable[..., Awaitable[str]]
+    browser: Browser, clock: ManualClock, account: Callable[..., Awaitable[str]]
 ) -> None:
     email = await account("counsellor@poles.example", role="counsellor")
     attacker = browser("203.0.113.66")

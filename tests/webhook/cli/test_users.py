@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from bot.settings import Settings
-from tests.webhook.admin.conftest import PASSWORD, sign_in
+from tests.auxil.admin_browser import PASSWORD, sign_in
 from webhook.app import create_app
 from webhook.cli import main
 
