@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import unicodedata
 
+# The length of leads.first_name_key. NFKD spells some characters out at length (U+FDFA is
+# 18 letters): a 60-character name's key can outgrow it, so keys are cut to fit.
+MAX_KEY_LENGTH = 120
 # Letters that no Unicode decomposition splits, spelt out as French people type them.
 _LIGATURES = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae"})
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
-from bot.leads.search_key import search_key
+from bot.leads.search_key import MAX_KEY_LENGTH, search_key
 from bot.storage.models import new_id
 from bot.storage.raw import Row, Transaction, as_datetime, as_json
 from flows.catalogue import Catalogue, default_catalogue
@@ -52,7 +52,9 @@ def lead_values(state: ConversationState, catalogue: Catalogue | None = None) ->
     fitting = [p.id for p in orientation.programmes if p.fit != "no"]
     first_name = values["first_name"]
     return values | {
-        "first_name_key": search_key(first_name) if isinstance(first_name, str) else None,
+        "first_name_key": (
+            search_key(first_name)[:MAX_KEY_LENGTH] if isinstance(first_name, str) else None
+        ),
         "programmes": "," + "".join(f"{p}," for p in fitting),
         "language": state.language,
         "human_requested": state.human_requested,
