@@ -10,18 +10,17 @@ from typing import Any
 
 from bot.leads.payload import LeadRecord
 from bot.leads.queries import PARIS
+from bot.leads.store import CONTACT_FIELDS
 from flows.catalogue import default_catalogue
 from flows.flow import Flow
 from flows.messages import Literal, Say, Text
 from flows.presentation import all_answers_message
 from flows.state import ConversationState
 
-CONTACT_COLUMNS = ("first_name", "phone", "email", "contact_preference", "site")
-
 
 def lead_answers(flow: Flow, lead: LeadRecord) -> dict[str, Any]:
     """The answers a lead holds, in the order of the summary."""
-    contacts = {name: getattr(lead, name) for name in CONTACT_COLUMNS}
+    contacts = {name: getattr(lead, name) for name in CONTACT_FIELDS}
     held = {**lead.profile, **contacts}
     # The summary names every profile and contact field, each with a label the person reads.
     return {name: held[name] for name in flow.summary_fields if held.get(name) not in (None, [])}
