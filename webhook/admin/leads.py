@@ -17,7 +17,7 @@ from bot.leads import endpoints
 from bot.leads.followup import add_note, assign, followup_of
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
-from bot.leads.queries import LeadFilters, all_matching, search_leads
+from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
 from bot.storage.raw import Transaction, as_datetime
 from bot.storage.types import utcnow
@@ -250,7 +250,7 @@ async def who_may_follow(tx: Transaction, lead: LeadRecord) -> list[User]:
         if user.active
         and (
             user.role == "admin"
-            or (user.role == "counsellor" and (lead.site is None or lead.site in user.sites))
+            or (user.role == "counsellor" and Scope(sites=user.sites).allows(lead))
         )
     ]
 
