@@ -18,3 +18,13 @@ class ManualClock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
+
+
+class Ticks:
+    """A monotonic clock in seconds for rate limiters, moved by the test (``ticks.now += 61``)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now

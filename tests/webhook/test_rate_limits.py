@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.requests import Request
 
 from bot.settings import Settings, SettingsError, load_settings
+from tests.auxil.clock import Ticks
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.web_chat import drive
 from webhook.app import create_app
@@ -18,16 +19,6 @@ from webhook.rate_limits import ChatLimits, address_key, client_address
 
 PERSON = ("203.0.113.10", 50000)
 NEIGHBOUR = ("198.51.100.20", 50000)
-
-
-class Ticks:
-    """A monotonic clock for the buckets, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
