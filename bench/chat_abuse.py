@@ -21,10 +21,10 @@ from typing import Any
 import httpx
 
 from bench import _procs
+from bot.clock import utcnow
 from bot.settings import Settings, load_settings
 from bot.storage.migrate import upgrade_database
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from webhook.app import create_app
 

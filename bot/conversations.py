@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.clock import new_id, utcnow
 from bot.commands import typed_command
 from bot.flow_registry import FlowRegistry
 from bot.leads.handoff import LeadHandoff
@@ -19,9 +20,7 @@ from bot.leads.payload import LeadRecord
 from bot.leads.store import lead_of_conversation
 from bot.my_data import lead_messages, request_status
 from bot.referrer_stats import UNKNOWN_REFERRER, get_referrer
-from bot.storage.models import new_id
 from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
-from bot.storage.types import utcnow
 from flows import engine
 from flows.flow import Flow
 from flows.i18n import Language, parse_language, text

@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.clock import utcnow
 from bot.storage.models import Conversation, Lead, OutboxMessage, TelegramUpdate, WebhookDelivery
-from bot.storage.types import utcnow
 
 if TYPE_CHECKING:
     from bot.settings import Settings

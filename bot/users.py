@@ -11,7 +11,7 @@ from typing import Literal, Protocol, get_args
 
 from pwdlib import PasswordHash
 
-from bot.storage.models import new_id
+from bot.clock import new_id
 from bot.storage.raw import DuplicateKey, Row, Transaction, as_datetime, as_json
 from flows.catalogue import default_catalogue
 

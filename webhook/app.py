@@ -10,6 +10,7 @@ from datetime import datetime
 from fastapi import FastAPI
 from telegram import Bot
 
+from bot.clock import utcnow
 from bot.conversation_setup import conversation_service
 from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
@@ -18,7 +19,6 @@ from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from bot.telegram.runtime import TelegramRuntime
 from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
-from bot.storage.models import new_id
+from bot.clock import new_id
 from bot.storage.raw import Row, Transaction, as_datetime
 from flows.catalogue import default_catalogue
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.types import utcnow
+from bot.clock import utcnow
 
 # After these characters Telegram looks for a domain, a path, a user, a tag or a command.
 _LINK_MARKS = frozenset(".:/@#$")

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.clock import new_id
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
-from bot.storage.models import new_id
 from bot.storage.raw import Row, Transaction, as_datetime, as_json
 from flows.catalogue import Catalogue, default_catalogue
 from flows.i18n import Language

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.storage.types import UTCDateTime, utcnow
+from bot.clock import new_id, utcnow
+from bot.storage.types import UTCDateTime
 
 # Stable constraint names so that migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -29,11 +29,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def new_id() -> str:
-    """A random opaque identifier."""
-    return uuid.uuid4().hex
 
 
 class Base(DeclarativeBase):

@@ -26,9 +26,8 @@ from functools import cache, lru_cache
 from typing import Any
 
 import asyncpg
-from sqlalchemy.engine import make_url
 
-from bot.storage.db import sqlite_pragmas
+from bot.storage.sqlite_pragmas import sqlite_pragmas
 from bot.storage.sqlite_wal import RESET_PAGES, WalCheckpointer
 
 logger = logging.getLogger(__name__)
@@ -115,10 +114,12 @@ class RawDatabase(ABC):
 
 def open_raw_database(url: str) -> RawDatabase:
     """The driver-level database for a SQLAlchemy URL (sqlite+aiosqlite or postgresql)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        return SqliteDatabase(parsed.database or ":memory:")
-    return PostgresDatabase(parsed.set(drivername="postgresql").render_as_string(False))
+    # Parsed by hand: SQLAlchemy's make_url would load SQLAlchemy into every command.
+    scheme, _, rest = url.partition("://")
+    if scheme.partition("+")[0] == "sqlite":
+        # sqlite:///relative.db, sqlite:////absolute.db; without a path, a database in memory.
+        return SqliteDatabase(rest.partition("?")[0].removeprefix("/") or ":memory:")
+    return PostgresDatabase(f"postgresql://{rest}")
 
 
 # --- SQLite: one connection, on the event loop ------------------------------------------------

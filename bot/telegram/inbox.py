@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import utcnow
 from bot.storage.raw import Params, Row, Transaction, as_json
-from bot.storage.types import utcnow
 
 
 def chat_of(update: dict[str, Any]) -> int | None:

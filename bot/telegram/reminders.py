@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.storage.raw import RawDatabase, Row, Transaction, as_datetime
-from bot.storage.types import utcnow
 from bot.telegram.outbound import reply_calls
 from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text

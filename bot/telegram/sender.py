@@ -23,9 +23,9 @@ from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.warnings import PTBUserWarning
 
+from bot.clock import utcnow
 from bot.conversations import set_reachable
 from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
-from bot.storage.types import utcnow
 from bot.waiting import wait_for_work
 
 logger = logging.getLogger(__name__)

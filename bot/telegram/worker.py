@@ -9,9 +9,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from bot.clock import utcnow
 from bot.conversations import ConversationRow, ConversationService, Found, set_reachable
 from bot.storage.raw import RawDatabase, Transaction
-from bot.storage.types import utcnow
 from bot.telegram import inbox
 from bot.telegram.inbound import Inbound, read_update
 from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches

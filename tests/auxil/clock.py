@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.storage.types import utcnow
+from bot.clock import utcnow
 
 
 class ManualClock:

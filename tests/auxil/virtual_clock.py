@@ -14,7 +14,7 @@ from collections.abc import Awaitable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from bot.storage.types import utcnow
+from bot.clock import utcnow
 from bot.telegram.sender import Clock
 from tests.auxil.recording_request import RecordingRequest
 

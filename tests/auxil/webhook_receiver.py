@@ -17,9 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.storage.raw import RawDatabase, Transaction
-from bot.storage.types import utcnow
 from tests.auxil.servers import serve
 from webhook.handoff.signing import new_secret
 

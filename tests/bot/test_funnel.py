@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.funnel import (
@@ -22,7 +23,6 @@ from bot.funnel import (
 )
 from bot.leads.store import lead_of_conversation
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from flows.flow import Flow
 from flows.messages import Input
 from flows.state import ConversationState

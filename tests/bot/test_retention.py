@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.retention import Retention, purge
@@ -26,7 +27,6 @@ from bot.storage.models import (
     WebhookEndpoint,
 )
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from flows.messages import Input
 from webhook.cli import main
 

@@ -24,12 +24,12 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.counsellor_chat import hand_back, send_staff_message
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from tests.auxil.servers import serve
 from webhook.app import create_app
 

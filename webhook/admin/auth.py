@@ -18,10 +18,10 @@ from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from bot.admin_sessions import SESSION_AGE, find_session
+from bot.clock import utcnow
 from bot.settings import Settings
 from bot.signing_key import SigningKey
 from bot.storage.raw import RawDatabase, Transaction
-from bot.storage.types import utcnow
 from bot.users import Role, User
 
 SESSION_COOKIE = "aiguillage_admin"

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.counsellor_chat import NoConversation, conversation_of_lead, hand_back, send_staff_message
 from bot.leads import endpoints
@@ -20,7 +21,6 @@ from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
 from bot.storage.raw import Transaction, as_datetime
-from bot.storage.types import utcnow
 from bot.users import User, list_users
 from flows.catalogue import default_catalogue
 from flows.i18n import N_, Language, gettext, text

@@ -12,12 +12,12 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from bot.clock import utcnow
 from bot.commands import typed_command
 from bot.conversations import ConversationService
 from bot.counsellor_chat import pushed_messages
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
-from bot.storage.types import utcnow
 from bot.web_sessions import WEB_CHANNEL, LiveSession, external_id_of, live_session, new_token
 from flows.i18n import Language
 from flows.inputs import fold

@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
-from sqlalchemy import exc, text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings, default_database_url
-from bot.storage.db import create_engine, create_session_factory
 from bot.storage.migrate import upgrade_embedded_database
 from bot.storage.raw import RawDatabase, open_raw_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit_error
 
-# What a database that cannot be reached, entered or read raises, by its driver or SQLAlchemy.
-UNREACHABLE = (
-    OSError,
-    sqlite3.Error,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-    exc.DBAPIError,
-)
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+# What a database that cannot be reached, entered or read raises, by its driver.
+UNREACHABLE = (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
 # Where the SQLite default used to be: the working directory of whoever ran the command.
 FORMER_DEFAULT = Path("aiguillage.db")
 ENV_FILE = Path(".env")
@@ -63,9 +59,17 @@ def reporting_unreachable(settings: Settings) -> Iterator[None]:
     try:
         yield
     except UNREACHABLE as error:
-        # SQLAlchemy's message adds the statement and a link: the driver's own says enough.
-        reason = error.orig if isinstance(error, exc.DBAPIError) else error
-        raise CliError(f"cannot use the database {settings.database_label}: {reason}") from None
+        raise CliError(f"cannot use the database {settings.database_label}: {error}") from None
+    except Exception as error:
+        # Commands on the driver layer never load SQLAlchemy: only its own users can get its
+        # errors, wrapping the driver's.
+        sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+        if sqlalchemy_errors is None or not isinstance(error, sqlalchemy_errors.DBAPIError):
+            raise
+        # Its message adds the statement and a link: the driver's own says enough.
+        raise CliError(
+            f"cannot use the database {settings.database_label}: {error.orig}"
+        ) from None
 
 
 def prepare_database(settings: Settings) -> None:
@@ -98,6 +102,10 @@ def check_database(settings: Settings) -> None:
 @asynccontextmanager
 async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
     """A session factory for the command's lifetime."""
+    from sqlalchemy import text
+
+    from bot.storage.db import create_engine, create_session_factory
+
     await asyncio.to_thread(prepare_database, settings)
     engine = create_engine(settings.database_url)
     try:

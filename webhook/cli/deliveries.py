@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import get_args
 
+from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.settings import load_settings
-from bot.storage.types import utcnow
 from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit

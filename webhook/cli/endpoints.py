@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.settings import load_settings
-from bot.storage.types import utcnow
 from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit

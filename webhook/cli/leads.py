@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.clock import utcnow
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.store import UnknownLead, UnknownStatus, list_leads, read_lead
 from bot.settings import load_settings
-from bot.storage.types import utcnow
 from webhook.cli._database import announce_database, open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit, emit_json

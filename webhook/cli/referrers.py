@@ -12,7 +12,6 @@ from bot.referral_links import links
 from bot.referrer_stats import UNKNOWN_REFERRER
 from bot.settings import Settings, load_settings
 from bot.storage.models import Referrer
-from bot.telegram.runtime import make_bot
 from webhook.cli._database import announce_database, open_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit
@@ -36,6 +35,9 @@ async def bot_username(settings: Settings) -> str | None:
         return settings.telegram_bot_username
     if settings.telegram_token is None:
         return None
+    # Loaded only to ask Telegram: the Telegram client is half of this command's start.
+    from bot.telegram.runtime import make_bot
+
     bot = make_bot(settings)
     async with bot:
         return bot.username

@@ -13,8 +13,8 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
+from bot.clock import utcnow
 from bot.settings import load_settings
-from bot.storage.types import utcnow
 from bot.users import (
     ROLES,
     User,

@@ -20,8 +20,8 @@ from typing import Any
 
 import httpx
 
+from bot.clock import utcnow
 from bot.storage.raw import RawDatabase, Row, as_datetime
-from bot.storage.types import utcnow
 from bot.waiting import wait_for_work
 from webhook.handoff import signing
 from webhook.handoff.retries import SCHEDULE, next_wait, parse_retry_after

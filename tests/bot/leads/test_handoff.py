@@ -10,11 +10,11 @@ import jsonschema
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.leads.payload import SCHEMA_PATH
 from bot.leads.store import read_leads
 from bot.settings import Settings
 from bot.storage.raw import RawDatabase
-from bot.storage.types import utcnow
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from tests.auxil.web_chat import SESSION, drive, lead_of_session, send
 from tests.auxil.webhook_receiver import register_endpoint

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.leads.handoff import LeadHandoff
@@ -17,7 +18,6 @@ from bot.leads.notices import NoticeGate
 from bot.limits import Rate, RateLimiter
 from bot.referrer_stats import referrer_stats
 from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
-from bot.storage.types import utcnow
 from flows.messages import Input
 from tests.auxil.clock import ManualClock
 from tests.auxil.service_chat import ask_again, finish_as_lead

@@ -10,11 +10,11 @@ import pytest
 from alembic import command
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.leads.queries import LeadFilters, Scope, search_leads
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
 from bot.storage.migrate import alembic_config
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from tests.auxil.personas import OTHER_ANSWERS, SAMIR_IN_PANTIN
 from tests.auxil.web_chat import SESSION, drive, lead_of_session
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.storage import db
+from bot.storage import sqlite_pragmas
 from bot.storage.raw import SqliteDatabase
 
 EVERY = 10  # commits between two checkpoint rounds
@@ -27,7 +27,7 @@ SIZE_LIMIT = 16 * FRAME  # journal_size_limit, 64 MB in production
 async def database(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[SqliteDatabase]:
-    monkeypatch.setattr(db, "JOURNAL_SIZE_LIMIT", SIZE_LIMIT)
+    monkeypatch.setattr(sqlite_pragmas, "JOURNAL_SIZE_LIMIT", SIZE_LIMIT)
     database = SqliteDatabase(
         str(tmp_path / "wal.db"), checkpoint_every=EVERY, wal_reset_pages=RESET_PAGES
     )
@@ -79,7 +79,7 @@ async def test_the_log_stays_bounded_while_steps_land_during_each_checkpoint(
         connection = sqlite3.connect(
             database.path, check_same_thread=False, factory=StepsLandDuringCheckpoints
         )
-        db.sqlite_pragmas(connection, None)
+        sqlite_pragmas.sqlite_pragmas(connection, None)
         return connection
 
     database.checkpoints.connect = connect

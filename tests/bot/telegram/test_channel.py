@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot.clock import utcnow
 from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
-from bot.storage.types import utcnow
 from flows import engine
 from flows.i18n import text as message_text
 from flows.profile import Profile

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
+from bot.clock import utcnow
 from bot.counsellor_chat import hand_back, send_staff_message
 from bot.leads.notices import WORD_JOINER
 from bot.settings import Settings
-from bot.storage.types import utcnow
 from tests.auxil import telegram_updates as tg
 from tests.auxil.personas import answer_for
 from tests.bot.telegram.conftest import TelegramHarness

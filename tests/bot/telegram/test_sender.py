@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from bot.clock import utcnow
 from bot.storage.models import OutboxMessage
-from bot.storage.types import utcnow
 from bot.telegram.sender import LEASE, Queued
 from tests.auxil import telegram_updates as tg
 from tests.bot.telegram.conftest import ClockedTelegram

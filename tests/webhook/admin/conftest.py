@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.settings import Settings
-from bot.storage.types import utcnow
 from bot.users import Passwords, add_user
 from tests.auxil.admin_browser import PASSWORD, Account
 from tests.auxil.passwords import CountingHasher

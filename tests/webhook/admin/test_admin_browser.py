@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
+from bot.clock import utcnow
 from bot.settings import Settings
 from bot.storage.raw import open_raw_database
-from bot.storage.types import utcnow
 from bot.users import add_user
 from tests.auxil.admin_browser import PASSWORD
 from tests.auxil.servers import serve

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.settings import Settings
-from bot.storage.types import utcnow
 from bot.users import Passwords
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.web_chat import drive, lead_of_session

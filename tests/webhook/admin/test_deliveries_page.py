@@ -8,8 +8,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.leads import endpoints
-from bot.storage.types import utcnow
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.servers import unused_port
 from tests.auxil.web_chat import drive

@@ -7,10 +7,10 @@ import re
 import httpx
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.funnel import Stage
-from bot.storage.types import utcnow
 from tests.auxil.admin_browser import Account, sign_in
 from tests.bot.test_funnel import EARLY, PROFILE, change_statuses, converse, move_to
 from webhook.admin.funnel import number, percent, stage_label

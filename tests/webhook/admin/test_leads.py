@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from bot.storage.types import utcnow
+from bot.clock import utcnow
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.personas import answer_for
 from tests.auxil.web_chat import drive, lead_of_session, pushed, send

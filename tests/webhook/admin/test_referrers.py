@@ -14,7 +14,7 @@ import pytest
 import segno
 from fastapi import FastAPI
 
-from bot.storage.types import utcnow
+from bot.clock import utcnow
 from bot.web_sessions import external_id_of
 from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.web_chat import drive, lead_of_session, send, token_of

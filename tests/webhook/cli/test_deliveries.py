@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from bot.clock import utcnow
 from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
 from bot.storage.raw import as_datetime, open_raw_database
-from bot.storage.types import utcnow
 from tests.auxil.outside_loop import deliver_once, rows
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
-from bot.storage.types import utcnow
 from tests.auxil.clock import ManualClock
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
