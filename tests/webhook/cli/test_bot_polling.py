@@ -17,6 +17,7 @@ from bot.telegram.runtime import TelegramRuntime
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
+from tests.auxil.flow_files import write_broken_flow
 from tests.auxil.servers import unused_port
 from webhook.cli import bot_polling, main
 from webhook.cli.bot_polling import poll
@@ -88,11 +89,7 @@ async def test_polling_runs_with_the_configured_reminder_and_closing_delays(
 def test_polling_stops_on_a_broken_flow_file_with_one_line_per_problem(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "broken.yaml").write_text(
-        "id: broken\nversion: '1'\nstart: hello\nsteps:\n  hello:\n    say: [welcome.hello]\n"
-        "    next: ghost\n",
-        encoding="utf-8",
-    )
+    write_broken_flow(tmp_path)
     monkeypatch.setenv("AIGUILLAGE_TELEGRAM_TOKEN", TEST_TOKEN)
     # Nothing listens there: had the check let it start, polling would fail, not reach Telegram.
     monkeypatch.setenv("AIGUILLAGE_TELEGRAM_API_URL", f"http://127.0.0.1:{unused_port()}/bot")

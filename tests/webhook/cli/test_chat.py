@@ -11,6 +11,7 @@ from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
 from bot.storage.raw import open_raw_database
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
+from tests.auxil.flow_files import write_broken_flow
 from webhook.cli import main
 from webhook.cli.chat import converse, parse_line, show
 
@@ -56,11 +57,7 @@ def test_a_multi_question_shows_its_own_none_as_choice_zero() -> None:
 def test_a_broken_flow_file_stops_chat_with_one_line_per_problem(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "broken.yaml").write_text(
-        "id: broken\nversion: '1'\nstart: hello\nsteps:\n  hello:\n    say: [welcome.hello]\n"
-        "    next: ghost\n",
-        encoding="utf-8",
-    )
+    write_broken_flow(tmp_path)
     monkeypatch.setenv("AIGUILLAGE_FLOWS_DIR", str(tmp_path))
     monkeypatch.setattr("sys.stdin", io.StringIO(""))
     assert main(["chat"]) == 2

@@ -7,18 +7,9 @@ from pathlib import Path
 import pytest
 import uvicorn
 
+from tests.auxil.flow_files import write_broken_flow
 from tests.auxil.servers import unused_port
 from webhook.cli import main
-
-BROKEN = """\
-id: broken
-version: "1"
-start: hello
-steps:
-  hello:
-    say: [welcome.hello]
-    next: ghost
-"""
 
 
 def never_serve(*args: object, **kwargs: object) -> None:
@@ -28,7 +19,7 @@ def never_serve(*args: object, **kwargs: object) -> None:
 def test_a_broken_flow_file_stops_serve_with_one_line_per_problem(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    (tmp_path / "broken.yaml").write_text(BROKEN, encoding="utf-8")
+    write_broken_flow(tmp_path)
     monkeypatch.setenv("AIGUILLAGE_FLOWS_DIR", str(tmp_path))
     monkeypatch.setattr(uvicorn, "run", never_serve)
     assert main(["serve"]) == 2
