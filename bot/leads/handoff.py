@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -98,7 +99,6 @@ class LeadHandoff:
         """
         if "finished" not in events or state.outcome != "lead":
             return None
-        limit = self.lead_limit if source is not None else None
         lead, created = await record_from_conversation(
             tx,
             conversation_id=conversation_id,
@@ -106,10 +106,8 @@ class LeadHandoff:
             referrer_code=referrer_code,
             state=state,
             now=now,
-            held=limit is not None and source is not None and not limit.allows(source),
+            hold=self._over_lead_limit(source),
         )
-        if created and limit is not None and source is not None:
-            limit.take(source)
         if lead.held_at is not None:
             logger.warning("lead held for review", extra={"lead": lead.id})
             return lead
@@ -129,6 +127,17 @@ class LeadHandoff:
         self.queued.set()
         logger.info("lead recorded", extra={"lead": lead.id, "event": event})
         return lead
+
+    def _over_lead_limit(self, source: str | None) -> Callable[[], bool] | None:
+        """Whether a new lead from ``source`` is held, asked as it is made.
+
+        The check spends the address's token at once: leads finished together from one
+        address must not all see the last token before any of them spends it.
+        """
+        limit = self.lead_limit
+        if limit is None or source is None:
+            return None
+        return lambda: limit.take(source) > 0.0
 
     async def release(self, tx: Transaction, lead_id: str, *, now: datetime) -> LeadRecord | None:
         """A counsellor found a held lead genuine: it goes out as a new lead; None if not held."""

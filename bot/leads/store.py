@@ -6,6 +6,7 @@ causes are written together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -71,13 +72,13 @@ async def record_from_conversation(
     referrer_code: str | None,
     state: ConversationState,
     now: datetime,
-    held: bool = False,
+    hold: Callable[[], bool] | None = None,
 ) -> tuple[LeadRecord, bool]:
     """Create the conversation's lead, or bring it up to date: (lead, created).
 
     Finishing again (a new summary, or ``/conseiller`` after the end) is a new request from
-    the person: the lead is updated even if no answer changed. ``held``: a new lead is kept
-    for review (see release_lead).
+    the person: the lead is updated even if no answer changed. ``hold``: asked only when a
+    new lead is made, whether it is kept for review (see release_lead).
     """
     values = lead_values(state) | {"referrer_code": referrer_code, "now": now}
     existing = await tx.fetch_one(
@@ -99,7 +100,7 @@ async def record_from_conversation(
                 "id": lead_id,
                 "conversation_id": conversation_id,
                 "channel": channel,
-                "held_at": now if held else None,
+                "held_at": now if hold is not None and hold() else None,
             },
         )
         await _add_change(tx, lead_id, None, "new", ASSISTANT, now)

@@ -3,6 +3,7 @@ for the counsellors' group, and invented referral codes kept to one bucket."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -119,6 +120,20 @@ async def test_beyond_an_address_lead_limit_leads_are_kept_but_held_until_releas
     )
     assert created["event_type"] == "lead.created"
     assert len(await group_messages(database)) == 4
+
+
+async def test_leads_finished_at_once_from_one_address_share_its_limit(
+    database: RawDatabase,
+) -> None:
+    # Each used to see the address's last token before any spent it: all went out.
+    handoff = LeadHandoff(lead_limit=RateLimiter(Rate(1, 3600.0), clock=Ticks()))
+    service = await service_with(database, handoff)
+    people = [f"person-{n}" for n in range(4)]
+    await asyncio.gather(*(finish_as_lead(service, p, source=ADDRESS) for p in people))
+
+    leads = await rows(database, "SELECT held_at FROM leads")
+    assert len(leads) == 4
+    assert sum(lead["held_at"] is None for lead in leads) == 1
 
 
 async def test_finishing_again_and_again_sends_one_lead_updated_a_window(
