@@ -68,7 +68,9 @@ class TelegramWebhook:
         except TooLarge:
             return _error(413, "update too large")
         try:
-            update: Any = json.loads(raw)
+            # Strict UTF-8, as Telegram sends: json.loads(bytes) would also read UTF-16 and
+            # surrogates written as bytes, which clean_update's search of the raw bytes misses.
+            update: Any = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             return _error(400, "body is not JSON")
         except RecursionError:

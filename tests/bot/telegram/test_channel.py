@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -303,6 +304,31 @@ async def test_a_lone_surrogate_is_left_out_and_the_answer_kept(
     assert state is not None
     assert state.answers["age"] == 19
     assert telegram.recorder.sent_texts(CHAT)[-1].endswith("Quel est ton code postal ?")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        # Half an emoji written as UTF-8 bytes (ED A0 BD): not UTF-8, yet Python's parser reads it.
+        lambda body: body.replace(b'"19"', b'"19\xed\xa0\xbd"'),
+        # The escape in a UTF-16 body, where the search for "\ud" in the bytes cannot see it.
+        lambda body: body.replace(b'"19"', b'"19\\ud83d"').decode().encode("utf-16-le"),
+    ],
+    ids=["surrogate-bytes", "utf-16"],
+)
+async def test_a_body_that_is_not_utf_8_is_refused_before_any_half_emoji_gets_in(
+    encode: Callable[[bytes], bytes], telegram: TelegramHarness
+) -> None:
+    await telegram.send(tg.message(CHAT, "/start"))
+    body = encode(json.dumps(tg.message(CHAT, "19")).encode())
+    response = await telegram.client.post(
+        "/telegram/webhook", content=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    )
+    assert response.status_code == 400
+    assert response.json() == {"detail": "body is not JSON"}
+    async with telegram.app.state.session_factory() as session:
+        stored = await session.scalar(select(func.count()).select_from(TelegramUpdate))
+    assert stored == 1
 
 
 def _nested(depth: int) -> dict[str, Any]:
