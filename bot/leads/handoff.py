@@ -39,7 +39,7 @@ INSERT_DIGEST = (
     "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
     " VALUES (:chat_id, 'sendMessage', :payload, :now, :due, 0) RETURNING id"
 )
-# Only while nobody is sending it; else the next notice starts a new digest.
+# Only while nobody is sending it.
 UPDATE_DIGEST = (
     "UPDATE outbox_messages SET payload = :payload WHERE id = :id AND sent_at IS NULL"
     " AND lease_until IS NULL"
@@ -203,27 +203,47 @@ class LeadHandoff:
         await queue_for_sender(tx, [ApiCall("sendMessage", notice)], now=now)
 
     async def _digest(self, tx: Transaction, digest: Digest, *, now: datetime) -> None:
-        """One message for the notices beyond the rate, sent when the window closes."""
+        """One message for the notices beyond the rate, sent when the window closes.
+
+        The window's first held-back notice writes it, the next ones bring its count up to
+        date. Until the first one's transaction commits the others cannot see its row: were
+        they to write one when they find none, notices held back together (PostgreSQL runs
+        them at once) would each send a digest.
+        """
+        gate = self.notices
+        if digest.count > 1:
+            if gate.digest_id is not None:
+                await tx.execute(
+                    UPDATE_DIGEST, {"payload": self._digest_payload(digest), "id": gate.digest_id}
+                )
+            return
+        row = await tx.fetch_one(
+            INSERT_DIGEST,
+            {
+                "payload": self._digest_payload(digest),
+                "chat_id": self.counsellor_chat_id,
+                "now": now,
+                "due": digest.due,
+            },
+        )
+        newer = gate.written(digest, row["id"] if row else None)
+        if newer is not None and row is not None:
+            await tx.execute(
+                UPDATE_DIGEST, {"payload": self._digest_payload(newer), "id": row["id"]}
+            )
+
+    def _digest_payload(self, digest: Digest) -> dict[str, Any]:
         minutes = round(self.notices.window.total_seconds() / 60)
         url = f"{self.public_url}/admin/leads" if self.public_url else None
         link = text("counsellor.digest_link", NOTICE_LANGUAGE, url=url) if url else ""
         body = text(
             "counsellor.digest", NOTICE_LANGUAGE, count=digest.count, minutes=minutes, link=link
         )
-        payload = {
+        return {
             "chat_id": self.counsellor_chat_id,
             "text": body,
             "link_preview_options": NO_PREVIEW,
         }
-        if self.notices.digest_id is not None and await tx.execute(
-            UPDATE_DIGEST, {"payload": payload, "id": self.notices.digest_id}
-        ):
-            return
-        row = await tx.fetch_one(
-            INSERT_DIGEST,
-            {"payload": payload, "chat_id": self.counsellor_chat_id, "now": now, "due": digest.due},
-        )
-        self.notices.digest_id = row["id"] if row else None
 
     def notice_text(self, lead: LeadRecord, *, again: bool = False) -> str:
         """A new lead for the counsellors' group: who, where, what; no answers, no number."""

@@ -219,6 +219,18 @@ async def test_beyond_its_rate_the_group_gets_one_digest_at_the_end_of_the_windo
     assert messages[3]["payload"]["text"].startswith("📥 Nouvelle demande")
 
 
+async def test_notices_held_back_together_make_one_digest(database: RawDatabase) -> None:
+    # Each used to find no digest yet (the first one's was not committed) and wrote its own.
+    handoff = LeadHandoff(counsellor_chat_id=GROUP, notices=NoticeGate(1, timedelta(minutes=10)))
+    service = await service_with(database, handoff)
+    people = [f"person-{n}" for n in range(5)]
+    await asyncio.gather(*(finish_as_lead(service, p) for p in people))
+
+    notice, digest = (m["payload"]["text"] for m in await group_messages(database))
+    assert notice.startswith("📥 Nouvelle demande")
+    assert digest.startswith("📥 +4 nouvelles demandes en 10 min")
+
+
 async def test_invented_referral_codes_are_one_unknown_bucket_and_reach_no_partner(
     database: RawDatabase,
 ) -> None:
