@@ -33,7 +33,7 @@ from webhook.admin.common import (
     render,
     see_other,
 )
-from webhook.rate_limits import client_address
+from webhook.rate_limits import address_key, client_address
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 
@@ -77,7 +77,8 @@ async def login(request: Request) -> Response:
     password = str(form.get("password", ""))[:1024]
     settings: Settings = request.app.state.settings
     # Behind a trusted reverse proxy, the client's own address: else everyone shares the proxy's.
-    address = client_address(request, settings.trusted_proxy_networks) or "unknown"
+    # Counted as the web chat counts it: an IPv6 address by its /64, one subscriber's network.
+    address = address_key(client_address(request, settings.trusted_proxy_networks)) or "unknown"
     database = database_of(request)
     now = clock_of(request)()
     async with database.transaction() as tx:

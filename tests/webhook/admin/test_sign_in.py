@@ -246,6 +246,19 @@ async def test_one_place_trying_many_accounts_is_held_back(
     assert (await sign_in(browser("198.51.100.6"), email)).status_code == 303
 
 
+async def test_one_home_s_ipv6_network_trying_many_accounts_is_held_back(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    # One subscriber holds a whole /64: a new address for every guess is still one place.
+    email = await account()
+    for number in range(20):
+        spray = browser(f"2001:db8:1:2::{number + 1:x}")
+        answer = await sign_in(spray, f"guess{number}@poles.example", "Password2026!")
+        assert answer.status_code == 401
+    assert (await sign_in(browser("2001:db8:1:2::ff"), email)).status_code == 429
+    assert (await sign_in(browser("2001:db8:1:3::1"), email)).status_code == 303
+
+
 async def test_many_places_guessing_one_account_are_held_back_at_a_much_higher_count(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
