@@ -5,16 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.limits import Rate, RateLimiter, RecentReplies, retry_after_header
-
-
-class Ticks:
-    """A monotonic clock that moves only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.auxil.clock import Ticks
 
 
 def test_a_burst_is_allowed_then_the_next_waits_for_a_token() -> None:

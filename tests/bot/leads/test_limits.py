@@ -20,22 +20,12 @@ from bot.limits import Rate, RateLimiter
 from bot.referrer_stats import referrer_stats
 from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
 from flows.messages import Input
-from tests.auxil.clock import ManualClock
+from tests.auxil.clock import ManualClock, Ticks
 from tests.auxil.service_chat import ask_again, finish_as_lead
 from tests.auxil.webhook_receiver import register_endpoint, register_referrer
 
 GROUP = -1009876
 ADDRESS = "203.0.113.7"
-
-
-class Ticks:
-    """A monotonic clock for the rate limiter, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
