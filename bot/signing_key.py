@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import SecretStr
-from sqlalchemy.engine import make_url
 
 from bot.settings import (
     ENV_PREFIX,
@@ -45,10 +44,8 @@ def key_file_path(settings: Settings) -> Path | None:
         return Path(settings.secret_key_file)
     if not settings.is_sqlite:
         return default_data_dir() / KEY_FILE_NAME
-    database = make_url(settings.database_url).database
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return None
-    return Path(database).with_suffix(".secret")
+    database = settings.sqlite_path
+    return database.with_suffix(".secret") if database is not None else None
 
 
 def load_signing_key(settings: Settings) -> SigningKey:
