@@ -194,13 +194,7 @@ class Settings(BaseSettings):
     @property
     def sqlite_path(self) -> Path | None:
         """The SQLite database file as an absolute path; None for PostgreSQL or in memory."""
-        if not self.is_sqlite:
-            return None
-        _, separator, rest = self.database_url.partition(":///")
-        path = rest.split("?", 1)[0]
-        if not separator or path in ("", ":memory:"):
-            return None
-        return Path(path).absolute()
+        return sqlite_file(self.database_url)
 
     @property
     def database_label(self) -> str:
@@ -213,6 +207,17 @@ class Settings(BaseSettings):
         user = f"{parts.username}@" if parts.username else ""
         address = parts.netloc.rpartition("@")[2] or "localhost"
         return f"postgresql://{user}{address}{parts.path}"
+
+
+def sqlite_file(database_url: str) -> Path | None:
+    """A SQLite URL's database file as an absolute path; None for PostgreSQL or in memory."""
+    if not database_url.startswith("sqlite"):
+        return None
+    _, separator, rest = database_url.partition(":///")
+    path = rest.split("?", 1)[0]
+    if not separator or path in ("", ":memory:"):
+        return None
+    return Path(path).absolute()
 
 
 def _listed(value: str) -> list[str]:

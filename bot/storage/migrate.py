@@ -8,6 +8,8 @@ from contextlib import closing
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.settings import sqlite_file
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -59,13 +61,12 @@ def heads_from_files() -> frozenset[str] | None:
 
 def _sqlite_is_current(database_url: str) -> bool:
     """Whether an existing SQLite file already stands at the newest revisions."""
-    _, separator, rest = database_url.partition(":///")
-    path = Path(rest.split("?", 1)[0])
-    if not separator or not path.is_file():
+    path = sqlite_file(database_url)
+    if path is None or not path.is_file():
         return False
     heads = heads_from_files()
     try:
-        read_only = f"{path.absolute().as_uri()}?mode=ro"
+        read_only = f"{path.as_uri()}?mode=ro"
         with closing(sqlite3.connect(read_only, uri=True)) as connection:
             stored = connection.execute("SELECT version_num FROM alembic_version").fetchall()
     except sqlite3.Error:
