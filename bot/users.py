@@ -120,7 +120,13 @@ def check_account(
         raise UserError("a counsellor is given sites, not referrers")
     if role == "partner" and sites:
         raise UserError("a partner is given referrers, not sites")
-    if password is not None and len(password) < MIN_PASSWORD:
+    if password is not None:
+        check_password(password)
+
+
+def check_password(password: str) -> None:
+    """A password long enough to be an account's."""
+    if len(password) < MIN_PASSWORD:
         raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
 
 
@@ -214,8 +220,7 @@ async def set_password(
     tx: Transaction, email: str, password: str, *, passwords: Passwords = DEFAULT_PASSWORDS
 ) -> None:
     """Give an account a new password; whoever was signed in with the old one is signed out."""
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
+    check_password(password)
     count = await tx.execute(
         "UPDATE users SET password_hash = :hash WHERE email = :email",
         {"hash": passwords.hash(password), "email": normalise_email(email)},
