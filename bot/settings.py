@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "AIGUILLAGE_"
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret"})
+# The shortest signing key accepted: set in production, or kept in a file (bot/signing_key.py).
+MIN_SECRET_KEY_LENGTH = 32
 TELEGRAM_TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 WEBHOOK_SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
@@ -162,10 +164,11 @@ class Settings(BaseSettings):
     def _no_placeholder_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             key = self.secret_key.get_secret_value() if self.secret_key else ""
-            if key.lower() in PLACEHOLDER_SECRETS or len(key) < 32:
+            if key.lower() in PLACEHOLDER_SECRETS or len(key) < MIN_SECRET_KEY_LENGTH:
                 raise ValueError(
-                    "secret_key: expected a random value of at least 32 characters in"
-                    " production (python -c 'import secrets; print(secrets.token_urlsafe())')"
+                    f"secret_key: expected a random value of at least {MIN_SECRET_KEY_LENGTH}"
+                    " characters in production"
+                    " (python -c 'import secrets; print(secrets.token_urlsafe())')"
                 )
         return self
 

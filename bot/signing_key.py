@@ -19,6 +19,7 @@ from pydantic import SecretStr
 
 from bot.settings import (
     ENV_PREFIX,
+    MIN_SECRET_KEY_LENGTH,
     PLACEHOLDER_SECRETS,
     Settings,
     SettingsError,
@@ -27,7 +28,6 @@ from bot.settings import (
 
 logger = logging.getLogger(__name__)
 KEY_FILE_NAME = "aiguillage.secret"
-MIN_KEY_LENGTH = 32
 
 
 @dataclass(frozen=True)
@@ -90,10 +90,10 @@ def _read_key(path: Path) -> str:
         raise SettingsError(
             f"{ENV_PREFIX}SECRET_KEY_FILE: cannot read the key kept in {path} ({reason})"
         ) from None
-    if len(key) < MIN_KEY_LENGTH or key.lower() in PLACEHOLDER_SECRETS:
+    if len(key) < MIN_SECRET_KEY_LENGTH or key.lower() in PLACEHOLDER_SECRETS:
         raise SettingsError(
             f"{ENV_PREFIX}SECRET_KEY_FILE: {path} holds no usable key (expected at least"
-            f" {MIN_KEY_LENGTH} random characters); delete it and a new one is made at start"
+            f" {MIN_SECRET_KEY_LENGTH} random characters); delete it and a new one is made at start"
         )
     return key
 
