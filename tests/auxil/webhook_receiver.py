@@ -136,3 +136,13 @@ async def register_referrer(tx: Transaction, code: str, name: str | None = None)
         " ON CONFLICT (code) DO NOTHING",
         {"code": code, "name": name or code, "now": utcnow()},
     )
+
+
+async def all_delivered(database: RawDatabase) -> None:
+    """What the delivery worker would do (tests often run without it): every delivery went out."""
+    async with database.transaction() as tx:
+        await tx.execute(
+            "UPDATE webhook_deliveries SET attempts = 1, delivered_at = :now"
+            " WHERE delivered_at IS NULL",
+            {"now": utcnow()},
+        )

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from bot.storage.raw import RawDatabase
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from tests.auxil.web_chat import SESSION, drive, lead_of_session, send
-from tests.auxil.webhook_receiver import register_endpoint
+from tests.auxil.webhook_receiver import all_delivered, register_endpoint
 from webhook.app import create_app
 
 PROFILE = SAMIR_IN_PANTIN
@@ -49,16 +49,6 @@ async def events_for(app: FastAPI, endpoint_id: str) -> list[dict[str, Any]]:
         id=endpoint_id,
     )
     return [json.loads(row["body"]) for row in found if row["body"] is not None]
-
-
-async def all_delivered(app: FastAPI) -> None:
-    """What the worker would do (it does not run in these tests): every delivery went out."""
-    async with app.state.database.transaction() as tx:
-        await tx.execute(
-            "UPDATE webhook_deliveries SET attempts = 1, delivered_at = :now"
-            " WHERE delivered_at IS NULL",
-            {"now": utcnow()},
-        )
 
 
 async def test_a_confirmed_summary_becomes_one_lead_queued_for_the_endpoints_that_want_it(
@@ -131,12 +121,12 @@ async def test_asking_again_after_the_end_updates_the_lead_and_reopens_an_unreac
     endpoint = await add_endpoint(app)
     await drive(client, PROFILE)
     [lead] = await rows(app, "SELECT id FROM leads")
-    await all_delivered(app)
+    await all_delivered(app.state.database)
     async with app.state.database.transaction() as tx:
         await app.state.handoff.change_status(
             tx, lead["id"], "unreachable", changed_by="counsellor@poles.example", now=utcnow()
         )
-    await all_delivered(app)
+    await all_delivered(app.state.database)
 
     reply = await send(client, command="human")
     while not reply["done"]:  # what is known is not asked again: straight to the summary

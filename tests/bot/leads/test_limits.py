@@ -22,7 +22,7 @@ from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
 from flows.messages import Input
 from tests.auxil.clock import ManualClock, Ticks
 from tests.auxil.service_chat import ask_again, finish_as_lead
-from tests.auxil.webhook_receiver import register_endpoint, register_referrer
+from tests.auxil.webhook_receiver import all_delivered, register_endpoint, register_referrer
 
 GROUP = -1009876
 ADDRESS = "203.0.113.7"
@@ -56,16 +56,6 @@ async def group_messages(database: RawDatabase) -> list[dict[str, Any]]:
         if isinstance(row["payload"], str):
             row["payload"] = json.loads(row["payload"])
     return found
-
-
-async def delivered(database: RawDatabase) -> None:
-    """What the delivery worker would do: every waiting delivery went out."""
-    async with database.transaction() as tx:
-        await tx.execute(
-            "UPDATE webhook_deliveries SET attempts = 1, delivered_at = :now"
-            " WHERE delivered_at IS NULL",
-            {"now": utcnow()},
-        )
 
 
 async def test_beyond_an_address_lead_limit_leads_are_kept_but_held_until_released(
@@ -133,7 +123,7 @@ async def test_finishing_again_and_again_sends_one_lead_updated_a_window(
     handoff = LeadHandoff(update_window=timedelta(minutes=5))
     service = await service_with(database, handoff)
     await finish_as_lead(service, "person")
-    await delivered(database)
+    await all_delivered(database)
 
     for _ in range(4):
         await ask_again(service, "person")
@@ -148,7 +138,7 @@ async def test_finishing_again_and_again_sends_one_lead_updated_a_window(
     update = json.loads(deliveries[1]["body"])
     assert update["data"]["human_requested"] is True
 
-    await delivered(database)
+    await all_delivered(database)
     await ask_again(service, "person")
     later = await rows(
         database,
