@@ -10,6 +10,9 @@ from flows.profile import POSTAL_CODE_PATTERN
 
 MAX_TEXT_LENGTH = 4000
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[A-Za-z]{2,}$")
+_NUMBER = re.compile(r"(\d{1,3})(?:\s*(?:ans?|years?(?: old)?|yo))?\s*[.!]?")
+# One space before a number ("1 3"), not a run: \s+ would be tried from every space of a run.
+_CHOICES_SEPARATOR = re.compile(r"[,;/]|\bet\b|\band\b|\s(?=\d)")
 NONE_WORDS = frozenset({"aucune", "aucun", "rien", "non", "none", "no", "nothing", "0"})
 # Words before an answer that change nothing: "j'ai le bac" is "bac", "I have a BTS" is "bts".
 _FILLER_WORDS = frozenset(
@@ -39,7 +42,9 @@ def typed_key(text: str) -> str:
 
 def read_number(text: str, low: int, high: int) -> int:
     """A whole number such as '19', '19 ans' or ' 19. '."""
-    match = re.fullmatch(r"\s*(\d{1,3})\s*(ans?|years?( old)?|yo)?\s*[.!]?\s*", text.casefold())
+    # No two runs of spaces side by side: a regular expression would try every way of sharing
+    # a long run between them (minutes of CPU for a message of spaces).
+    match = _NUMBER.fullmatch(text.strip().casefold())
     if not match:
         raise InvalidInput("not a number")
     value = int(match.group(1))
@@ -125,7 +130,7 @@ def match_choices(
     typed = fold(text).rstrip(".!")
     if typed in NONE_WORDS or (none_label is not None and typed == fold(none_label)):
         return []
-    parts = [part for part in re.split(r"[,;/]|\bet\b|\band\b|\s+(?=\d)", text) if part.strip()]
+    parts = [part for part in _CHOICES_SEPARATOR.split(text) if part.strip()]
     if not parts:
         raise InvalidInput("empty")
     values = [match_choice(part, options, words) for part in parts]
