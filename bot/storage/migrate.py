@@ -65,12 +65,15 @@ def _sqlite_is_current(database_url: str) -> bool:
     if path is None or not path.is_file():
         return False
     heads = heads_from_files()
+    # Only "no alembic_version" means "let Alembic migrate": any other error (a file that is
+    # not a database) is the caller's to report. Handed to Alembic, it failed inside a
+    # half-made aiosqlite connection left to the garbage collector.
     try:
         read_only = f"{path.as_uri()}?mode=ro"
         with closing(sqlite3.connect(read_only, uri=True)) as connection:
             stored = connection.execute("SELECT version_num FROM alembic_version").fetchall()
-    except sqlite3.Error:
-        return False  # new, or not migrated yet: Alembic knows what to do (or says what is wrong)
+    except sqlite3.OperationalError:
+        return False  # new, or not migrated yet: Alembic knows what to do
     return heads is not None and frozenset(row[0] for row in stored) == heads
 
 

@@ -29,10 +29,12 @@ async def _run_async() -> None:
     url = context.config.get_main_option("sqlalchemy.url")
     assert url is not None
     engine = create_async_engine(url)
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        await engine.dispose()
 
 
 if context.is_offline_mode():
