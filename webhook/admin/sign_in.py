@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from bot.admin_sessions import end_session, open_session
 from bot.settings import Settings
-from bot.sign_in_throttle import forget_failures, is_throttled, record_failure
+from bot.sign_in_throttle import forget_attempt, take_attempt
 from bot.users import Passwords, find_for_login, normalise_email
 from flows.i18n import N_
 from webhook.admin.auth import (
@@ -82,7 +82,7 @@ async def login(request: Request) -> Response:
     database = database_of(request)
     now = clock_of(request)()
     async with database.transaction() as tx:
-        if await is_throttled(tx, email=email, address=address, now=now):
+        if not await take_attempt(tx, email=email, address=address, now=now):
             return _login_page(
                 request,
                 error=N_("Trop de tentatives. Réessayez dans 15 minutes."),
@@ -97,13 +97,11 @@ async def login(request: Request) -> Response:
     usable_hash = password_hash if user is not None and user.active else None
     matches = await passwords.check(password, usable_hash)
     if user is None or not matches:
-        async with database.transaction() as tx:
-            await record_failure(tx, email=email, address=address, now=now)
         return _login_page(
             request, error=N_("E-mail ou mot de passe incorrect."), status_code=401, email=email
         )
     async with database.transaction() as tx:
-        await forget_failures(tx, email=email, address=address)
+        await forget_attempt(tx, email=email, address=address, at=now)
         opened = await open_session(tx, user_id=user.id, now=now)
     response = see_other(safe_next(str(form.get("next", ""))))
     response.set_cookie(

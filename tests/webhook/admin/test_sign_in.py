@@ -319,3 +319,35 @@ async def test_behind_a_trusted_proxy_each_person_is_throttled_at_their_own_addr
             proxy.cookies.clear()
             proxy.headers["x-forwarded-for"] = "198.51.100.5"
             assert (await sign_in(proxy, "sam@poles.example")).status_code == 303
+
+
+async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_limit(
+    settings: Settings, account: Callable[..., Awaitable[str]]
+) -> None:
+    # The password check takes a while off the loop: guesses sent together used to find the
+    # count still low, and all were checked.
+    email = await account()
+    held = HeldHasher()
+    app = create_app(settings, background=False, passwords=Passwords(held))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.88", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            guesses = [
+                asyncio.create_task(sign_in(client, email, f"guess number {n}")) for n in range(12)
+            ]
+            assert await asyncio.to_thread(held.started.wait, 10)
+            held.release.set()
+            answers = [response.status_code for response in await asyncio.gather(*guesses)]
+    assert answers.count(401) == 5
+    assert answers.count(429) == 7
+    assert held.verified == 5
+
+
+async def test_a_success_does_not_count_against_the_account_or_the_place(
+    browser: Browser, account: Callable[..., Awaitable[str]]
+) -> None:
+    email = await account()
+    office = browser("198.51.100.9")
+    for _ in range(25):  # more than the address's limit of 20, had successes counted
+        assert (await sign_in(office, email)).status_code == 303
+        office.cookies.clear()
