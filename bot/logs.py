@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
 from datetime import UTC, datetime
+from types import TracebackType
 
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 # Uvicorn's access line: client address, method, path with its query string, HTTP version,
@@ -24,9 +26,32 @@ class JsonFormatter(logging.Formatter):
             "event": record.getMessage(),
         }
         entry.update({k: v for k, v in record.__dict__.items() if k not in _STANDARD})
-        if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+        if record.exc_info and record.exc_info[1] is not None:
+            entry["exception"] = traceback_without_messages(record.exc_info[1])
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def traceback_without_messages(error: BaseException) -> str:
+    """Where an error came from (frames and types, causes included), without its message.
+
+    A message can quote the value that caused it: a duplicate key's phone number, the text a
+    codec refused, a name in a KeyError. The frames and the types say where to look.
+    """
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not seen for seen in chain):
+        chain.append(current)
+        current = current.__cause__ or (
+            None if current.__suppress_context__ else current.__context__
+        )
+    parts: list[str] = []
+    for link in reversed(chain):
+        tb: TracebackType | None = link.__traceback__
+        parts.append("Traceback (most recent call last):\n")
+        parts.extend(traceback.format_tb(tb))
+        kind = type(link)
+        parts.append(f"{kind.__module__}.{kind.__qualname__} (message left out of the logs)\n")
+    return "".join(parts)
 
 
 def path_without_query(target: str) -> str:

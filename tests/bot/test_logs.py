@@ -58,3 +58,23 @@ def test_uvicorn_access_lines_keep_method_path_and_status_only(written: io.Strin
 def test_an_access_record_of_unknown_shape_is_dropped(written: io.StringIO) -> None:
     logging.getLogger("uvicorn.access").info("%s GET /?session=%s", "198.51.100.4", TOKEN)
     assert TOKEN not in written.getvalue()
+
+
+def test_an_error_is_logged_with_where_it_came_from_but_not_its_message(
+    written: io.StringIO,
+) -> None:
+    # A driver's message can quote the value that broke it: here a phone number.
+    phone = "+33" + "612345678"
+    try:
+        try:
+            raise KeyError(phone)
+        except KeyError as error:
+            raise ValueError(f"duplicate phone {phone}") from error
+    except ValueError:
+        logging.getLogger("bot.test").exception("update failed")
+    entry = json.loads(written.getvalue().splitlines()[-1])
+    assert entry["event"] == "update failed"
+    assert "+33612345678" not in written.getvalue()
+    assert "builtins.KeyError (message left out of the logs)" in entry["exception"]
+    assert "builtins.ValueError (message left out of the logs)" in entry["exception"]
+    assert "test_an_error_is_logged_with_where_it_came_from" in entry["exception"]
