@@ -67,9 +67,7 @@ def reporting_unreachable(settings: Settings) -> Iterator[None]:
         if sqlalchemy_errors is None or not isinstance(error, sqlalchemy_errors.DBAPIError):
             raise
         # Its message adds the statement and a link: the driver's own says enough.
-        raise CliError(
-            f"cannot use the database {settings.database_label}: {error.orig}"
-        ) from None
+        raise CliError(f"cannot use the database {settings.database_label}: {error.orig}") from None
 
 
 def prepare_database(settings: Settings) -> None:
