@@ -6,8 +6,7 @@ test is skipped, unless AIGUILLAGE_REQUIRE_BROWSER=1 (CI), where it fails instea
 
 from __future__ import annotations
 
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from playwright.async_api import (
     Request,
     Response,
     ViewportSize,
-    async_playwright,
 )
 
 from bot.clock import utcnow
@@ -37,16 +35,6 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "chat-phone.png"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 PHONE = ViewportSize(width=390, height=844)
 MAX_STEPS = 60
 # Generous: the first turn also warms up the flow definitions and the database.
@@ -111,32 +99,10 @@ async def _type(page: Page, text: str) -> None:
 
 
 @pytest.fixture
-def chromium() -> Path:
-    if CHROMIUM.exists():
-        return CHROMIUM
-    reason = f"{CHROMIUM} not found: `apt-get install chromium` to run the browser tests"
-    if os.environ.get("AIGUILLAGE_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"AIGUILLAGE_REQUIRE_BROWSER=1 but {reason}")
-    pytest.skip(reason)
-
-
-@pytest.fixture
 def live_server(chromium: Path, settings: Settings) -> Iterator[str]:
     """The whole service on a free local port, served by uvicorn from a thread."""
     with serve(create_app(settings)) as url:
         yield url
-
-
-@pytest.fixture
-async def browser(chromium: Path) -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS
-        )
-        try:
-            yield launched
-        finally:
-            await launched.close()
 
 
 @dataclass

@@ -22,11 +22,10 @@ from bot.storage.raw import open_raw_database
 from bot.users import add_user
 from tests.auxil.admin_browser import PASSWORD
 from tests.auxil.servers import serve
-from tests.webhook.test_chat_browser import PHONE, Problems, _converse, browser, chromium
+from tests.webhook.test_chat_browser import PHONE, Problems, _converse
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "chromium"]  # fixtures, shared with the web chat's browser test
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 LAPTOP = ViewportSize(width=1280, height=900)
