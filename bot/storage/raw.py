@@ -27,6 +27,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.settings import sqlite_file
 from bot.storage.sqlite_pragmas import sqlite_pragmas
 from bot.storage.sqlite_wal import RESET_PAGES, WalCheckpointer
 
@@ -114,12 +115,11 @@ class RawDatabase(ABC):
 
 def open_raw_database(url: str) -> RawDatabase:
     """The driver-level database for a SQLAlchemy URL (sqlite+aiosqlite or postgresql)."""
-    # Parsed by hand: SQLAlchemy's make_url would load SQLAlchemy into every command.
-    scheme, _, rest = url.partition("://")
-    if scheme.partition("+")[0] == "sqlite":
-        # sqlite:///relative.db, sqlite:////absolute.db; without a path, a database in memory.
-        return SqliteDatabase(rest.partition("?")[0].removeprefix("/") or ":memory:")
-    return PostgresDatabase(f"postgresql://{rest}")
+    # Not SQLAlchemy's make_url: it would load SQLAlchemy into every command.
+    if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        return SqliteDatabase(str(path) if path is not None else ":memory:")
+    return PostgresDatabase(f"postgresql://{url.partition('://')[2]}")
 
 
 # --- SQLite: one connection, on the event loop ------------------------------------------------
