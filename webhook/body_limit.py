@@ -26,15 +26,16 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if declared is not None:
-            if declared > self.max_bytes:
-                await self._refuse(send)
-                return
-            # Declared and small: the server will not hand over more than it said.
+        declared, chunked = _framing(scope)
+        if declared is not None and declared > self.max_bytes:
+            await self._refuse(send)
+            return
+        if not chunked:
+            # Declared and small (the server hands over no more than it said), or no body at
+            # all (a GET, the page's polling): nothing to count.
             await self.app(scope, receive, send)
             return
-        # Streamed without a length (chunked): read it here, up to the limit, then replay it.
+        # Chunked, of unknown length: read it here, up to the limit, then replay it.
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -69,14 +70,19 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def _content_length(scope: Scope) -> int | None:
+def _framing(scope: Scope) -> tuple[int | None, bool]:
+    """The declared Content-Length, and whether the body comes chunked (of unknown length)."""
+    declared: int | None = None
+    chunked = False
     for name, value in scope["headers"]:
         if name == b"content-length":
             try:
-                return int(value)
+                declared = int(value)
             except ValueError:
-                return None
-    return None
+                declared = None
+        elif name == b"transfer-encoding":
+            chunked = b"chunked" in value.lower()
+    return declared, chunked
 
 
 def _replay(messages: list[Message], then: Receive | None = None) -> Receive:
