@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 from bot.users import USER_COLUMNS, User, user_from_row
 
 SESSION_AGE = timedelta(hours=12)

@@ -13,7 +13,7 @@ from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
 from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from flows.flow_loader import FLOWS_DIR
 
 
@@ -31,7 +31,7 @@ def timing(settings: Settings) -> Timing:
 
 
 def conversation_service(
-    settings: Settings, database: RawDatabase, *, handoff: LeadHandoff | None = None
+    settings: Settings, database: Database, *, handoff: LeadHandoff | None = None
 ) -> ConversationService:
     """The service with the configured flows, privacy link, delays and lead hand-off."""
     return ConversationService(

@@ -20,7 +20,8 @@ from bot.leads.payload import LeadRecord
 from bot.leads.store import lead_of_conversation
 from bot.my_data import lead_messages, request_status
 from bot.referrer_stats import UNKNOWN_REFERRER, get_referrer
-from bot.storage.raw import DuplicateKey, RawDatabase, Row, Transaction, as_datetime
+from bot.storage.database import Database, DuplicateKey, Row, Transaction
+from bot.storage.values import as_datetime
 from flows import engine
 from flows.flow import Flow
 from flows.i18n import Language, parse_language, text
@@ -129,7 +130,7 @@ class ConversationService:
 
     def __init__(
         self,
-        database: RawDatabase,
+        database: Database,
         registry: FlowRegistry,
         *,
         context: Mapping[str, Any] | None = None,

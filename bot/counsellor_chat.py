@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from bot.conversations import ConversationService, record_transcript
-from bot.storage.raw import Transaction, as_datetime
+from bot.storage.database import Transaction
+from bot.storage.values import as_datetime
 from bot.telegram.outbound import queue_for_sender, reply_calls
 from flows.i18n import parse_language, text
 from flows.render import RenderedMessage, RenderedQuestion

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.clock import utcnow
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 from flows.flow import Flow
 from flows.flow_loader import FLOWS_DIR, flow_files, parse_flow
 

@@ -50,7 +50,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 
-from bot.storage.raw import Row, Transaction
+from bot.storage.database import Row, Transaction
 from flows.flow import Flow
 from flows.state import ConversationState
 

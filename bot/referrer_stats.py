@@ -12,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.raw import Row, Transaction, as_datetime
+from bot.storage.database import Row, Transaction
+from bot.storage.values import as_datetime
 
 # The one code that stands for every code not registered (see bot/conversations.py).
 UNKNOWN_REFERRER = "unknown"

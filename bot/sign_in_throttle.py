@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 20
 MAX_FAILURES_PER_ACCOUNT = 100
 # Sign-ins take their turn on PostgreSQL's transaction-level advisory lock (the one the chats
-# use, bot/storage/raw.py), on a key no Telegram chat has: ids have at most 52 bits.
+# use, bot/storage/database.py), on a key no Telegram chat has: ids have at most 52 bits.
 SIGN_IN_LOCK = -(2**62) + 1
 
 

@@ -12,7 +12,8 @@ from typing import Literal, Protocol, get_args
 from pwdlib import PasswordHash
 
 from bot.clock import new_id
-from bot.storage.raw import DuplicateKey, Row, Transaction, as_datetime, as_json
+from bot.storage.database import DuplicateKey, Row, Transaction
+from bot.storage.values import as_datetime, as_json
 from flows.catalogue import default_catalogue
 
 Role = Literal["admin", "counsellor", "partner"]

@@ -14,7 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.storage.raw import Transaction, as_datetime
+from bot.storage.database import Transaction
+from bot.storage.values import as_datetime
 
 WEB_CHANNEL = "web"
 DEFAULT_IDLE = timedelta(minutes=30)

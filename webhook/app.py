@@ -17,8 +17,8 @@ from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
+from bot.storage.database import open_database
 from bot.storage.db import create_engine, create_session_factory
-from bot.storage.raw import open_raw_database
 from bot.telegram.runtime import TelegramRuntime
 from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web
@@ -51,7 +51,7 @@ def create_app(
     signing_key = load_signing_key(settings)
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
-    database = open_raw_database(settings.database_url)
+    database = open_database(settings.database_url)
     handoff = LeadHandoff.from_settings(settings)
     conversations = conversation_service(settings, database, handoff=handoff)
     deliveries = DeliveryWorker(database, wake=handoff.queued)

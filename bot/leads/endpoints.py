@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from bot.clock import new_id
-from bot.storage.raw import Row, Transaction, as_datetime
+from bot.storage.database import Row, Transaction
+from bot.storage.values import as_datetime
 from flows.catalogue import default_catalogue
 
 URL = re.compile(r"^https?://[^\s/?#]+(/\S*)?$")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.raw import Transaction, as_datetime
+from bot.storage.database import Transaction
+from bot.storage.values import as_datetime
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from bot.leads.store import (
 )
 from bot.limits import Rate, RateLimiter
 from bot.settings import Settings
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 from bot.telegram.outbound import ApiCall, queue_for_sender
 from flows.catalogue import default_catalogue
 from flows.i18n import Language, text

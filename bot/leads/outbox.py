@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.leads.payload import EventType, LeadRecord, deleted_data, event_body
-from bot.storage.raw import Transaction, as_datetime
+from bot.storage.database import Transaction
+from bot.storage.values import as_datetime
 
 # An endpoint wants a lead when its site and referrer filters (if any) match. Disabled
 # endpoints are queued for too: their deliveries wait, and leave when they are enabled again.

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.leads.payload import LeadRecord
 from bot.leads.search_key import search_key
 from bot.leads.store import read_leads
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 
 PAGE_SIZE = 25
 # Dates typed by counsellors are days in France.

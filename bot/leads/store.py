@@ -13,7 +13,8 @@ from typing import Any
 from bot.clock import new_id
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
-from bot.storage.raw import Row, Transaction, as_datetime, as_json
+from bot.storage.database import Row, Transaction
+from bot.storage.values import as_datetime, as_json
 from flows.catalogue import Catalogue, default_catalogue
 from flows.i18n import Language
 from flows.rules import orient

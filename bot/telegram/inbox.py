@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from bot.clock import utcnow
-from bot.storage.raw import Params, Row, Transaction, as_json
+from bot.storage.database import Params, Row, Transaction
+from bot.storage.values import as_json
 
 
 def chat_of(update: dict[str, Any]) -> int | None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 from flows.i18n import Language, text
 from flows.render import RenderedMessage, RenderedQuestion
 

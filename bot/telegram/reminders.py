@@ -7,7 +7,8 @@ import logging
 
 from bot.clock import utcnow
 from bot.conversations import ConversationService
-from bot.storage.raw import RawDatabase, Row, Transaction, as_datetime
+from bot.storage.database import Database, Row, Transaction
+from bot.storage.values import as_datetime
 from bot.telegram.outbound import reply_calls
 from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text
@@ -21,7 +22,7 @@ class ReminderJob:
     """Queues due nudges in the outbox and closes week-old conversations."""
 
     def __init__(
-        self, service: ConversationService, database: RawDatabase, *, every_seconds: float = 60.0
+        self, service: ConversationService, database: Database, *, every_seconds: float = 60.0
     ) -> None:
         self.service = service
         self.database = database

@@ -13,7 +13,7 @@ from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
 from bot.conversations import ConversationService
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from bot.telegram.inbound import MalformedUpdate, clean_update
 from bot.telegram.reminders import ReminderJob
 from bot.telegram.sender import Clock, OutboxSender
@@ -96,7 +96,7 @@ class TelegramRuntime:
         self,
         settings: Settings,
         service: ConversationService,
-        database: RawDatabase,
+        database: Database,
         *,
         bot: Bot | None = None,
         clock: Clock | None = None,

@@ -25,7 +25,8 @@ from telegram.warnings import PTBUserWarning
 
 from bot.clock import utcnow
 from bot.conversations import set_reachable
-from bot.storage.raw import RawDatabase, Transaction, as_datetime, as_json
+from bot.storage.database import Database, Transaction
+from bot.storage.values import as_datetime, as_json
 from bot.waiting import wait_for_work
 
 logger = logging.getLogger(__name__)
@@ -128,7 +129,7 @@ class OutboxSender:
 
     def __init__(
         self,
-        database: RawDatabase,
+        database: Database,
         bot: Bot,
         *,
         overall_rate: float = 30.0,

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.clock import utcnow
 from bot.conversations import ConversationRow, ConversationService, Found, set_reachable
-from bot.storage.raw import RawDatabase, Transaction
+from bot.storage.database import Database, Transaction
 from bot.telegram import inbox
 from bot.telegram.inbound import Inbound, read_update
 from bot.telegram.outbound import ApiCall, keyboard, reply_calls, step_matches
@@ -45,7 +45,7 @@ class UpdateProcessor:
     """
 
     def __init__(
-        self, service: ConversationService, database: RawDatabase, *, concurrency: int = 8
+        self, service: ConversationService, database: Database, *, concurrency: int = 8
     ) -> None:
         self.service = service
         self.database = database

@@ -6,13 +6,13 @@ import asyncio
 from typing import Any
 
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from webhook.handoff.worker import DeliveryWorker
 
 
 def rows(settings: Settings, sql: str, **params: Any) -> list[dict[str, Any]]:
     async def fetch() -> list[dict[str, Any]]:
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         try:
             async with database.transaction() as tx:
                 return await tx.fetch(sql, params)
@@ -26,7 +26,7 @@ def deliver_once(settings: Settings) -> int:
     """One round of the delivery worker, set to give up at the first failure."""
 
     async def deliver() -> int:
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         worker = DeliveryWorker(database, schedule=())
         try:
             return await worker.deliver_due()

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from bot.web_sessions import external_id_of
 from tests.auxil.personas import answer_for
 from webhook.app import create_app
@@ -86,7 +86,7 @@ async def become_a_lead(
             await drive(chat, profile, session)
 
 
-async def lead_of_session(database: RawDatabase, session: str) -> str:
+async def lead_of_session(database: Database, session: str) -> str:
     """The id of the lead a web chat session became."""
     async with database.transaction() as tx:
         row = await tx.fetch_one(

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from bot.clock import utcnow
 from bot.leads import endpoints
-from bot.storage.raw import RawDatabase, Transaction
+from bot.storage.database import Database, Transaction
 from tests.auxil.servers import serve
 from webhook.handoff.signing import new_secret
 
@@ -102,7 +102,7 @@ class Receiver:
 
 
 async def register_endpoint(
-    database: RawDatabase,
+    database: Database,
     url: str = "https://crm.example.org/hook",
     *,
     secret: str | None = None,
@@ -138,7 +138,7 @@ async def register_referrer(tx: Transaction, code: str, name: str | None = None)
     )
 
 
-async def all_delivered(database: RawDatabase) -> None:
+async def all_delivered(database: Database) -> None:
     """What the delivery worker would do (tests often run without it): every delivery went out."""
     async with database.transaction() as tx:
         await tx.execute(

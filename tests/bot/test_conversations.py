@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
+from bot.storage.database import open_database
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TranscriptEntry
-from bot.storage.raw import open_raw_database
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
 from tests.auxil.service_chat import finish_as_lead
@@ -29,7 +29,7 @@ class Service:
     def __init__(self, database_url: str, flows_dir: Path = FLOWS_DIR) -> None:
         self.engine = create_engine(database_url)
         self.factory = create_session_factory(self.engine)
-        self.database = open_raw_database(database_url)
+        self.database = open_database(database_url)
         self.service = ConversationService(self.database, FlowRegistry(flows_dir))
 
     async def __aenter__(self) -> Service:

@@ -22,7 +22,7 @@ from bot.funnel import (
     stage_definitions,
 )
 from bot.leads.store import lead_of_conversation
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from flows.flow import Flow
 from flows.messages import Input
 from flows.state import ConversationState
@@ -167,7 +167,7 @@ async def populate(service: ConversationService) -> dict[str, str]:
 
 @pytest.fixture
 async def service(database_url: str) -> AsyncIterator[ConversationService]:
-    database = open_raw_database(database_url)
+    database = open_database(database_url)
     conversations = ConversationService(database, FlowRegistry())
     await conversations.prepare()
     try:

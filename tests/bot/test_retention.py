@@ -14,6 +14,7 @@ from bot.conversations import ConversationService
 from bot.flow_registry import FlowRegistry
 from bot.retention import Retention, purge
 from bot.settings import SettingsError, load_settings
+from bot.storage.database import open_database
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import (
     Conversation,
@@ -26,7 +27,6 @@ from bot.storage.models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from bot.storage.raw import open_raw_database
 from flows.messages import Input
 from webhook.cli import main
 
@@ -34,7 +34,7 @@ from webhook.cli import main
 async def test_old_conversations_and_telegram_messages_are_erased(database_url: str) -> None:
     engine = create_engine(database_url)
     factory = create_session_factory(engine)
-    database = open_raw_database(database_url)
+    database = open_database(database_url)
     service = ConversationService(database, FlowRegistry())
     await service.prepare()
     for person in ("old", "recent"):

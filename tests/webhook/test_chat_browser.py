@@ -27,7 +27,7 @@ from bot.conversations import ConversationService
 from bot.counsellor_chat import hand_back, send_staff_message
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from tests.auxil.servers import serve
 from webhook.app import create_app
 
@@ -303,7 +303,7 @@ async def test_a_hand_back_brings_the_question_with_its_buttons(
         await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
         asked = await page.get_by_test_id("question").get_attribute("data-field")
         # A counsellor writes from the lead page, then hands back.
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         service = ConversationService(database, FlowRegistry())
         try:
             async with database.transaction() as tx:

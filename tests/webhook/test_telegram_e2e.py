@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
+from bot.storage.database import open_database
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.models import Conversation, TelegramUpdate
-from bot.storage.raw import open_raw_database
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -123,7 +123,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
     # The service runs in its own thread and loop: the test reads through its own engine.
     engine_ = create_engine(settings.database_url)
     reader = create_session_factory(engine_)
-    raw_reader = open_raw_database(settings.database_url)
+    raw_reader = open_database(settings.database_url)
     receiver, secret = Receiver(), new_secret()
     with receiver.running() as hook, serve(app) as url:
         await register_endpoint(raw_reader, hook, secret=secret)

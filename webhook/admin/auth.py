@@ -21,7 +21,7 @@ from bot.admin_sessions import SESSION_AGE, find_session
 from bot.clock import utcnow
 from bot.settings import Settings
 from bot.signing_key import SigningKey
-from bot.storage.raw import RawDatabase, Transaction
+from bot.storage.database import Database, Transaction
 from bot.users import Role, User
 
 SESSION_COOKIE = "aiguillage_admin"
@@ -77,7 +77,7 @@ def cookie_options(settings: Settings) -> dict[str, Any]:
     return {"httponly": True, "samesite": "lax", "secure": secure, "path": "/admin"}
 
 
-async def current_viewer(request: Request, database: RawDatabase) -> Viewer | None:
+async def current_viewer(request: Request, database: Database) -> Viewer | None:
     """The account of the request's session, if the session is live and the account active."""
     token = session_token(request)
     if token is None:

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.leads.queries import Scope
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from bot.users import Role
 from flows.i18n import N_, Language, parse_language
 from webhook.admin.auth import Viewer, csrf_matches, current_viewer
@@ -67,8 +67,8 @@ class AdminRefused(Exception):
         self.status = status
 
 
-def database_of(request: Request) -> RawDatabase:
-    database: RawDatabase = request.app.state.database
+def database_of(request: Request) -> Database:
+    database: Database = request.app.state.database
     return database
 
 

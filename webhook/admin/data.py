@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.retention import MONTH_DAYS, Purged, Retention, purge
 from bot.settings import Settings
-from bot.storage.raw import as_datetime
+from bot.storage.values import as_datetime
 from flows.i18n import N_
 from webhook.admin.auth import Viewer, audit
 from webhook.admin.common import allow, checked_form, database_of, render, see_other

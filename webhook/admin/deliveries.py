@@ -14,7 +14,7 @@ from fastapi.responses import Response
 from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.leads.handoff import LeadHandoff
-from bot.storage.raw import Transaction
+from bot.storage.database import Transaction
 from flows.i18n import N_
 from webhook.admin.auth import Viewer, audit
 from webhook.admin.common import (

@@ -20,7 +20,8 @@ from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
-from bot.storage.raw import Transaction, as_datetime
+from bot.storage.database import Transaction
+from bot.storage.values import as_datetime
 from bot.users import User, list_users
 from flows.catalogue import default_catalogue
 from flows.i18n import N_, Language, gettext, text

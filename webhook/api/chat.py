@@ -17,7 +17,7 @@ from bot.commands import typed_command
 from bot.conversations import ConversationService
 from bot.counsellor_chat import pushed_messages
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from bot.web_sessions import WEB_CHANNEL, LiveSession, external_id_of, live_session, new_token
 from flows.i18n import Language
 from flows.inputs import fold
@@ -96,7 +96,7 @@ class ChatResponse(BaseModel):
 async def current_session(
     request: Request, settings: SettingsDep, authorization: str | None
 ) -> LiveSession | None:
-    database: RawDatabase = request.app.state.database
+    database: Database = request.app.state.database
     idle = timedelta(minutes=settings.web_session_idle_minutes)
     async with database.transaction() as tx:
         return await live_session(tx, bearer_token(authorization), now=utcnow(), idle=idle)
@@ -234,7 +234,7 @@ async def pushed(
     session = await current_session(request, settings, authorization)
     if session is None:
         raise unknown_session()
-    database: RawDatabase = request.app.state.database
+    database: Database = request.app.state.database
     service: ConversationService = request.app.state.conversations
     async with database.transaction() as tx:
         found = await pushed_messages(

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 import asyncpg
 
 from bot.settings import Settings, default_database_url
+from bot.storage.database import Database
+from bot.storage.database import open_database as open_driver_database
 from bot.storage.migrate import upgrade_embedded_database
-from bot.storage.raw import RawDatabase, open_raw_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit_error
 
@@ -116,10 +117,10 @@ async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[
 
 
 @asynccontextmanager
-async def open_raw(settings: Settings) -> AsyncIterator[RawDatabase]:
+async def open_raw(settings: Settings) -> AsyncIterator[Database]:
     """The driver-level database conversations run on, for the command's lifetime."""
     await asyncio.to_thread(prepare_database, settings)
-    database = open_raw_database(settings.database_url)
+    database = open_driver_database(settings.database_url)
     try:
         # Reached now, so that a wrong address or password is one line, not a traceback later.
         with reporting_unreachable(settings):

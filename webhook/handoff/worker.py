@@ -21,7 +21,8 @@ from typing import Any
 import httpx
 
 from bot.clock import utcnow
-from bot.storage.raw import RawDatabase, Row, as_datetime
+from bot.storage.database import Database, Row
+from bot.storage.values import as_datetime
 from bot.waiting import wait_for_work
 from webhook.handoff import signing
 from webhook.handoff.retries import SCHEDULE, next_wait, parse_retry_after
@@ -72,7 +73,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        database: RawDatabase,
+        database: Database,
         *,
         wake: asyncio.Event | None = None,
         client: httpx.AsyncClient | None = None,

@@ -14,7 +14,7 @@ from bot.clock import utcnow
 from bot.leads.payload import SCHEMA_PATH
 from bot.leads.store import read_leads
 from bot.settings import Settings
-from bot.storage.raw import RawDatabase
+from bot.storage.database import Database
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from tests.auxil.web_chat import SESSION, drive, lead_of_session, send
 from tests.auxil.webhook_receiver import all_delivered, register_endpoint
@@ -37,7 +37,7 @@ async def add_endpoint(
 
 
 async def rows(app: FastAPI, sql: str, **params: Any) -> list[dict[str, Any]]:
-    database: RawDatabase = app.state.database
+    database: Database = app.state.database
     async with database.transaction() as tx:
         return await tx.fetch(sql, params)
 

@@ -18,7 +18,8 @@ from bot.leads.handoff import LeadHandoff
 from bot.leads.notices import NoticeGate
 from bot.limits import Rate, RateLimiter
 from bot.referrer_stats import referrer_stats
-from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
+from bot.storage.database import Database, open_database
+from bot.storage.values import as_datetime
 from flows.messages import Input
 from tests.auxil.clock import ManualClock, Ticks
 from tests.auxil.service_chat import ask_again, finish_as_lead
@@ -29,24 +30,24 @@ ADDRESS = "203.0.113.7"
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[RawDatabase]:
-    opened = open_raw_database(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    opened = open_database(database_url)
     yield opened
     await opened.close()
 
 
-async def service_with(database: RawDatabase, handoff: LeadHandoff) -> ConversationService:
+async def service_with(database: Database, handoff: LeadHandoff) -> ConversationService:
     service = ConversationService(database, FlowRegistry(), handoff=handoff)
     await service.prepare()
     return service
 
 
-async def rows(database: RawDatabase, sql: str, **params: Any) -> list[dict[str, Any]]:
+async def rows(database: Database, sql: str, **params: Any) -> list[dict[str, Any]]:
     async with database.transaction() as tx:
         return await tx.fetch(sql, params)
 
 
-async def group_messages(database: RawDatabase) -> list[dict[str, Any]]:
+async def group_messages(database: Database) -> list[dict[str, Any]]:
     found = await rows(
         database,
         "SELECT payload, not_before FROM outbox_messages WHERE chat_id = :chat ORDER BY id",
@@ -59,7 +60,7 @@ async def group_messages(database: RawDatabase) -> list[dict[str, Any]]:
 
 
 async def test_beyond_an_address_lead_limit_leads_are_kept_but_held_until_released(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     endpoint = await register_endpoint(database)
     handoff = LeadHandoff(
@@ -103,7 +104,7 @@ async def test_beyond_an_address_lead_limit_leads_are_kept_but_held_until_releas
 
 
 async def test_leads_finished_at_once_from_one_address_share_its_limit(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     # Each used to see the address's last token before any spent it: all went out.
     handoff = LeadHandoff(lead_limit=RateLimiter(Rate(1, 3600.0), clock=Ticks()))
@@ -117,7 +118,7 @@ async def test_leads_finished_at_once_from_one_address_share_its_limit(
 
 
 async def test_finishing_again_and_again_sends_one_lead_updated_a_window(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     endpoint = await register_endpoint(database)
     handoff = LeadHandoff(update_window=timedelta(minutes=5))
@@ -154,7 +155,7 @@ async def test_finishing_again_and_again_sends_one_lead_updated_a_window(
 
 
 async def test_a_lead_not_yet_sent_carries_the_newest_data_in_its_one_event(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     endpoint = await register_endpoint(database)
     service = await service_with(database, LeadHandoff())
@@ -169,7 +170,7 @@ async def test_a_lead_not_yet_sent_carries_the_newest_data_in_its_one_event(
 
 
 async def test_beyond_its_rate_the_group_gets_one_digest_at_the_end_of_the_window(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     clock = ManualClock()
     opened = clock.now
@@ -199,7 +200,7 @@ async def test_beyond_its_rate_the_group_gets_one_digest_at_the_end_of_the_windo
     assert messages[3]["payload"]["text"].startswith("📥 Nouvelle demande")
 
 
-async def test_notices_held_back_together_make_one_digest(database: RawDatabase) -> None:
+async def test_notices_held_back_together_make_one_digest(database: Database) -> None:
     # Each used to find no digest yet (the first one's was not committed) and wrote its own.
     handoff = LeadHandoff(counsellor_chat_id=GROUP, notices=NoticeGate(1, timedelta(minutes=10)))
     service = await service_with(database, handoff)
@@ -212,7 +213,7 @@ async def test_notices_held_back_together_make_one_digest(database: RawDatabase)
 
 
 async def test_invented_referral_codes_are_one_unknown_bucket_and_reach_no_partner(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     partner = await register_endpoint(database, referrer="ML_POISSY")
     service = await service_with(database, LeadHandoff())
@@ -238,7 +239,7 @@ async def test_invented_referral_codes_are_one_unknown_bucket_and_reach_no_partn
 
 
 async def test_codes_kept_before_the_unknown_bucket_are_counted_in_it(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     async with database.transaction() as tx:
         await register_referrer(tx, "SALON", "Salon")

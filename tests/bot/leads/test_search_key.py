@@ -13,8 +13,8 @@ from fastapi import FastAPI
 from bot.clock import utcnow
 from bot.leads.queries import LeadFilters, Scope, search_leads
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
+from bot.storage.database import open_database
 from bot.storage.migrate import alembic_config
-from bot.storage.raw import open_raw_database
 from tests.auxil.personas import OTHER_ANSWERS, SAMIR_IN_PANTIN
 from tests.auxil.web_chat import SESSION, drive, lead_of_session
 
@@ -37,7 +37,7 @@ def test_the_key_has_no_accent_no_case_and_spells_ligatures_out(name: str, key: 
 
 def _run(database_url: str, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
     async def go() -> list[Any]:
-        database = open_raw_database(database_url)
+        database = open_database(database_url)
         try:
             async with database.transaction() as tx:
                 if sql.startswith("SELECT"):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.storage import sqlite_pragmas
-from bot.storage.raw import SqliteDatabase
+from bot.storage.sqlite_driver import SqliteDatabase
 
 EVERY = 10  # commits between two checkpoint rounds
 ROUNDS = 60

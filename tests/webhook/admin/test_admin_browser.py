@@ -18,7 +18,7 @@ from playwright.async_api import Browser, Page, ViewportSize
 
 from bot.clock import utcnow
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from bot.users import add_user
 from tests.auxil.admin_browser import PASSWORD
 from tests.auxil.servers import serve
@@ -36,7 +36,7 @@ WAIT_MS = 15_000
 @pytest.fixture
 async def prepared(settings: Settings) -> Settings:
     """A counsellor of Pantin and the Mission locale of Poissy's code, before the service runs."""
-    database = open_raw_database(settings.database_url)
+    database = open_database(settings.database_url)
     try:
         async with database.transaction() as tx:
             await add_user(

@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from bot.conversations import ConversationService, Timing
 from bot.flow_registry import FlowRegistry
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from bot.telegram.runtime import TelegramRuntime
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
@@ -28,7 +28,7 @@ async def test_polled_updates_get_replies(settings: Settings) -> None:
         configured = settings.model_copy(
             update={"telegram_token": SecretStr(TEST_TOKEN), "telegram_api_url": fake.base_url}
         )
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         service = ConversationService(database, FlowRegistry())
         runtime = TelegramRuntime(configured, service, database)
         runtime.sender.per_chat_interval = timedelta(0)

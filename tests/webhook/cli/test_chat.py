@@ -9,7 +9,7 @@ import pytest
 
 from bot.conversations import ConversationService, Reply
 from bot.flow_registry import FlowRegistry
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
 from tests.auxil.flow_files import write_broken_flow
 from webhook.cli import main
@@ -17,7 +17,7 @@ from webhook.cli.chat import converse, parse_line, show
 
 
 async def test_a_terminal_conversation_reaches_the_orientation(database_url: str) -> None:
-    database = open_raw_database(database_url)
+    database = open_database(database_url)
     service = ConversationService(database, FlowRegistry())
     await service.prepare()
     typed = "oui\n1\nvingt\n19 ans\n/retour\n19\n93500\n5\n1\n0\n1\n1\n/quitter\n"

@@ -12,7 +12,8 @@ import pytest
 from bot.clock import utcnow
 from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
-from bot.storage.raw import as_datetime, open_raw_database
+from bot.storage.database import open_database
+from bot.storage.values import as_datetime
 from tests.auxil.outside_loop import deliver_once, rows
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
@@ -58,7 +59,7 @@ def erase_the_lead(settings: Settings, lead_id: str) -> None:
     """What the person's erasure request does to their lead (the conversation's erasure)."""
 
     async def erase() -> None:
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         try:
             async with database.transaction() as tx:
                 lead = await tx.fetch_one(

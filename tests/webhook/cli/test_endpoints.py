@@ -11,7 +11,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from tests.auxil.outside_loop import deliver_once
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
@@ -61,7 +61,7 @@ def finish_a_conversation(settings: Settings) -> None:
 
 def delivery_count(settings: Settings, endpoint_id: str) -> int:
     async def count() -> int:
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         try:
             async with database.transaction() as tx:
                 rows = await tx.fetch(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from bot.settings import Settings
-from bot.storage.raw import open_raw_database
+from bot.storage.database import open_database
 from flows.profile import Profile
 from flows.rules import orient
 from tests.auxil.servers import serve, unused_port
@@ -31,7 +31,7 @@ AIGUILLAGE = Path(sys.executable).with_name("aiguillage")
 
 async def register(database_url: str, url: str, secret: str) -> None:
     # Its own connections: the service runs on another thread's loop.
-    database = open_raw_database(database_url)
+    database = open_database(database_url)
     try:
         await register_endpoint(database, url, secret=secret)
         # The partner the personas come through (drive starts with its code).
@@ -99,7 +99,7 @@ async def until_up(url: str) -> None:
 
 
 async def tried_once(database_url: str) -> dict[str, Any]:
-    database = open_raw_database(database_url)
+    database = open_database(database_url)
     try:
         for _ in range(200):
             async with database.transaction() as tx:

@@ -12,7 +12,8 @@ from fastapi import FastAPI
 
 from bot.clock import utcnow
 from bot.leads import endpoints
-from bot.storage.raw import RawDatabase, as_datetime, open_raw_database
+from bot.storage.database import Database, open_database
+from bot.storage.values import as_datetime
 from tests.auxil.clock import ManualClock
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import unused_port
@@ -293,7 +294,7 @@ async def test_two_workers_sharing_the_database_send_each_delivery_once(
         for person in range(3):
             await drive(client, PROFILE, session=f"session-person-{person:04d}")
         # Two workers, each with its own connections, as two processes would have.
-        databases: list[RawDatabase] = [open_raw_database(database_url) for _ in range(2)]
+        databases: list[Database] = [open_database(database_url) for _ in range(2)]
         workers = [
             DeliveryWorker(db, batch=4, poll_seconds=0.02, schedule=FAST) for db in databases
         ]

@@ -1,4 +1,4 @@
-"""Writes that wait for the next statement (PostgreSQL) behave as if sent at once, on both."""
+"""Writes that wait for the next statement behave as if sent at once, on both databases."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.storage.raw import DuplicateKey, RawDatabase, Transaction, as_json, open_raw_database
+from bot.storage.database import Database, DuplicateKey, Transaction, open_database
+from bot.storage.values import as_json
 
 # Everything a person may type that SQL quoting could get wrong.
 AWKWARD = [
@@ -22,8 +23,8 @@ AT = datetime(2026, 11, 22, 4, 5, 6, 789012, tzinfo=UTC)
 
 
 @pytest.fixture
-async def database(database_url: str) -> AsyncIterator[RawDatabase]:
-    database = open_raw_database(database_url)
+async def database(database_url: str) -> AsyncIterator[Database]:
+    database = open_database(database_url)
     yield database
     await database.close()
 
@@ -32,7 +33,7 @@ async def keys(tx: Transaction) -> list[str]:
     return [r["key"] for r in await tx.fetch("SELECT key FROM login_attempts ORDER BY id")]
 
 
-async def test_awkward_text_and_times_are_stored_exactly(database: RawDatabase) -> None:
+async def test_awkward_text_and_times_are_stored_exactly(database: Database) -> None:
     async with database.transaction() as tx:
         for key in AWKWARD:
             await tx.write(
@@ -45,7 +46,7 @@ async def test_awkward_text_and_times_are_stored_exactly(database: RawDatabase) 
 
 
 async def test_a_nul_character_is_left_out_instead_of_failing_the_write(
-    database: RawDatabase,
+    database: Database,
 ) -> None:
     async with database.transaction() as tx:
         await tx.write(
@@ -58,7 +59,7 @@ async def test_a_nul_character_is_left_out_instead_of_failing_the_write(
         assert await keys(tx) == ["ab", "c"]
 
 
-async def test_awkward_json_is_stored_exactly(database: RawDatabase) -> None:
+async def test_awkward_json_is_stored_exactly(database: Database) -> None:
     payload: dict[str, Any] = {"update_id": 7, "message": {"text": AWKWARD, "chat": {"id": 1}}}
     async with database.transaction() as tx:
         await tx.execute_many(
@@ -73,7 +74,7 @@ async def test_awkward_json_is_stored_exactly(database: RawDatabase) -> None:
     assert as_json(stored) == payload
 
 
-async def test_a_write_is_seen_by_the_statements_after_it(database: RawDatabase) -> None:
+async def test_a_write_is_seen_by_the_statements_after_it(database: Database) -> None:
     async with database.transaction() as tx:
         await tx.write("INSERT INTO login_attempts (key, at) VALUES ('a', :at)", {"at": AT})
         assert await keys(tx) == ["a"]
@@ -91,7 +92,7 @@ async def test_a_write_is_seen_by_the_statements_after_it(database: RawDatabase)
         assert await keys(tx) == ["a!", "b!", "c"]
 
 
-async def test_a_write_failing_at_commit_rolls_everything_back(database: RawDatabase) -> None:
+async def test_a_write_failing_at_commit_rolls_everything_back(database: Database) -> None:
     async with database.transaction() as tx:
         await tx.write(
             "INSERT INTO login_attempts (id, key, at) VALUES (1, 'kept', :at)", {"at": AT}
@@ -112,3 +113,34 @@ async def test_a_write_failing_at_commit_rolls_everything_back(database: RawData
         await tx.write("INSERT INTO login_attempts (key, at) VALUES ('next', :at)", {"at": AT})
     async with database.transaction() as tx:
         assert await keys(tx) == ["kept", "next"]
+
+
+async def test_a_failing_write_surfaces_at_the_next_statement_on_both_databases(
+    database: Database,
+) -> None:
+    twin = "INSERT INTO login_attempts (id, key, at) VALUES (1, 'twin', :at)"
+    async with database.transaction() as tx:
+        await tx.write(
+            "INSERT INTO login_attempts (id, key, at) VALUES (1, 'kept', :at)", {"at": AT}
+        )
+    calls_returned: list[str] = []
+
+    async def write_then_read() -> None:
+        async with database.transaction() as tx:
+            await tx.write(twin, {"at": AT})
+            calls_returned.append("write")
+            await tx.fetch("SELECT 1 AS one")
+            calls_returned.append("fetch")
+
+    async def execute() -> None:
+        async with database.transaction() as tx:
+            await tx.execute(twin, {"at": AT})  # for a caller that must know at once
+            calls_returned.append("execute")
+
+    with pytest.raises(DuplicateKey):
+        await write_then_read()
+    with pytest.raises(DuplicateKey):
+        await execute()
+    assert calls_returned == ["write"]
+    async with database.transaction() as tx:
+        assert await keys(tx) == ["kept"]

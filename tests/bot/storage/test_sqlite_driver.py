@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.storage.raw import DuplicateKey, SqliteDatabase, open_raw_database
+from bot.storage.database import DuplicateKey, open_database
+from bot.storage.sqlite_driver import SqliteDatabase
 
 
 @pytest.fixture
 async def database(tmp_path: Path) -> AsyncIterator[SqliteDatabase]:
-    database = open_raw_database(f"sqlite+aiosqlite:///{tmp_path / 'raw.db'}")
+    database = open_database(f"sqlite+aiosqlite:///{tmp_path / 'raw.db'}")
     assert isinstance(database, SqliteDatabase)
     async with database.transaction() as tx:
         await tx.write("CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
