@@ -23,8 +23,8 @@ import httpx
 from bench import _procs
 from bot.clock import utcnow
 from bot.settings import Settings, load_settings
+from bot.storage.database import open_database
 from bot.storage.migrate import upgrade_database
-from bot.storage.raw import open_raw_database
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from webhook.app import create_app
 
@@ -96,7 +96,7 @@ async def measure(kind: str, seconds: float, unlimited: bool) -> dict[str, float
             database_url=url,
             **(UNLIMITED if unlimited else {}),
         )
-        database = open_raw_database(settings.database_url)
+        database = open_database(settings.database_url)
         async with database.transaction() as tx:
             await tx.execute(
                 "INSERT INTO referrers (code, name, created_at) VALUES ('ML_POISSY', 'ML', :now)",

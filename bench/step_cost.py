@@ -29,7 +29,7 @@ from bench import _procs
 from bot.logs import configure_logging
 from bot.settings import load_settings
 from bot.storage.migrate import upgrade_database
-from bot.storage.raw import as_json
+from bot.storage.values import as_json
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest

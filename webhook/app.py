@@ -10,28 +10,28 @@ from datetime import datetime
 from fastapi import FastAPI
 from telegram import Bot
 
+from bot.accounts.users import DEFAULT_PASSWORDS, Passwords
+from bot.channels.telegram.runtime import TelegramRuntime
 from bot.clock import utcnow
-from bot.conversation_setup import conversation_service
 from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
+from bot.services import conversation_service
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
 from bot.storage.db import create_engine, create_session_factory
-from bot.telegram.runtime import TelegramRuntime
-from bot.users import DEFAULT_PASSWORDS, Passwords
 from webhook import privacy, web
 from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
 from webhook.body_limit import BodyLimit
+from webhook.channels.telegram import TelegramWebhook
 from webhook.errors import install_error_handlers
 from webhook.handoff.worker import DeliveryWorker
 from webhook.rate_limits import ChatLimits
 from webhook.strict_transport import StrictTransport
-from webhook.telegram_webhook import TelegramWebhook
 
 
 def create_app(

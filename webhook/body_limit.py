@@ -3,7 +3,7 @@
 The JSON APIs take a message of 4,000 characters at most and the admin forms a note: nothing
 a person sends comes near the limit, while a stranger's 100 MB body would otherwise be read
 into memory and parsed before its fields are checked. The Telegram webhook has its own limit
-(webhook/telegram_webhook.py) and is served before this one sees the request.
+(webhook/channels/telegram.py) and is served before this one sees the request.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channels.telegram.render import ApiCall, queue_for_sender
 from bot.leads.notices import Digest, NoticeGate, unlinkable
 from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
@@ -22,7 +23,6 @@ from bot.leads.store import (
 from bot.limits import Rate, RateLimiter
 from bot.settings import Settings
 from bot.storage.database import Transaction
-from bot.telegram.outbound import ApiCall, queue_for_sender
 from flows.catalogue import default_catalogue
 from flows.i18n import Language, text
 from flows.state import ConversationState

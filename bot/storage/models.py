@@ -282,7 +282,8 @@ class LoginAttempt(Base):
     __table_args__ = (Index("ix_login_attempts_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    # "pair:…", "ip:…" or "email:…" and a SHA-256 (bot/sign_in_throttle.py): all are counted.
+    # "pair:…", "ip:…" or "email:…" and a SHA-256 (bot/accounts/sign_in_throttle.py): all are
+    # counted.
     key: Mapped[str] = mapped_column(String(300))
     at: Mapped[datetime] = mapped_column(default=utcnow)
 

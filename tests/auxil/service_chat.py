@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.conversations import ConversationService, Reply
+from bot.conversations.service import ConversationService, Reply
 from flows.messages import Input
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 

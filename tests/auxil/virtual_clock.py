@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from bot.clock import utcnow
-from bot.telegram.sender import Clock
+from bot.messaging.sender import Clock
 from tests.auxil.recording_request import RecordingRequest
 
 T = TypeVar("T")

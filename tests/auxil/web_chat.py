@@ -10,9 +10,9 @@ from typing import Any
 
 import httpx
 
+from bot.channels.web.sessions import external_id_of
 from bot.settings import Settings
 from bot.storage.database import Database
-from bot.web_sessions import external_id_of
 from tests.auxil.personas import answer_for
 from webhook.app import create_app
 

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.flow_registry import FlowRegistry
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.funnel import (
     ConversationFacts,
     FunnelFilters,

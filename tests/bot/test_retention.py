@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.flow_registry import FlowRegistry
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.retention import Retention, purge
 from bot.settings import SettingsError, load_settings
 from bot.storage.database import open_database

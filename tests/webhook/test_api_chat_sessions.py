@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.channels.web.sessions import external_id_of
 from bot.clock import utcnow
 from bot.settings import Settings
-from bot.web_sessions import external_id_of
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.web_chat import SESSION, bearer, drive, pushed, send, token_of
 

@@ -23,9 +23,9 @@ from playwright.async_api import (
 )
 
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.counsellor_chat import hand_back, send_staff_message
-from bot.flow_registry import FlowRegistry
+from bot.conversations.counsellor import hand_back, send_staff_message
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.settings import Settings
 from bot.storage.database import open_database
 from tests.auxil.servers import serve

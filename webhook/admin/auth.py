@@ -1,8 +1,8 @@
 """Who is signed in: the session cookie, its CSRF token, where to go after signing in.
 
 The session cookie carries a random token, signed with the service's key (itsdangerous); the
-session itself lives in the database (bot/admin_sessions.py), so that signing out, disabling
-the account or changing its password ends it at once. Every page reloads the account.
+session itself lives in the database (bot/accounts/admin_sessions.py), so that signing out,
+disabling the account or changing its password ends it at once. Every page reloads the account.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from bot.admin_sessions import SESSION_AGE, find_session
+from bot.accounts.admin_sessions import SESSION_AGE, find_session
+from bot.accounts.users import Role, User
 from bot.clock import utcnow
 from bot.settings import Settings
 from bot.signing_key import SigningKey
 from bot.storage.database import Database, Transaction
-from bot.users import Role, User
 
 SESSION_COOKIE = "aiguillage_admin"
 LOGIN_CSRF_COOKIE = "aiguillage_login_csrf"

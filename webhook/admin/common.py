@@ -11,9 +11,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from bot.accounts.users import Role
 from bot.leads.queries import Scope
 from bot.storage.database import Database
-from bot.users import Role
 from flows.i18n import N_, Language, parse_language
 from webhook.admin.auth import Viewer, csrf_matches, current_viewer
 from webhook.web import asset_version, templates

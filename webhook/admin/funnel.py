@@ -16,7 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from bot.conversations import ConversationService
+from bot.conversations.service import ConversationService
 from bot.funnel import FunnelFilters, Stage, load_funnel, referrer_codes
 from flows.flow import Flow
 from flows.i18n import Language, UnknownMessageError, gettext, text

@@ -11,9 +11,15 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.accounts.users import User, list_users
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.counsellor_chat import NoConversation, conversation_of_lead, hand_back, send_staff_message
+from bot.conversations.counsellor import (
+    NoConversation,
+    conversation_of_lead,
+    hand_back,
+    send_staff_message,
+)
+from bot.conversations.service import ConversationService
 from bot.leads import endpoints
 from bot.leads.followup import add_note, assign, followup_of
 from bot.leads.handoff import LeadHandoff
@@ -22,7 +28,6 @@ from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
 from bot.storage.database import Transaction
 from bot.storage.values import as_datetime
-from bot.users import User, list_users
 from flows.catalogue import default_catalogue
 from flows.i18n import N_, Language, gettext, text
 from flows.presentation import readable_phone, value_text

@@ -10,10 +10,10 @@ import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from bot.referral_links import links
-from bot.referrer_stats import Referrer, get_referrer, referrer_stats
+from bot.channels.telegram.runtime import TelegramRuntime
+from bot.partners.referral_links import links
+from bot.partners.referrers import Referrer, get_referrer, referrer_stats
 from bot.settings import Settings
-from bot.telegram.runtime import TelegramRuntime
 from flows.i18n import N_
 from webhook.admin.auth import Viewer
 from webhook.admin.common import STAFF, AdminRefused, allow, database_of, render

@@ -8,10 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from bot.admin_sessions import end_session, open_session
+from bot.accounts.admin_sessions import end_session, open_session
+from bot.accounts.sign_in_throttle import forget_attempt, take_attempt
+from bot.accounts.users import Passwords, find_for_login, normalise_email
 from bot.settings import Settings
-from bot.sign_in_throttle import forget_attempt, take_attempt
-from bot.users import Passwords, find_for_login, normalise_email
 from flows.i18n import N_
 from webhook.admin.auth import (
     LOGIN_CSRF_COOKIE,

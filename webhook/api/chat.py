@@ -1,7 +1,8 @@
 """POST /api/chat: the web chat's JSON API, one input in, the bot's messages out.
 
 The session token is issued by the server on ``start`` and travels in the Authorization
-header (``Bearer …``), never in a URL: see bot/web_sessions.py for why and how long it lives.
+header (``Bearer …``), never in a URL: see bot/channels/web/sessions.py for why and how long
+it lives.
 """
 
 from __future__ import annotations
@@ -12,13 +13,19 @@ from typing import Annotated, Literal, cast
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from bot.channels.web.sessions import (
+    WEB_CHANNEL,
+    LiveSession,
+    external_id_of,
+    live_session,
+    new_token,
+)
 from bot.clock import utcnow
-from bot.commands import typed_command
-from bot.conversations import ConversationService
-from bot.counsellor_chat import pushed_messages
+from bot.conversations.commands import typed_command
+from bot.conversations.counsellor import pushed_messages
+from bot.conversations.service import ConversationService
 from bot.settings import Settings
 from bot.storage.database import Database
-from bot.web_sessions import WEB_CHANNEL, LiveSession, external_id_of, live_session, new_token
 from flows.i18n import Language
 from flows.inputs import fold
 from flows.messages import Input

@@ -6,11 +6,11 @@ import argparse
 import asyncio
 import logging
 
-from bot.conversation_setup import conversation_service, flows_dir
+from bot.channels.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
 from bot.leads.handoff import LeadHandoff
 from bot.logs import configure_logging
+from bot.services import conversation_service, flows_dir
 from bot.settings import Settings, load_settings
-from bot.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
 from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError
 from webhook.cli.flows_cmd import check_flows_and_catalogue

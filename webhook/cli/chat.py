@@ -8,9 +8,9 @@ import sys
 import uuid
 from typing import TextIO
 
-from bot.commands import typed_command
-from bot.conversation_setup import conversation_service, flows_dir
-from bot.conversations import ConversationService, Reply
+from bot.conversations.commands import typed_command
+from bot.conversations.service import ConversationService, Reply
+from bot.services import conversation_service, flows_dir
 from bot.settings import Settings, load_settings
 from flows.i18n import LANGUAGES
 from flows.messages import Input

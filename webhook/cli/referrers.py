@@ -8,8 +8,8 @@ import re
 
 from sqlalchemy import select
 
-from bot.referral_links import links
-from bot.referrer_stats import UNKNOWN_REFERRER
+from bot.partners.referral_links import links
+from bot.partners.referrers import UNKNOWN_REFERRER
 from bot.settings import Settings, load_settings
 from bot.storage.models import Referrer
 from webhook.cli._database import announce_database, open_database
@@ -36,7 +36,7 @@ async def bot_username(settings: Settings) -> str | None:
     if settings.telegram_token is None:
         return None
     # Loaded only to ask Telegram: the Telegram client is half of this command's start.
-    from bot.telegram.runtime import make_bot
+    from bot.channels.telegram.runtime import make_bot
 
     bot = make_bot(settings)
     async with bot:

@@ -7,8 +7,8 @@ import logging
 
 import uvicorn
 
-from bot.conversation_setup import flows_dir
 from bot.logs import configure_logging
+from bot.services import flows_dir
 from bot.settings import load_settings
 from webhook.app import create_app
 from webhook.cli._database import check_database

@@ -13,9 +13,7 @@ import sys
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
-from bot.clock import utcnow
-from bot.settings import load_settings
-from bot.users import (
+from bot.accounts.users import (
     ROLES,
     User,
     UserError,
@@ -26,6 +24,8 @@ from bot.users import (
     set_disabled,
     set_password,
 )
+from bot.clock import utcnow
+from bot.settings import load_settings
 from webhook.cli._database import open_raw
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit

@@ -12,12 +12,12 @@ from typing import Any
 import pytest
 
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.flow_registry import FlowRegistry
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.leads.handoff import LeadHandoff
 from bot.leads.notices import NoticeGate
 from bot.limits import Rate, RateLimiter
-from bot.referrer_stats import referrer_stats
+from bot.partners.referrers import referrer_stats
 from bot.storage.database import Database, open_database
 from bot.storage.values import as_datetime
 from flows.messages import Input

@@ -8,9 +8,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.accounts.users import Passwords, add_user
 from bot.clock import utcnow
 from bot.settings import Settings
-from bot.users import Passwords, add_user
 from tests.auxil.admin_browser import PASSWORD, Account
 from tests.auxil.passwords import CountingHasher
 from webhook.app import create_app

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
+from bot.accounts.users import add_user
 from bot.clock import utcnow
 from bot.settings import Settings
 from bot.storage.database import open_database
-from bot.users import add_user
 from tests.auxil.admin_browser import PASSWORD
 from tests.auxil.servers import serve
 from tests.webhook.test_chat_browser import PHONE, Problems, _converse

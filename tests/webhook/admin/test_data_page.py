@@ -11,9 +11,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from bot.accounts.users import Passwords
 from bot.clock import utcnow
 from bot.settings import Settings
-from bot.users import Passwords
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.web_chat import drive, lead_of_session
 from tests.auxil.webhook_receiver import register_endpoint

@@ -8,8 +8,8 @@ import httpx
 from fastapi import FastAPI
 
 from bot.clock import utcnow
-from bot.conversations import ConversationService
-from bot.flow_registry import FlowRegistry
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.funnel import Stage
 from tests.auxil.admin_browser import Account, sign_in
 from tests.bot.test_funnel import EARLY, PROFILE, change_statuses, converse, move_to

@@ -14,8 +14,8 @@ import pytest
 import segno
 from fastapi import FastAPI
 
+from bot.channels.web.sessions import external_id_of
 from bot.clock import utcnow
-from bot.web_sessions import external_id_of
 from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.web_chat import drive, lead_of_session, send, token_of
 

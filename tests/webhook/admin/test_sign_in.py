@@ -12,8 +12,8 @@ import pytest
 from fastapi import FastAPI
 from itsdangerous import URLSafeTimedSerializer
 
+from bot.accounts.users import Passwords, add_user, set_disabled, set_password
 from bot.settings import Settings
-from bot.users import Passwords, add_user, set_disabled, set_password
 from tests.auxil.admin_browser import CSRF, PASSWORD, sign_in
 from tests.auxil.clock import ManualClock
 from tests.auxil.passwords import CountingHasher, HeldHasher

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.conversations import ConversationService, Timing
-from bot.flow_registry import FlowRegistry
+from bot.channels.telegram.runtime import TelegramRuntime
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService, Timing
 from bot.settings import Settings
 from bot.storage.database import open_database
-from bot.telegram.runtime import TelegramRuntime
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.conversations import ConversationService, Reply
-from bot.flow_registry import FlowRegistry
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService, Reply
 from bot.storage.database import open_database
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
 from tests.auxil.flow_files import write_broken_flow

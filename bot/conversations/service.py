@@ -1,0 +1,489 @@
+"""Running conversations: load the state, apply the engine, persist every step."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.clock import new_id, utcnow
+from bot.conversations.commands import typed_command
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.my_data import lead_messages, request_status
+from bot.leads.handoff import LeadHandoff
+from bot.leads.payload import LeadRecord
+from bot.leads.store import lead_of_conversation
+from bot.partners.referrers import UNKNOWN_REFERRER, get_referrer
+from bot.storage.database import Database, DuplicateKey, Row, Transaction
+from bot.storage.values import as_datetime
+from flows import engine
+from flows.flow import Flow
+from flows.i18n import Language, parse_language, text
+from flows.messages import Input, Say
+from flows.render import RenderedMessage, render, render_turn
+from flows.rules import Orientation
+from flows.state import ConversationState
+
+logger = logging.getLogger(__name__)
+DEFAULT_FLOW = "prescreening"
+DEFAULT_PRIVACY_URL = "/confidentialite"
+REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+@dataclass
+class Reply:
+    """What a channel shows after one input."""
+
+    conversation_id: str | None
+    language: Language
+    messages: list[RenderedMessage]
+    done: bool
+    orientation: Orientation | None
+    events: list[str] = field(default_factory=list)
+    state: ConversationState | None = None
+    # The kind of question the input answered (a channel may tidy up after it).
+    answered_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When an unfinished conversation gets its one reminder, and when it is closed."""
+
+    reminder_after: timedelta = timedelta(hours=24)
+    close_after: timedelta = timedelta(days=7)
+
+
+@dataclass
+class ConversationRow:
+    """What a step needs of a stored conversation."""
+
+    id: str
+    channel: str
+    external_id: str
+    flow_id: str
+    flow_version: str
+    referrer_code: str | None
+    state: str  # the engine state as stored: JSON text, parsed by pydantic in one go
+    created_at: datetime
+    reminded_at: datetime | None
+    # A counsellor talking with the person: the script waits (bot/conversations/counsellor.py).
+    held_by: str | None = None
+
+    @classmethod
+    def read(cls, row: Row) -> ConversationRow:
+        created_at = as_datetime(row["created_at"])
+        assert created_at is not None
+        return cls(
+            id=row["id"],
+            channel=row["channel"],
+            external_id=row["external_id"],
+            flow_id=row["flow_id"],
+            flow_version=row["flow_version"],
+            referrer_code=row["referrer_code"],
+            state=row["state"] if isinstance(row["state"], str) else json.dumps(row["state"]),
+            created_at=created_at,
+            reminded_at=as_datetime(row["reminded_at"]),
+            held_by=row["held_by"],
+        )
+
+
+@dataclass(frozen=True)
+class Found:
+    """A conversation the caller looked up already in this transaction (or found missing).
+
+    The caller holds the person's lock (Telegram: the chat's), so it is still current.
+    """
+
+    row: ConversationRow | None
+
+
+FIND = (
+    "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
+    " reminded_at, held_by FROM conversations WHERE channel = :channel"
+    " AND external_id = :external_id"
+)
+INSERT = (
+    "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
+    " referrer_code, status, state, created_at, updated_at, remind_at, close_at)"
+    " VALUES (:id, :channel, :external_id, :flow_id, :flow_version, :language, :referrer_code,"
+    " :status, :state, :now, :now, :remind_at, :close_at)"
+)
+UPDATE = (
+    "UPDATE conversations SET flow_version = :flow_version, language = :language,"
+    " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
+    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at WHERE id = :id"
+)
+INSERT_TRANSCRIPT = (
+    "INSERT INTO transcript_entries (conversation_id, direction, body, created_at)"
+    " VALUES (:conversation_id, :direction, :body, :now)"
+)
+
+
+class ConversationService:
+    """One entry point for every channel: web chat, console, Telegram."""
+
+    def __init__(
+        self,
+        database: Database,
+        registry: FlowRegistry,
+        *,
+        context: Mapping[str, Any] | None = None,
+        flow_id: str = DEFAULT_FLOW,
+        timing: Timing | None = None,
+        reminder_channels: frozenset[str] = frozenset({"telegram"}),
+        handoff: LeadHandoff | None = None,
+    ) -> None:
+        self.database = database
+        # Leads are recorded by every channel; the hand-off only configures their notices.
+        self.handoff = handoff or LeadHandoff()
+        self.registry = registry
+        self.context = {"privacy_url": DEFAULT_PRIVACY_URL, **(context or {})}
+        self.flow_id = flow_id
+        self.timing = timing or Timing()
+        # Only channels that can write first get reminders (a web page cannot be nudged).
+        self.reminder_channels = reminder_channels
+        # Inputs of one person are applied one at a time, in order of arrival.
+        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+
+    async def prepare(self) -> None:
+        """Record the current flow definitions (call once at start-up)."""
+        async with self.database.transaction() as tx:
+            await self.registry.record_current(tx)
+
+    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
+        key = (channel, external_id)
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = asyncio.Lock()
+            self._locks[key] = lock
+        return lock
+
+    async def handle(
+        self,
+        *,
+        channel: str,
+        external_id: str,
+        received: Input,
+        language: str | None = None,
+        source: str | None = None,
+    ) -> Reply:
+        """Apply one input in its own transaction, starting a conversation if there is none.
+
+        ``source``: where the input came from (the web client's address), for lead limits.
+        """
+        async with self._lock(channel, external_id):
+            for attempt in range(2):
+                try:
+                    async with self.database.transaction() as tx:
+                        return await self.handle_in(
+                            tx,
+                            channel=channel,
+                            external_id=external_id,
+                            received=received,
+                            language=language,
+                            source=source,
+                        )
+                except DuplicateKey:
+                    # Another worker created the same conversation at the same moment.
+                    if attempt:
+                        raise
+            raise AssertionError("unreachable")
+
+    async def handle_in(
+        self,
+        tx: Transaction,
+        *,
+        channel: str,
+        external_id: str,
+        received: Input,
+        language: str | None = None,
+        found: Found | None = None,
+        source: str | None = None,
+    ) -> Reply:
+        """Apply one input inside the caller's transaction (so it can add its own writes)."""
+        received = typed_command(_without_nul(received))
+        row = (
+            found.row
+            if found is not None
+            else await self.find(tx, channel=channel, external_id=external_id, lock=True)
+        )
+        current = self.registry.current[self.flow_id]
+        if row is None:
+            turn = engine.start(current, language=parse_language(language), context=self.context)
+            if received.command == "my_data":
+                turn.messages.insert(0, Say("data.nothing"))
+            row = ConversationRow(
+                id=new_id(),
+                channel=channel,
+                external_id=external_id,
+                flow_id=current.id,
+                flow_version=current.pinned_version,
+                referrer_code=await _referral_code(tx, received),
+                state="{}",
+                created_at=utcnow(),
+                reminded_at=None,
+            )
+            return await self._save(tx, row, turn, current, new=True, source=source)
+        state = ConversationState.model_validate_json(row.state)
+        flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
+        if row.held_by is not None and not _reaches_the_script(received, state):
+            # The counsellor answers, on the lead page: the message waits there.
+            await record_transcript(tx, row.id, [("in", _describe(flow, state, received))])
+            await tx.write(
+                "UPDATE conversations SET updated_at = :now WHERE id = :id",
+                {"now": utcnow(), "id": row.id},
+            )
+            logger.info("held conversation input", extra={"conversation": row.id})
+            return Reply(row.id, state.language, [], state.done, None, ["held"], state)
+        returning = received.command == "start" and state.done
+        lead = await lead_of_conversation(tx, row.id) if returning else None
+        if lead is not None:
+            # Someone whose request was sent hears where it stands, not the welcome again.
+            turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+            turn.messages.insert(0, request_status(lead))
+            turn.events.append("returned")
+        elif received.command == "restart" or returning:
+            # A fresh start runs on the newest flow, keeping the person's language.
+            turn = engine.start(current, language=state.language, context=self.context)
+            turn.events.append("restarted")
+        else:
+            turn = engine.handle(flow, state, received, context=self.context)
+        asked = flow.steps.get(state.step or "")
+        if "erase_confirmed" in turn.events:
+            return await self._erase(tx, row, turn)
+        if row.referrer_code is None:
+            row.referrer_code = await _referral_code(tx, received)
+        reply = await self._save(
+            tx, row, turn, flow, incoming=_describe(flow, state, received), source=source
+        )
+        reply.answered_kind = asked.input if asked else None
+        return reply
+
+    async def peek(
+        self, tx: Transaction, *, channel: str, external_id: str
+    ) -> tuple[ConversationState, list[RenderedMessage]] | None:
+        """The current question of a conversation, without changing or recording anything."""
+        row = await self.find(tx, channel=channel, external_id=external_id)
+        if row is None:
+            return None
+        state = ConversationState.model_validate_json(row.state)
+        flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
+        turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+        return state, render_turn(turn.messages, turn.question, state.language)
+
+    async def find(
+        self, tx: Transaction, *, channel: str, external_id: str, lock: bool = False
+    ) -> ConversationRow | None:
+        """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
+        row = await tx.fetch_one(
+            *self.find_query(channel=channel, external_id=external_id, lock=lock)
+        )
+        return ConversationRow.read(row) if row else None
+
+    def find_query(
+        self, *, channel: str, external_id: str, lock: bool = False
+    ) -> tuple[str, dict[str, Any]]:
+        """The query ``find`` runs, for a caller that sends it along with another statement."""
+        lock_clause = " FOR UPDATE" if lock and self.database.dialect == "postgresql" else ""
+        return FIND + lock_clause, {"channel": channel, "external_id": external_id}
+
+    async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
+        # The lead is erased too, and endpoints that had it are told (lead.deleted).
+        await self.handoff.erase(tx, row.id, now=utcnow())
+        # Transcript and reminders go with the conversation (ON DELETE CASCADE).
+        await tx.write("DELETE FROM conversations WHERE id = :id", {"id": row.id})
+        logger.info("conversation erased", extra={"conversation": row.id})
+        state = turn.state
+        messages = render_turn(turn.messages, turn.question, state.language)
+        return Reply(None, state.language, messages, True, None, turn.events, state)
+
+    async def _save(
+        self,
+        tx: Transaction,
+        row: ConversationRow,
+        turn: engine.Turn,
+        flow: Flow,
+        *,
+        incoming: str | None = None,
+        new: bool = False,
+        source: str | None = None,
+    ) -> Reply:
+        state = turn.state
+        if "data_requested" in turn.events:
+            messages = await self._my_data(tx, row, turn, flow)
+        else:
+            messages = render_turn(turn.messages, turn.question, state.language)
+        now = utcnow()
+        remind_at, close_at = self._reminders(row, state, now)
+        values = {
+            "id": row.id,
+            "flow_version": state.flow_version,
+            "language": state.language,
+            "referrer_code": row.referrer_code,
+            "status": "done" if state.done else "active",
+            "state": state.model_dump_json(),
+            "now": now,
+            "remind_at": remind_at,
+            "close_at": close_at,
+        }
+        if new:
+            values.update(channel=row.channel, external_id=row.external_id, flow_id=row.flow_id)
+            await tx.write(INSERT, values)
+        else:
+            await tx.write(UPDATE, values)
+        entries = [("in", incoming)] if incoming is not None else []
+        await record_transcript(tx, row.id, entries + [("out", m.text) for m in messages])
+        await self.handoff.after_step(
+            tx,
+            conversation_id=row.id,
+            channel=row.channel,
+            referrer_code=row.referrer_code,
+            state=state,
+            events=turn.events,
+            now=now,
+            source=source,
+        )
+        logger.info(
+            "conversation step",
+            extra={"conversation": row.id, "step": state.step, "events": turn.events},
+        )
+        return Reply(
+            conversation_id=row.id,
+            language=state.language,
+            messages=messages,
+            done=state.done,
+            orientation=engine.current_orientation(state),
+            events=turn.events,
+            state=state,
+        )
+
+    def _reminders(
+        self, row: ConversationRow, state: ConversationState, now: datetime
+    ) -> tuple[datetime | None, datetime | None]:
+        """Any answer cancels what was due; an unfinished conversation gets new due dates."""
+        if state.done or row.channel not in self.reminder_channels:
+            return None, None
+        remind_at = now + self.timing.reminder_after if row.reminded_at is None else None
+        return remind_at, now + self.timing.close_after
+
+    async def _my_data(
+        self, tx: Transaction, row: ConversationRow, turn: engine.Turn, flow: Flow
+    ) -> list[RenderedMessage]:
+        """/mes_donnees: the answers, what the lead keeps, and where the request stands."""
+        state = turn.state
+        lead = await lead_of_conversation(tx, row.id)
+        shown = list(turn.messages)
+        if lead is not None:
+            if not state.answers:
+                # "Nothing kept" would be untrue: the lead keeps the answers it was sent with.
+                shown = [
+                    m for m in shown if not (isinstance(m, Say) and m.message_id == "data.nothing")
+                ]
+            shown += lead_messages(flow, state, lead)
+        messages = render_turn(shown, turn.question, state.language)
+        meta = self._meta(row, state.language, lead)
+        messages.insert(-1 if turn.question else len(messages), meta)
+        return messages
+
+    @staticmethod
+    def _meta(row: ConversationRow, language: Language, lead: LeadRecord | None) -> RenderedMessage:
+        referrer = (
+            text("data.referrer", language, code=row.referrer_code) if row.referrer_code else ""
+        )
+        started = row.created_at.strftime("%d/%m/%Y")
+        body = text("data.meta", language, started=started, channel=row.channel, referrer=referrer)
+        if lead is not None:
+            status = text(f"lead.status.{lead.status}", language)
+            date = lead.created_at.strftime("%d/%m/%Y")
+            body = text("data.lead", language, date=date, status=status) + "\n" + body
+        return RenderedMessage(text=body)
+
+
+def _reaches_the_script(received: Input, state: ConversationState) -> bool:
+    """While a counsellor holds the conversation, only the data rights reach the script."""
+    return state.erase_pending or received.command in ("erase", "my_data")
+
+
+def _without_nul(received: Input) -> Input:
+    """PostgreSQL cannot store NUL characters, and no person means to send one."""
+
+    def clean(value: str | None) -> str | None:
+        return value.replace("\x00", "") if value is not None else None
+
+    return Input(
+        text=clean(received.text),
+        choice=clean(received.choice),
+        choices=tuple(v.replace("\x00", "") for v in received.choices)
+        if received.choices is not None
+        else None,
+        command=received.command,
+        payload=clean(received.payload),
+    )
+
+
+async def _referral_code(tx: Transaction, received: Input) -> str | None:
+    """The partner a start came through; any code not registered is the one ``unknown``.
+
+    Anyone can put any code in a link: invented codes must not each become a row of the
+    partners' page, nor reach a partner's endpoint.
+    """
+    if received.command != "start" or not received.payload:
+        return None
+    code = received.payload
+    if REFERRAL_CODE.match(code) and await get_referrer(tx, code) is not None:
+        return code
+    return UNKNOWN_REFERRER
+
+
+def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
+    """What the person sent, as a counsellor would read it in the transcript."""
+    if received.command:
+        return f"/{received.command}" + (f" {received.payload}" if received.payload else "")
+    step = flow.steps.get(state.step or "")
+
+    def label(value: str) -> str:
+        # Only the chosen labels are rendered: this runs at every step.
+        for choice in step.choices if step else ():
+            if choice.value == value:
+                return render(Say(choice.label), state.language)
+        return value
+
+    if received.choice is not None:
+        return label(received.choice)
+    if received.choices is not None:
+        return ", ".join(label(v) for v in received.choices) or "—"
+    return received.text or ""
+
+
+async def set_reachable(
+    tx: Transaction, *, channel: str, external_id: str, reachable: bool
+) -> None:
+    """Mark a person reachable again, or not (they blocked the bot, or Telegram said 403)."""
+    await tx.execute(
+        "UPDATE conversations SET unreachable_at = :at"
+        " WHERE channel = :channel AND external_id = :external_id",
+        {"at": None if reachable else utcnow(), "channel": channel, "external_id": external_id},
+    )
+
+
+async def record_transcript(
+    tx: Transaction, conversation_id: str, entries: list[tuple[str, str]]
+) -> None:
+    """Append messages to a conversation's transcript."""
+    if entries:
+        now = utcnow()
+        await tx.execute_many(
+            INSERT_TRANSCRIPT,
+            [
+                {"conversation_id": conversation_id, "direction": d, "body": b, "now": now}
+                for d, b in entries
+            ],
+        )

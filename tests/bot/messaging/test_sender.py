@@ -1,0 +1,118 @@
+"""The outbox sender under bursts: one chat's replies in order, a second apart, each sent once."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from sqlalchemy import select
+
+from bot.clock import utcnow
+from bot.messaging.sender import LEASE, Queued
+from bot.storage.models import OutboxMessage
+from tests.auxil import telegram_updates as tg
+from tests.bot.conftest import ClockedTelegram
+
+CHAT = 5557000
+AGE = "Quel âge as-tu ?"
+POSTAL_CODE = "Quel est ton code postal ?"
+
+
+async def _reach_the_age_question(h: ClockedTelegram) -> None:
+    for update in (
+        tg.message(CHAT, "/start"),
+        tg.press(CHAT, "c|consent|yes"),
+        tg.press(CHAT, "c|asker|self"),
+    ):
+        await h.clock.run(h.runtime.accept(update))
+
+
+async def test_a_burst_from_one_chat_gets_its_replies_in_order_a_second_apart(
+    clocked: ClockedTelegram,
+) -> None:
+    await _reach_the_age_question(clocked)
+    before = len(clocked.recorder.sent_at(CHAT))
+    # 22 updates at once (a photo album, someone typing fast): each reply alternates between
+    # the postal code question (after an age) and the age question (after /retour).
+    burst = [tg.message(CHAT, "19" if n % 2 == 0 else "/retour") for n in range(22)]
+    await clocked.clock.run(asyncio.gather(*(clocked.runtime.accept(u) for u in burst)))
+    sent = clocked.recorder.sent_at(CHAT)[before:]
+    assert [text.endswith(POSTAL_CODE) for text, _ in sent] == [n % 2 == 0 for n in range(22)]
+    gaps = [later - earlier for (_, earlier), (_, later) in zip(sent, sent[1:], strict=False)]
+    assert min(gaps) >= 1.0  # Telegram's pace: about one message a second in a chat
+
+
+async def _wait_for_claim(h: ClockedTelegram, message_id: int) -> None:
+    """Until the background loop has claimed the row (its claim count went up)."""
+    async with asyncio.timeout(10):
+        while True:
+            async with h.app.state.session_factory() as session:
+                row = await session.get(OutboxMessage, message_id)
+                if row is not None and row.attempts == 1:
+                    return
+            await asyncio.sleep(0.01)
+
+
+async def test_a_reply_that_waited_past_its_lease_is_sent_once(clocked: ClockedTelegram) -> None:
+    sender, processor = clocked.runtime.sender, clocked.runtime.processor
+    # Telegram asked us to slow down: the step's reply waits in the pace queue.
+    sender.pace.pause(100)
+    await processor.accept(tg.message(CHAT, "/start"))
+    await clocked.clock.sleeping.wait()
+    async with clocked.app.state.session_factory() as session:
+        reply = await session.scalar(select(OutboxMessage))
+    assert reply is not None
+    assert reply.lease_until is not None
+    reply_id = reply.id
+    # Past the reply's lease, the background loop claims the row and waits its turn too.
+    clocked.clock.advance((reply.lease_until - clocked.clock.utcnow()).total_seconds() + 1)
+    loop = asyncio.ensure_future(sender.send_pending())
+    await _wait_for_claim(clocked, reply_id)
+    await clocked.clock.run(asyncio.gather(processor.drain(), loop))
+    await sender.flush()
+    assert len(clocked.recorder.sent_at(CHAT)) == 1
+    async with clocked.app.state.session_factory() as session:
+        row = await session.get(OutboxMessage, reply_id)
+        assert row is not None
+        assert row.sent_at is not None
+
+
+async def test_a_step_whose_lease_ran_out_unclaimed_still_sends_its_reply(
+    clocked: ClockedTelegram,
+) -> None:
+    sender, processor = clocked.runtime.sender, clocked.runtime.processor
+    sender.pace.pause(100)
+    await processor.accept(tg.message(CHAT, "/start"))
+    # Nobody else took the row: the lease is renewed before the call, and the reply goes out.
+    await clocked.clock.run(processor.drain())
+    await sender.flush()
+    assert len(clocked.recorder.sent_at(CHAT)) == 1
+    async with clocked.app.state.session_factory() as session:
+        row = await session.scalar(select(OutboxMessage))
+        assert row is not None
+        assert row.sent_at is not None
+
+
+async def test_parameters_a_method_does_not_name_are_still_sent(clocked: ClockedTelegram) -> None:
+    payload: dict[str, Any] = {"chat_id": CHAT, "text": "Bonjour", "future_option": True}
+    queued = Queued(1, CHAT, "sendMessage", payload, utcnow() + LEASE)
+    await clocked.clock.run(clocked.runtime.sender._call(queued.method, queued.payload))
+    [(method, params, _)] = clocked.recorder.stamped[-1:]
+    assert method == "sendMessage"
+    assert params == payload
+
+
+async def test_a_reply_waiting_for_a_retry_is_not_overtaken_by_the_next(
+    clocked: ClockedTelegram,
+) -> None:
+    await _reach_the_age_question(clocked)
+    sender = clocked.runtime.sender
+    clocked.recorder.fail_next("sendMessage", status=429, retry_after=5)
+    await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "19")))
+    await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "/retour")))
+    clocked.clock.advance(5)
+    while await clocked.clock.run(sender.send_pending()):
+        pass
+    texts = [text for text, _ in clocked.recorder.sent_at(CHAT)]
+    assert texts[-2].endswith(POSTAL_CODE)  # the retried reply to "19" first
+    assert texts[-1].endswith(AGE)  # then the reply to "/retour"
