@@ -9,6 +9,7 @@ from typing import Any
 from flows import inputs
 from flows.catalogue import Catalogue, default_catalogue
 from flows.conditions import holds
+from flows.events import Event
 from flows.flow import COMPUTED_FACTS, Flow, Step
 from flows.i18n import LANGUAGES, Language, parse_language
 from flows.messages import Input, Literal, Option, Question, Say, Text
@@ -34,7 +35,7 @@ class Turn:
     state: ConversationState
     messages: list[Text] = field(default_factory=list)
     question: Question | None = None
-    events: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
 
 
 def start(
@@ -47,7 +48,7 @@ def start(
     """A new conversation on a flow, at its first question."""
     state = ConversationState(flow_id=flow.id, flow_version=flow.pinned_version, language=language)
     run = _Run(flow, state, context, catalogue)
-    run.events.append("started")
+    run.events.append(Event.STARTED)
     run.enter(flow.start)
     return run.turn()
 
@@ -124,7 +125,7 @@ class _Run:
         self.catalogue = catalogue or default_catalogue()
         self.messages: list[Text] = []
         self.question: Question | None = None
-        self.events: list[str] = []
+        self.events: list[Event] = []
         self._orientation: tuple[tuple[str, str], Orientation] | None = None
 
     def turn(self) -> Turn:
@@ -229,7 +230,7 @@ class _Run:
             self._act_on_entry(step)
             if step.end:
                 self.state.done, self.state.step, self.state.outcome = True, None, step.outcome
-                self.events.append("finished")
+                self.events.append(Event.FINISHED)
                 return
             if step.input == "none":
                 step_id = self.next_of(step)
@@ -256,20 +257,20 @@ class _Run:
     def _act_on_entry(self, step: Step) -> None:
         if step.action == "human" and not self.state.human_requested:
             self.state.human_requested = True
-            self.events.append("human_requested")
+            self.events.append(Event.HUMAN_REQUESTED)
         if step.action == "forget_answers":
             # Under the age of digital consent: keep nothing the person told us.
             self.state.answers.clear()
             self.state.history.clear()
             self.state.orientation_shown = False
-            self.events.append("answers_forgotten")
+            self.events.append(Event.ANSWERS_FORGOTTEN)
         if step.show == "orientation":
             orientation = self.orientation()
             self.messages.extend(
                 orientation_messages(orientation, self.state.profile(), self.catalogue)
             )
             self.state.orientation_shown = True
-            self.events.append("orientation_ready")
+            self.events.append(Event.ORIENTATION_READY)
         if step.show == "summary":
             self.messages.extend(summary_messages(self.flow, self.state, self.catalogue))
 
@@ -299,7 +300,7 @@ class _Run:
             self.ask(target)
             return
         if step.action == "confirm" and value == "confirm":
-            self.events.append("confirmed")
+            self.events.append(Event.CONFIRMED)
         self.enter(chosen.next if chosen and chosen.next else self.next_of(step))
 
     def _read(self, step: Step, received: Input) -> Any:
@@ -356,7 +357,7 @@ class _Run:
         self.state.answers.update(implied)
         self._drop_stale_sites()
         if step.field in PROFILE_FIELDS and self.state.orientation_shown:
-            self.events.append("profile_changed")
+            self.events.append(Event.PROFILE_CHANGED)
 
     def _drop_stale_sites(self) -> None:
         """A new postal code may make a chosen site wrong: ask for it again."""
@@ -371,7 +372,7 @@ class _Run:
         stuck = self.flow.commands.get("stuck")
         if self.state.retries >= STUCK_AFTER and stuck is not None:
             self.state.retries, self.state.stuck_at = 0, step_id
-            self.events.append("stuck")
+            self.events.append(Event.STUCK)
             self.enter(stuck)
             return
         self.say(step.invalid or f"invalid.{step.input}")
@@ -417,7 +418,7 @@ class _Run:
             flow_version=self.flow.pinned_version,
             language=self.state.language,
         )
-        self.events.append("restarted")
+        self.events.append(Event.RESTARTED)
         self.enter(self.flow.start)
 
     def _back(self, payload: str | None) -> None:
@@ -430,7 +431,7 @@ class _Run:
 
     def _human(self, payload: str | None) -> None:
         self.state.human_requested = True
-        self.events.append("human_requested")
+        self.events.append(Event.HUMAN_REQUESTED)
         target = self.flow.commands.get("human")
         if target is None:
             self.say("command.human_unavailable")
@@ -457,7 +458,7 @@ class _Run:
         self.ask(target)
 
     def _my_data(self, payload: str | None) -> None:
-        self.events.append("data_requested")
+        self.events.append(Event.DATA_REQUESTED)
         if not self.state.answers:
             self.say("data.nothing")
         else:
@@ -480,7 +481,7 @@ class _Run:
         self.state.erase_pending = False
         typed = inputs.fold(received.text or "")
         if received.choice == "erase_yes" or typed in ("oui", "yes", "oui tout effacer"):
-            self.events.append("erase_confirmed")
+            self.events.append(Event.ERASE_CONFIRMED)
             self.state = ConversationState(
                 flow_id=self.flow.id,
                 flow_version=self.flow.pinned_version,

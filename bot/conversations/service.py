@@ -23,6 +23,7 @@ from bot.partners.referrers import UNKNOWN_REFERRER, get_referrer
 from bot.storage.database import Database, DuplicateKey, Row, Transaction
 from bot.storage.values import as_datetime
 from flows import engine
+from flows.events import Event
 from flows.flow import Flow
 from flows.i18n import Language, parse_language, text
 from flows.messages import Input, Say
@@ -45,7 +46,7 @@ class Reply:
     messages: list[RenderedMessage]
     done: bool
     orientation: Orientation | None
-    events: list[str] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     state: ConversationState | None = None
     # The kind of question the input answered (a channel may tidy up after it).
     answered_kind: str | None = None
@@ -242,22 +243,22 @@ class ConversationService:
                 {"now": utcnow(), "id": row.id},
             )
             logger.info("held conversation input", extra={"conversation": row.id})
-            return Reply(row.id, state.language, [], state.done, None, ["held"], state)
+            return Reply(row.id, state.language, [], state.done, None, [Event.HELD], state)
         returning = received.command == "start" and state.done
         lead = await lead_of_conversation(tx, row.id) if returning else None
         if lead is not None:
             # Someone whose request was sent hears where it stands, not the welcome again.
             turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
             turn.messages.insert(0, request_status(lead))
-            turn.events.append("returned")
+            turn.events.append(Event.RETURNED)
         elif received.command == "restart" or returning:
             # A fresh start runs on the newest flow, keeping the person's language.
             turn = engine.start(current, language=state.language, context=self.context)
-            turn.events.append("restarted")
+            turn.events.append(Event.RESTARTED)
         else:
             turn = engine.handle(flow, state, received, context=self.context)
         asked = flow.steps.get(state.step or "")
-        if "erase_confirmed" in turn.events:
+        if Event.ERASE_CONFIRMED in turn.events:
             return await self._erase(tx, row, turn)
         if row.referrer_code is None:
             row.referrer_code = await _referral_code(tx, received)
@@ -317,7 +318,7 @@ class ConversationService:
         source: str | None = None,
     ) -> Reply:
         state = turn.state
-        if "data_requested" in turn.events:
+        if Event.DATA_REQUESTED in turn.events:
             messages = await self._my_data(tx, row, turn, flow)
         else:
             messages = render_turn(turn.messages, turn.question, state.language)

@@ -24,6 +24,7 @@ from bot.limits import Rate, RateLimiter
 from bot.settings import Settings
 from bot.storage.database import Transaction
 from flows.catalogue import default_catalogue
+from flows.events import Event
 from flows.i18n import Language, text
 from flows.state import ConversationState
 
@@ -88,7 +89,7 @@ class LeadHandoff:
         channel: str,
         referrer_code: str | None,
         state: ConversationState,
-        events: list[str],
+        events: list[Event],
         now: datetime,
         source: str | None = None,
     ) -> LeadRecord | None:
@@ -97,7 +98,7 @@ class LeadHandoff:
         ``source``: the web client's address. Beyond its lead limit a new lead is still
         recorded (never lost) but held: no delivery, no notice, until a counsellor releases it.
         """
-        if "finished" not in events or state.outcome != "lead":
+        if Event.FINISHED not in events or state.outcome != "lead":
             return None
         lead, created = await record_from_conversation(
             tx,

@@ -17,6 +17,7 @@ from bot.messaging import inbox
 from bot.messaging.sender import LEASE, Queued
 from bot.storage.database import Database, Transaction
 from bot.waiting import wait_for_work
+from flows.events import Event
 from flows.i18n import parse_language, text
 from flows.messages import Input
 from flows.state import ConversationState
@@ -275,7 +276,7 @@ class UpdateProcessor:
             language=inbound.language_code,
             found=found,
         )
-        if "erase_confirmed" in reply.events:
+        if Event.ERASE_CONFIRMED in reply.events:
             # The person's messages and our replies are erased too; update ids stay for dedup.
             await tx.execute(
                 "DELETE FROM outbox_messages WHERE chat_id = :chat_id", {"chat_id": inbound.chat_id}
@@ -289,7 +290,7 @@ class UpdateProcessor:
                 step=step,
                 language=reply.language,
                 remove_keyboard=reply.answered_kind == "phone",
-                typing="orientation_ready" in reply.events,
+                typing=Event.ORIENTATION_READY in reply.events,
             )
         )
 

@@ -26,6 +26,7 @@ from bot.conversations.counsellor import pushed_messages
 from bot.conversations.service import ConversationService
 from bot.settings import Settings
 from bot.storage.database import Database
+from flows.events import Event
 from flows.i18n import Language
 from flows.inputs import fold
 from flows.messages import Input
@@ -205,7 +206,7 @@ async def _chat(
         messages=reply.messages,
         done=reply.done,
         orientation=reply.orientation,
-        erased="erase_confirmed" in reply.events,
+        erased=Event.ERASE_CONFIRMED in reply.events,
     )
 
 

@@ -13,8 +13,8 @@ from bot.leads.notices import WORD_JOINER
 from bot.settings import Settings
 from tests.auxil import telegram_updates as tg
 from tests.auxil.personas import answer_for
-from tests.bot.conftest import TelegramHarness
 from tests.bot.channels.telegram.test_channel import CHAT, _answer, _question, state_of
+from tests.bot.conftest import TelegramHarness
 from tests.conftest import persona_params
 
 GROUP = -1001234567
