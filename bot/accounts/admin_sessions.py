@@ -13,11 +13,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.accounts.users import USER_COLUMNS, User, user_from_row
+from sqlalchemy import delete, insert, select
+
+from bot.accounts.users import USER_COLUMNS, User, user_of
 from bot.storage.database import Transaction
+from bot.storage.models import AdminSession
+from bot.storage.models import User as UserRow
 
 SESSION_AGE = timedelta(hours=12)
-_USER_COLUMNS = ", ".join(f"u.{name}" for name in USER_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -43,31 +46,33 @@ def _session_id(token: str) -> str:
 async def open_session(tx: Transaction, *, user_id: str, now: datetime) -> OpenedSession:
     """A new session for this account, valid SESSION_AGE."""
     opened = OpenedSession(token=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32))
-    await tx.execute(
-        "INSERT INTO admin_sessions (id, user_id, csrf, created_at, expires_at)"
-        " VALUES (:id, :user_id, :csrf, :now, :expires)",
-        {
-            "id": _session_id(opened.token),
-            "user_id": user_id,
-            "csrf": opened.csrf,
-            "now": now,
-            "expires": now + SESSION_AGE,
-        },
+    await tx.run(
+        insert(AdminSession).values(
+            id=_session_id(opened.token),
+            user_id=user_id,
+            csrf=opened.csrf,
+            created_at=now,
+            expires_at=now + SESSION_AGE,
+        )
     )
     # Expired sessions are of no use: keep the table small.
-    await tx.write("DELETE FROM admin_sessions WHERE expires_at < :now", {"now": now})
+    await tx.run(delete(AdminSession).where(AdminSession.expires_at < now))
     return opened
 
 
 async def find_session(tx: Transaction, token: str, *, now: datetime) -> ActiveSession | None:
     """The session of this token, if it is neither ended nor expired and its account active."""
-    row = await tx.fetch_one(
-        f"SELECT {_USER_COLUMNS}, s.csrf FROM admin_sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.id = :id AND s.expires_at > :now AND u.disabled_at IS NULL",
-        {"id": _session_id(token), "now": now},
+    row = await tx.first(
+        select(*USER_COLUMNS, AdminSession.csrf)
+        .join(AdminSession, AdminSession.user_id == UserRow.id)
+        .where(
+            AdminSession.id == _session_id(token),
+            AdminSession.expires_at > now,
+            UserRow.disabled_at.is_(None),
+        )
     )
-    return ActiveSession(user_from_row(row), row["csrf"]) if row else None
+    return ActiveSession(user_of(row[:-1]), row[-1]) if row else None
 
 
 async def end_session(tx: Transaction, token: str) -> None:
-    await tx.execute("DELETE FROM admin_sessions WHERE id = :id", {"id": _session_id(token)})
+    await tx.run(delete(AdminSession).where(AdminSession.id == _session_id(token)))

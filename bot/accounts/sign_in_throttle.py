@@ -12,7 +12,10 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime, timedelta
 
+from sqlalchemy import delete, func, insert, or_, select, union_all
+
 from bot.storage.database import Transaction
+from bot.storage.models import LoginAttempt
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
@@ -51,12 +54,12 @@ async def take_attempt(tx: Transaction, *, email: str, address: str, now: dateti
 async def is_throttled(tx: Transaction, *, email: str, address: str, now: datetime) -> bool:
     """Whether this sign-in must wait: too many recent failures by one of the three counts."""
     keys = _keys(email, address)
-    rows = await tx.fetch(
-        "SELECT key, COUNT(*) AS n FROM login_attempts"
-        " WHERE key IN (:pair, :address, :account) AND at > :since GROUP BY key",
-        {**keys, "since": now - THROTTLE_WINDOW},
+    rows = await tx.all(
+        select(LoginAttempt.key, func.count())
+        .where(LoginAttempt.key.in_(list(keys.values())), LoginAttempt.at > now - THROTTLE_WINDOW)
+        .group_by(LoginAttempt.key)
     )
-    counts = {row["key"]: int(row["n"]) for row in rows}
+    counts = {key: int(count) for key, count in rows}
     return (
         counts.get(keys["pair"], 0) >= MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS
         or counts.get(keys["address"], 0) >= MAX_FAILURES_PER_ADDRESS
@@ -66,12 +69,13 @@ async def is_throttled(tx: Transaction, *, email: str, address: str, now: dateti
 
 async def record_attempt(tx: Transaction, *, email: str, address: str, now: datetime) -> None:
     """Count a sign-in as failed, before its password is checked (see take_attempt)."""
-    await tx.execute_many(
-        "INSERT INTO login_attempts (key, at) VALUES (:key, :now)",
-        [{"key": key, "now": now} for key in _keys(email, address).values()],
+    await tx.run(
+        insert(LoginAttempt).values(
+            [{"key": key, "at": now} for key in _keys(email, address).values()]
+        )
     )
     # Old attempts are of no use: keep the table small.
-    await tx.write("DELETE FROM login_attempts WHERE at < :old", {"old": now - THROTTLE_WINDOW})
+    await tx.run(delete(LoginAttempt).where(LoginAttempt.at < now - THROTTLE_WINDOW))
 
 
 async def forget_attempt(tx: Transaction, *, email: str, address: str, at: datetime) -> None:
@@ -82,9 +86,15 @@ async def forget_attempt(tx: Transaction, *, email: str, address: str, at: datet
     the others.
     """
     keys = _keys(email, address)
-    await tx.write(
-        "DELETE FROM login_attempts WHERE key = :pair OR id IN ("
-        " SELECT MAX(id) FROM login_attempts WHERE key = :address AND at = :at"
-        " UNION ALL SELECT MAX(id) FROM login_attempts WHERE key = :account AND at = :at)",
-        {**keys, "at": at},
+    # The attempt take_attempt counted at this time, by the address and by the account.
+    counted = union_all(
+        *(
+            select(func.max(LoginAttempt.id)).where(LoginAttempt.key == key, LoginAttempt.at == at)
+            for key in (keys["address"], keys["account"])
+        )
+    )
+    await tx.run(
+        delete(LoginAttempt).where(
+            or_(LoginAttempt.key == keys["pair"], LoginAttempt.id.in_(counted))
+        )
     )

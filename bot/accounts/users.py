@@ -7,19 +7,21 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol, get_args
+from typing import Literal, Protocol, cast, get_args
 
 from pwdlib import PasswordHash
+from sqlalchemy import delete, insert, select, update
 
 from bot.clock import new_id
-from bot.storage.database import DuplicateKey, Row, Transaction
-from bot.storage.values import as_datetime, as_json
+from bot.partners.codes import is_referral_code
+from bot.storage.database import DuplicateKey, Transaction
+from bot.storage.models import AdminSession
+from bot.storage.models import User as UserRow
 from flows.catalogue import default_catalogue
 
 Role = Literal["admin", "counsellor", "partner"]
 ROLES: tuple[Role, ...] = get_args(Role)
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 MIN_PASSWORD = 12
 
 
@@ -109,7 +111,7 @@ def check_account(
         if site not in known:
             raise UserError(f"--site {site!r}: expected one of {', '.join(known)}")
     for code in referrers:
-        if not CODE.match(code):
+        if not is_referral_code(code):
             raise UserError(f"--referrer {code!r}: expected 1-64 characters A-Z a-z 0-9 _ -")
     if role == "counsellor" and not sites:
         raise UserError("a counsellor needs at least one --site (the leads they follow)")
@@ -131,22 +133,32 @@ def check_password(password: str) -> None:
         raise UserError(f"password: expected at least {MIN_PASSWORD} characters")
 
 
-USER_COLUMNS = ("id", "email", "role", "sites", "referrers", "created_at", "disabled_at")
-_COLUMNS = ", ".join(USER_COLUMNS)
+# An account as stored, in this order: what ``user_of`` reads (bot/accounts/admin_sessions.py
+# selects it beside its own columns).
+USER_COLUMNS = (
+    UserRow.id,
+    UserRow.email,
+    UserRow.role,
+    UserRow.sites,
+    UserRow.referrers,
+    UserRow.created_at,
+    UserRow.disabled_at,
+)
+StoredUser = tuple[str, str, str, list[str], list[str], datetime, datetime | None]
 
 
-def user_from_row(row: Row) -> User:
-    """The account of a row holding USER_COLUMNS."""
-    created_at = as_datetime(row["created_at"])
-    assert created_at is not None
+def user_of(row: StoredUser) -> User:
+    """The account of a row holding USER_COLUMNS, in their order."""
+    user_id, email, role, sites, referrers, created_at, disabled_at = row
     return User(
-        id=row["id"],
-        email=row["email"],
-        role=row["role"],
-        sites=tuple(as_json(row["sites"]) or ()),
-        referrers=tuple(as_json(row["referrers"]) or ()),
+        id=user_id,
+        email=email,
+        # Stored by add_user only, after check_account.
+        role=cast(Role, role),
+        sites=tuple(sites or ()),
+        referrers=tuple(referrers or ()),
         created_at=created_at,
-        disabled_at=as_datetime(row["disabled_at"]),
+        disabled_at=disabled_at,
     )
 
 
@@ -165,18 +177,16 @@ async def add_user(
     check_account(email, role, sites, referrers, password)
     user_id = new_id()
     try:
-        await tx.execute(
-            "INSERT INTO users (id, email, password_hash, role, sites, referrers, created_at)"
-            " VALUES (:id, :email, :hash, :role, :sites, :referrers, :now)",
-            {
-                "id": user_id,
-                "email": email,
-                "hash": passwords.hash(password),
-                "role": role,
-                "sites": sites,
-                "referrers": referrers,
-                "now": now,
-            },
+        await tx.run(
+            insert(UserRow).values(
+                id=user_id,
+                email=email,
+                password_hash=passwords.hash(password),
+                role=role,
+                sites=sites,
+                referrers=referrers,
+                created_at=now,
+            )
         )
     except DuplicateKey:
         raise UserError(f"{email} already has an account") from None
@@ -186,29 +196,28 @@ async def add_user(
 
 
 async def get_user(tx: Transaction, user_id: str) -> User | None:
-    row = await tx.fetch_one(f"SELECT {_COLUMNS} FROM users WHERE id = :id", {"id": user_id})
-    return user_from_row(row) if row else None
+    row = await tx.first(select(*USER_COLUMNS).where(UserRow.id == user_id))
+    return user_of(row) if row else None
 
 
 async def find_for_login(tx: Transaction, email: str) -> tuple[User, str] | None:
-    row = await tx.fetch_one(
-        f"SELECT {_COLUMNS}, password_hash FROM users WHERE email = :email",
-        {"email": normalise_email(email)},
+    """The account of an e-mail and its password's hash."""
+    row = await tx.first(
+        select(*USER_COLUMNS, UserRow.password_hash).where(UserRow.email == normalise_email(email))
     )
-    return (user_from_row(row), row["password_hash"]) if row else None
+    return (user_of(row[:-1]), row[-1]) if row else None
 
 
 async def list_users(tx: Transaction) -> list[User]:
-    return [
-        user_from_row(r) for r in await tx.fetch(f"SELECT {_COLUMNS} FROM users ORDER BY email")
-    ]
+    return [user_of(row) for row in await tx.all(select(*USER_COLUMNS).order_by(UserRow.email))]
 
 
 async def set_disabled(tx: Transaction, email: str, *, now: datetime) -> None:
     """Stop an account: it cannot sign in, and each of its sessions ends now."""
-    count = await tx.execute(
-        "UPDATE users SET disabled_at = :now WHERE email = :email AND disabled_at IS NULL",
-        {"now": now, "email": normalise_email(email)},
+    count = await tx.run(
+        update(UserRow)
+        .where(UserRow.email == normalise_email(email), UserRow.disabled_at.is_(None))
+        .values(disabled_at=now)
     )
     if not count:
         found = await find_for_login(tx, email)
@@ -222,9 +231,10 @@ async def set_password(
 ) -> None:
     """Give an account a new password; whoever was signed in with the old one is signed out."""
     check_password(password)
-    count = await tx.execute(
-        "UPDATE users SET password_hash = :hash WHERE email = :email",
-        {"hash": passwords.hash(password), "email": normalise_email(email)},
+    count = await tx.run(
+        update(UserRow)
+        .where(UserRow.email == normalise_email(email))
+        .values(password_hash=passwords.hash(password))
     )
     if not count:
         raise UserError(f"no account for {normalise_email(email)} (see: aiguillage users list)")
@@ -232,9 +242,7 @@ async def set_password(
 
 
 async def _end_sessions(tx: Transaction, email: str) -> None:
-    # The sessions table is bot/accounts/admin_sessions.py's; it reads accounts, so it cannot
-    # be imported.
-    await tx.execute(
-        "DELETE FROM admin_sessions WHERE user_id IN (SELECT id FROM users WHERE email = :email)",
-        {"email": normalise_email(email)},
-    )
+    # The sessions are bot/accounts/admin_sessions.py's, which reads accounts: its table is
+    # reached through the model, not through that module.
+    account = select(UserRow.id).where(UserRow.email == normalise_email(email))
+    await tx.run(delete(AdminSession).where(AdminSession.user_id.in_(account)))
