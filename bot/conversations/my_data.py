@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import PARIS
 from bot.leads.payload import LeadRecord
-from bot.leads.queries import PARIS
 from bot.leads.store import CONTACT_FIELDS
 from flows.catalogue import default_catalogue
 from flows.flow import Flow

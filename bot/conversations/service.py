@@ -2,26 +2,26 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-import re
-import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import new_id, utcnow
+from bot.conversations import repository
 from bot.conversations.commands import typed_command
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.my_data import lead_messages, request_status
+from bot.conversations.repository import ConversationRow, Found, StepValues
+from bot.keyed_locks import KeyedLocks
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import LeadRecord
 from bot.leads.store import lead_of_conversation
+from bot.partners.codes import is_referral_code
 from bot.partners.referrers import UNKNOWN_REFERRER, get_referrer
-from bot.storage.database import Database, DuplicateKey, Row, Transaction
-from bot.storage.values import as_datetime
+from bot.storage.database import Database, DuplicateKey, Transaction
+from bot.storage.values import without_nul
 from flows import engine
 from flows.events import Event
 from flows.flow import Flow
@@ -34,7 +34,6 @@ from flows.state import ConversationState
 logger = logging.getLogger(__name__)
 DEFAULT_FLOW = "prescreening"
 DEFAULT_PRIVACY_URL = "/confidentialite"
-REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 @dataclass
@@ -58,72 +57,6 @@ class Timing:
 
     reminder_after: timedelta = timedelta(hours=24)
     close_after: timedelta = timedelta(days=7)
-
-
-@dataclass
-class ConversationRow:
-    """What a step needs of a stored conversation."""
-
-    id: str
-    channel: str
-    external_id: str
-    flow_id: str
-    flow_version: str
-    referrer_code: str | None
-    state: str  # the engine state as stored: JSON text, parsed by pydantic in one go
-    created_at: datetime
-    reminded_at: datetime | None
-    # A counsellor talking with the person: the script waits (bot/conversations/counsellor.py).
-    held_by: str | None = None
-
-    @classmethod
-    def read(cls, row: Row) -> ConversationRow:
-        created_at = as_datetime(row["created_at"])
-        assert created_at is not None
-        return cls(
-            id=row["id"],
-            channel=row["channel"],
-            external_id=row["external_id"],
-            flow_id=row["flow_id"],
-            flow_version=row["flow_version"],
-            referrer_code=row["referrer_code"],
-            state=row["state"] if isinstance(row["state"], str) else json.dumps(row["state"]),
-            created_at=created_at,
-            reminded_at=as_datetime(row["reminded_at"]),
-            held_by=row["held_by"],
-        )
-
-
-@dataclass(frozen=True)
-class Found:
-    """A conversation the caller looked up already in this transaction (or found missing).
-
-    The caller holds the person's lock (Telegram: the chat's), so it is still current.
-    """
-
-    row: ConversationRow | None
-
-
-FIND = (
-    "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
-    " reminded_at, held_by FROM conversations WHERE channel = :channel"
-    " AND external_id = :external_id"
-)
-INSERT = (
-    "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
-    " referrer_code, status, state, created_at, updated_at, remind_at, close_at)"
-    " VALUES (:id, :channel, :external_id, :flow_id, :flow_version, :language, :referrer_code,"
-    " :status, :state, :now, :now, :remind_at, :close_at)"
-)
-UPDATE = (
-    "UPDATE conversations SET flow_version = :flow_version, language = :language,"
-    " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
-    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at WHERE id = :id"
-)
-INSERT_TRANSCRIPT = (
-    "INSERT INTO transcript_entries (conversation_id, direction, body, created_at)"
-    " VALUES (:conversation_id, :direction, :body, :now)"
-)
 
 
 class ConversationService:
@@ -150,22 +83,12 @@ class ConversationService:
         # Only channels that can write first get reminders (a web page cannot be nudged).
         self.reminder_channels = reminder_channels
         # Inputs of one person are applied one at a time, in order of arrival.
-        self._locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
-            weakref.WeakValueDictionary()
-        )
+        self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
     async def prepare(self) -> None:
         """Record the current flow definitions (call once at start-up)."""
         async with self.database.transaction() as tx:
             await self.registry.record_current(tx)
-
-    def _lock(self, channel: str, external_id: str) -> asyncio.Lock:
-        key = (channel, external_id)
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = asyncio.Lock()
-            self._locks[key] = lock
-        return lock
 
     async def handle(
         self,
@@ -180,7 +103,7 @@ class ConversationService:
 
         ``source``: where the input came from (the web client's address), for lead limits.
         """
-        async with self._lock(channel, external_id):
+        async with self._locks[channel, external_id]:
             for attempt in range(2):
                 try:
                     async with self.database.transaction() as tx:
@@ -214,7 +137,7 @@ class ConversationService:
         row = (
             found.row
             if found is not None
-            else await self.find(tx, channel=channel, external_id=external_id, lock=True)
+            else await repository.find(tx, channel=channel, external_id=external_id, lock=True)
         )
         current = self.registry.current[self.flow_id]
         if row is None:
@@ -237,11 +160,10 @@ class ConversationService:
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
         if row.held_by is not None and not _reaches_the_script(received, state):
             # The counsellor answers, on the lead page: the message waits there.
-            await record_transcript(tx, row.id, [("in", _describe(flow, state, received))])
-            await tx.write(
-                "UPDATE conversations SET updated_at = :now WHERE id = :id",
-                {"now": utcnow(), "id": row.id},
-            )
+            now = utcnow()
+            incoming = [("in", _describe(flow, state, received))]
+            await repository.record_transcript(tx, row.id, incoming, now=now)
+            await repository.touch(tx, row.id, now)
             logger.info("held conversation input", extra={"conversation": row.id})
             return Reply(row.id, state.language, [], state.done, None, [Event.HELD], state)
         returning = received.command == "start" and state.done
@@ -272,7 +194,7 @@ class ConversationService:
         self, tx: Transaction, *, channel: str, external_id: str
     ) -> tuple[ConversationState, list[RenderedMessage]] | None:
         """The current question of a conversation, without changing or recording anything."""
-        row = await self.find(tx, channel=channel, external_id=external_id)
+        row = await repository.find(tx, channel=channel, external_id=external_id)
         if row is None:
             return None
         state = ConversationState.model_validate_json(row.state)
@@ -280,27 +202,11 @@ class ConversationService:
         turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
         return state, render_turn(turn.messages, turn.question, state.language)
 
-    async def find(
-        self, tx: Transaction, *, channel: str, external_id: str, lock: bool = False
-    ) -> ConversationRow | None:
-        """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
-        row = await tx.fetch_one(
-            *self.find_query(channel=channel, external_id=external_id, lock=lock)
-        )
-        return ConversationRow.read(row) if row else None
-
-    def find_query(
-        self, *, channel: str, external_id: str, lock: bool = False
-    ) -> tuple[str, dict[str, Any]]:
-        """The query ``find`` runs, for a caller that sends it along with another statement."""
-        lock_clause = " FOR UPDATE" if lock and self.database.dialect == "postgresql" else ""
-        return FIND + lock_clause, {"channel": channel, "external_id": external_id}
-
     async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
         # The lead is erased too, and endpoints that had it are told (lead.deleted).
         await self.handoff.erase(tx, row.id, now=utcnow())
         # Transcript and reminders go with the conversation (ON DELETE CASCADE).
-        await tx.write("DELETE FROM conversations WHERE id = :id", {"id": row.id})
+        await repository.delete(tx, row.id)
         logger.info("conversation erased", extra={"conversation": row.id})
         state = turn.state
         messages = render_turn(turn.messages, turn.question, state.language)
@@ -324,24 +230,22 @@ class ConversationService:
             messages = render_turn(turn.messages, turn.question, state.language)
         now = utcnow()
         remind_at, close_at = self._reminders(row, state, now)
-        values = {
-            "id": row.id,
-            "flow_version": state.flow_version,
-            "language": state.language,
-            "referrer_code": row.referrer_code,
-            "status": "done" if state.done else "active",
-            "state": state.model_dump_json(),
-            "now": now,
-            "remind_at": remind_at,
-            "close_at": close_at,
-        }
+        values = StepValues(
+            flow_version=state.flow_version,
+            language=state.language,
+            referrer_code=row.referrer_code,
+            status="done" if state.done else "active",
+            state=state.model_dump_json(),
+            remind_at=remind_at,
+            close_at=close_at,
+        )
         if new:
-            values.update(channel=row.channel, external_id=row.external_id, flow_id=row.flow_id)
-            await tx.write(INSERT, values)
+            await repository.insert(tx, row, values, now)
         else:
-            await tx.write(UPDATE, values)
+            await repository.save_step(tx, row.id, values, now)
         entries = [("in", incoming)] if incoming is not None else []
-        await record_transcript(tx, row.id, entries + [("out", m.text) for m in messages])
+        entries += [("out", m.text) for m in messages]
+        await repository.record_transcript(tx, row.id, entries, now=now)
         await self.handoff.after_step(
             tx,
             conversation_id=row.id,
@@ -414,17 +318,19 @@ def _reaches_the_script(received: Input, state: ConversationState) -> bool:
 
 
 def _without_nul(received: Input) -> Input:
-    """PostgreSQL cannot store NUL characters, and no person means to send one."""
+    """The input without NUL characters, before the engine keeps any of it in the state.
+
+    The driver layer stores text without them (bot/storage/values.py says why), but the
+    state is stored as JSON, where a NUL is escaped and would reach PostgreSQL, which refuses it.
+    """
 
     def clean(value: str | None) -> str | None:
-        return value.replace("\x00", "") if value is not None else None
+        return without_nul(value) if value is not None else None
 
     return Input(
         text=clean(received.text),
         choice=clean(received.choice),
-        choices=tuple(v.replace("\x00", "") for v in received.choices)
-        if received.choices is not None
-        else None,
+        choices=tuple(map(without_nul, received.choices)) if received.choices is not None else None,
         command=received.command,
         payload=clean(received.payload),
     )
@@ -439,7 +345,7 @@ async def _referral_code(tx: Transaction, received: Input) -> str | None:
     if received.command != "start" or not received.payload:
         return None
     code = received.payload
-    if REFERRAL_CODE.match(code) and await get_referrer(tx, code) is not None:
+    if is_referral_code(code) and await get_referrer(tx, code) is not None:
         return code
     return UNKNOWN_REFERRER
 
@@ -462,29 +368,3 @@ def _describe(flow: Flow, state: ConversationState, received: Input) -> str:
     if received.choices is not None:
         return ", ".join(label(v) for v in received.choices) or "—"
     return received.text or ""
-
-
-async def set_reachable(
-    tx: Transaction, *, channel: str, external_id: str, reachable: bool
-) -> None:
-    """Mark a person reachable again, or not (they blocked the bot, or Telegram said 403)."""
-    await tx.execute(
-        "UPDATE conversations SET unreachable_at = :at"
-        " WHERE channel = :channel AND external_id = :external_id",
-        {"at": None if reachable else utcnow(), "channel": channel, "external_id": external_id},
-    )
-
-
-async def record_transcript(
-    tx: Transaction, conversation_id: str, entries: list[tuple[str, str]]
-) -> None:
-    """Append messages to a conversation's transcript."""
-    if entries:
-        now = utcnow()
-        await tx.execute_many(
-            INSERT_TRANSCRIPT,
-            [
-                {"conversation_id": conversation_id, "direction": d, "body": b, "now": now}
-                for d, b in entries
-            ],
-        )

@@ -1,4 +1,9 @@
-"""The inbox of Telegram updates: stored once on arrival, claimed one chat at a time."""
+"""The inbox: every update stored once on arrival, then claimed one chat at a time.
+
+This module alone reads and writes the inbox table (``telegram_updates``). It is on the hot
+path (an update is stored and taken in the transaction that applies it), so its statements
+are SQL text on the driver layer.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +13,6 @@ from bot.clock import utcnow
 from bot.storage.database import Params, Row, Transaction
 from bot.storage.values import as_json
 
-
-def chat_of(update: dict[str, Any]) -> int | None:
-    """The chat an update belongs to, if any (None for a forged one: no chat, or not an object)."""
-    for key in ("message", "edited_message", "my_chat_member"):
-        if key in update:
-            return _chat_id(update[key])
-    query = update.get("callback_query")
-    if isinstance(query, dict):
-        return _chat_id(query.get("message"))
-    return None
-
-
-def _chat_id(holder: Any) -> int | None:
-    chat = holder.get("chat") if isinstance(holder, dict) else None
-    chat_id = chat.get("id") if isinstance(chat, dict) else None
-    return chat_id if isinstance(chat_id, int) else None
-
-
 # An update waits while an older update of its chat is still pending.
 _NO_EARLIER_PENDING = (
     "NOT EXISTS (SELECT 1 FROM telegram_updates earlier WHERE earlier.processed_at IS NULL"
@@ -34,13 +21,14 @@ _NO_EARLIER_PENDING = (
 )
 
 
-async def accept(tx: Transaction, update: dict[str, Any], *, processed: bool) -> bool:
+async def accept(
+    tx: Transaction, update: dict[str, Any], chat_id: int | None, *, processed: bool
+) -> bool:
     """Store an update unless its id was seen already; True when it is new.
 
     ``processed`` marks it taken by this transaction (which applies it); an update about no
     chat needs no processing, but its id is still remembered.
     """
-    chat_id = chat_of(update)
     now = utcnow()
     return bool(
         await tx.execute(
@@ -184,14 +172,3 @@ async def previous_album(tx: Transaction, chat_id: int, update_id: int) -> str |
     message = as_json(row["payload"]).get("message")
     album = message.get("media_group_id") if isinstance(message, dict) else None
     return album if isinstance(album, str) else None
-
-
-async def first_group_notice(tx: Transaction, chat_id: int) -> bool:
-    """Remember that a group was told to write privately; True the first time only."""
-    return bool(
-        await tx.execute(
-            "INSERT INTO telegram_group_notices (chat_id, answered_at) VALUES (:chat_id, :now)"
-            " ON CONFLICT DO NOTHING",
-            {"chat_id": chat_id, "now": utcnow()},
-        )
-    )

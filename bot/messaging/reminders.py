@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.channels.telegram.render import reply_calls
+from bot.channels.writers import calls_to
 from bot.clock import utcnow
+from bot.conversations import repository
+from bot.conversations.repository import Due
 from bot.conversations.service import ConversationService
-from bot.storage.database import Database, Row, Transaction
-from bot.storage.values import as_datetime
+from bot.messaging import outbox
+from bot.storage.database import Database, Transaction
 from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text
 from flows.render import RenderedMessage
@@ -19,7 +21,8 @@ BATCH = 50
 
 
 class ReminderJob:
-    """Queues due nudges in the outbox and closes week-old conversations."""
+    """Queues due nudges in the outbox and closes week-old conversations, on every channel
+    that can write first (bot/channels/writers.py)."""
 
     def __init__(
         self, service: ConversationService, database: Database, *, every_seconds: float = 60.0
@@ -40,55 +43,43 @@ class ReminderJob:
     async def run_due(self) -> int:
         """Handle every conversation with a reminder or a closing due now; the number handled."""
         handled = 0
-        skip_locked = " FOR UPDATE SKIP LOCKED" if self.database.dialect == "postgresql" else ""
         while True:
             async with self.database.transaction() as tx:
-                due = await tx.fetch(
-                    "SELECT id, channel, external_id, language, unreachable_at, close_at"
-                    " FROM conversations WHERE remind_at <= :now OR close_at <= :now"
-                    " ORDER BY id LIMIT :limit" + skip_locked,
-                    {"now": utcnow(), "limit": BATCH},
-                )
+                due = await repository.due_reminders(tx, now=utcnow(), limit=BATCH)
                 for conversation in due:
                     await self._handle(tx, conversation)
             handled += len(due)
             if len(due) < BATCH:
                 return handled
 
-    async def _handle(self, tx: Transaction, conversation: Row) -> None:
+    async def _handle(self, tx: Transaction, conversation: Due) -> None:
         now = utcnow()
-        key = {"id": conversation["id"], "now": now}
-        close_at = as_datetime(conversation["close_at"])
-        if close_at is not None and close_at <= now:
-            await tx.execute(
-                "UPDATE conversations SET status = 'closed', remind_at = NULL, close_at = NULL"
-                " WHERE id = :id",
-                key,
-            )
-            logger.info("conversation closed", extra={"conversation": conversation["id"]})
+        if conversation.close_at is not None and conversation.close_at <= now:
+            await repository.close(tx, conversation.id)
+            logger.info("conversation closed", extra={"conversation": conversation.id})
             return
-        reachable = conversation["unreachable_at"] is None
         peeked = (
             await self.service.peek(
-                tx, channel=conversation["channel"], external_id=conversation["external_id"]
+                tx, channel=conversation.channel, external_id=conversation.external_id
             )
-            if reachable and conversation["channel"] == "telegram"
+            if conversation.reachable
             else None
         )
-        if peeked is None:
-            await tx.execute("UPDATE conversations SET remind_at = NULL WHERE id = :id", key)
-            return
-        state, messages = peeked
-        language = parse_language(conversation["language"])
-        nudge = RenderedMessage(text=text("reminder.nudge", language))
-        chat_id = int(conversation["external_id"])
-        for call in reply_calls(chat_id, [nudge, *messages], step=state.step, language=language):
-            await tx.execute(
-                "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before,"
-                " attempts) VALUES (:chat_id, :method, :payload, :now, :now, 0)",
-                {"chat_id": chat_id, "method": call.method, "payload": call.payload, "now": now},
+        calls = None
+        if peeked is not None:
+            state, messages = peeked
+            language = parse_language(conversation.language)
+            nudge = RenderedMessage(text=text("reminder.nudge", language))
+            calls = calls_to(
+                conversation.channel,
+                conversation.external_id,
+                [nudge, *messages],
+                step=state.step,
+                language=language,
             )
-        await tx.execute(
-            "UPDATE conversations SET remind_at = NULL, reminded_at = :now WHERE id = :id", key
-        )
-        logger.info("reminder queued", extra={"conversation": conversation["id"]})
+        if not calls:
+            await repository.reminded(tx, conversation.id, at=None)
+            return
+        await outbox.enqueue(tx, calls, now=now)
+        await repository.reminded(tx, conversation.id, at=now)
+        logger.info("reminder queued", extra={"conversation": conversation.id})

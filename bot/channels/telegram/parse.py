@@ -186,3 +186,34 @@ def _callback(query: dict[str, Any]) -> Inbound:
         return Inbound(**base, submit_mask=mask, button_step=step)
     # Data we never sent (an old release, a forged press): show where we are.
     return Inbound(**base, received=Input(command="repeat", payload="old_button"))
+
+
+def chat_of(update: dict[str, Any]) -> int | None:
+    """The chat an update belongs to, if any (None for a forged one: no chat, or not an object)."""
+    for key in ("message", "edited_message", "my_chat_member"):
+        if key in update:
+            return _chat_id(update[key])
+    query = update.get("callback_query")
+    if isinstance(query, dict):
+        return _chat_id(query.get("message"))
+    return None
+
+
+def _chat_id(holder: Any) -> int | None:
+    chat = holder.get("chat") if isinstance(holder, dict) else None
+    chat_id = chat.get("id") if isinstance(chat, dict) else None
+    return chat_id if isinstance(chat_id, int) else None
+
+
+def forged(update: dict[str, Any]) -> bool:
+    """Whether an update without a chat should have had one (or a press, its id)."""
+    keys = ("message", "edited_message", "my_chat_member", "callback_query")
+    return any(key in update for key in keys)
+
+
+def presser(update: dict[str, Any]) -> int:
+    """The outbox key of a press without a chat: the person's id (their private chat's)."""
+    query = update.get("callback_query")
+    sender = query.get("from") if isinstance(query, dict) else None
+    user_id = sender.get("id") if isinstance(sender, dict) else None
+    return user_id if isinstance(user_id, int) else 0

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
-from bot.storage.database import Transaction
+from bot.messaging.outbox import ApiCall
 from flows.i18n import Language, text
 from flows.render import RenderedMessage, RenderedQuestion
 
 MAX_TEXT = 4096
 MAX_CALLBACK_DATA = 64
-
-
-@dataclass(frozen=True)
-class ApiCall:
-    """One Bot API method call to queue."""
-
-    method: str
-    payload: dict[str, Any]
 
 
 def callback_data(kind: str, step: str, value: str) -> str:
@@ -131,19 +121,3 @@ def reply_calls(
             payload["reply_markup"] = {"remove_keyboard": True}
         calls.append(ApiCall("sendMessage", payload))
     return calls
-
-
-async def queue_for_sender(tx: Transaction, calls: list[ApiCall], *, now: datetime) -> None:
-    """Calls made outside a conversation step (a counsellor's message, a notice to the group).
-
-    They wait for the sender's scan, which sends them within a second at Telegram's pace.
-    Each call's payload names its chat, as the Bot API wants it.
-    """
-    await tx.execute_many(
-        "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
-        " VALUES (:chat_id, :method, :payload, :now, :now, 0)",
-        [
-            {"chat_id": c.payload["chat_id"], "method": c.method, "payload": c.payload, "now": now}
-            for c in calls
-        ],
-    )

@@ -1,21 +1,26 @@
-"""The Telegram channel of one process: the bot client and its background tasks."""
+"""The Telegram channel of one process: the messaging pipeline around Telegram's adapter.
+
+The pipeline (bot/messaging/: inbox, processor, outbox, sender, reminders) is the same for any
+messenger; Telegram brings its steps (steps.py), its API calls (messenger.py) and its menu.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from http.cookiejar import CookieJar
-from typing import Any, cast
+from typing import Any
 
-import httpx
 from telegram import Bot, BotCommand
-from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
+from bot.channels.telegram.messenger import TelegramMessenger, make_bot
 from bot.channels.telegram.parse import MalformedUpdate, clean_update
+from bot.channels.telegram.steps import TelegramSteps
 from bot.conversations.service import ConversationService
-from bot.messaging.processor import Accepted, UpdateProcessor
+from bot.messaging.outbox import SentMarks
+from bot.messaging.pace import Clock
+from bot.messaging.processor import Accepted, InboxProcessor
 from bot.messaging.reminders import ReminderJob
-from bot.messaging.sender import Clock, OutboxSender
+from bot.messaging.sender import OutboxSender
 from bot.settings import Settings
 from bot.storage.database import Database
 from flows.i18n import LANGUAGES, text
@@ -23,70 +28,7 @@ from flows.i18n import LANGUAGES, text
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
-MAX_PARSED_URLS = 64
 MENU = ("start", "retour", "recommencer", "conseiller", "langue", "mes_donnees", "supprimer")
-
-
-class _NoCookies(CookieJar):
-    """The Bot API sets no cookies; httpx would parse every answer's headers looking for them."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-
-class _ParsedUrlRequest(HTTPXRequest):
-    """PTB's HTTP client, parsing each method's URL once instead of at every call.
-
-    httpx parses a URL string at every request (about a tenth of a Bot API call's CPU) and takes
-    its own URL objects as they are. ``do_request`` is PTB's documented extension point.
-    """
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self._parsed: dict[str, httpx.URL] = {}
-
-    async def do_request(
-        self,
-        url: str,
-        method: str,
-        request_data: RequestData | None = None,
-        # PTB's own type for these (a float, None or its DEFAULT_NONE) lives in a private module.
-        read_timeout: Any = BaseRequest.DEFAULT_NONE,
-        write_timeout: Any = BaseRequest.DEFAULT_NONE,
-        connect_timeout: Any = BaseRequest.DEFAULT_NONE,
-        pool_timeout: Any = BaseRequest.DEFAULT_NONE,
-    ) -> tuple[int, bytes]:
-        parsed = self._parsed.get(url)
-        if parsed is None:
-            if len(self._parsed) >= MAX_PARSED_URLS:
-                self._parsed.clear()  # one URL per Bot API method: never expected
-            parsed = self._parsed[url] = httpx.URL(url)
-        return await super().do_request(
-            cast(str, parsed),
-            method,
-            request_data,
-            read_timeout,
-            write_timeout,
-            connect_timeout,
-            pool_timeout,
-        )
-
-
-def make_bot(settings: Settings) -> Bot:
-    """The python-telegram-bot client, pointed at Telegram or at another Bot API server."""
-    assert settings.telegram_token is not None
-    request = _ParsedUrlRequest(
-        connection_pool_size=32,
-        read_timeout=15,
-        connect_timeout=10,
-        httpx_kwargs={"cookies": _NoCookies()},
-    )
-    return Bot(
-        settings.telegram_token.get_secret_value(),
-        base_url=settings.telegram_api_url,
-        request=request,
-        get_updates_request=HTTPXRequest(read_timeout=40),
-    )
 
 
 class TelegramRuntime:
@@ -104,13 +46,19 @@ class TelegramRuntime:
         self.settings = settings
         self.database = database
         self.bot = bot or make_bot(settings)
+        # Replies delivered but not yet marked sent: the next step's transaction marks them.
+        marks = SentMarks(database)
+        self.sender = OutboxSender(database, TelegramMessenger(self.bot), marks, clock=clock)
         # SQLite has one writer at a time: parallel chats would only wait for each other.
         concurrency = 1 if settings.is_sqlite else 8
-        self.processor = UpdateProcessor(service, database, concurrency=concurrency)
-        self.sender = OutboxSender(database, self.bot, clock=clock)
+        self.processor = InboxProcessor(
+            database,
+            TelegramSteps(service),
+            deliver=self.sender.deliver,
+            marks=marks,
+            concurrency=concurrency,
+        )
         self.reminders = ReminderJob(service, database)
-        self.processor.on_queued = self.sender.deliver
-        self.processor.also_in_step = self.sender.mark_sent_in
         self._background = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from bot.clock import utcnow
-from bot.messaging.sender import LEASE, Queued
+from bot.storage.database import Database
 from bot.storage.models import OutboxMessage
 from tests.auxil import telegram_updates as tg
-from tests.bot.conftest import ClockedTelegram
+from tests.auxil.telegram_harness import ClockedTelegram
 
 CHAT = 5557000
 AGE = "Quel âge as-tu ?"
@@ -42,14 +42,24 @@ async def test_a_burst_from_one_chat_gets_its_replies_in_order_a_second_apart(
     assert min(gaps) >= 1.0  # Telegram's pace: about one message a second in a chat
 
 
+async def _outbox(h: ClockedTelegram) -> list[tuple[int, int, datetime | None, datetime | None]]:
+    """Each outbox row: id, claims, lease and when it was sent."""
+    database: Database = h.app.state.database
+    async with database.transaction() as tx:
+        return await tx.all(
+            select(
+                OutboxMessage.id,
+                OutboxMessage.attempts,
+                OutboxMessage.lease_until,
+                OutboxMessage.sent_at,
+            ).order_by(OutboxMessage.id)
+        )
+
+
 async def _wait_for_claim(h: ClockedTelegram, message_id: int) -> None:
     """Until the background loop has claimed the row (its claim count went up)."""
     async with asyncio.timeout(10):
-        while True:
-            async with h.app.state.session_factory() as session:
-                row = await session.get(OutboxMessage, message_id)
-                if row is not None and row.attempts == 1:
-                    return
+        while not any(row[:2] == (message_id, 1) for row in await _outbox(h)):
             await asyncio.sleep(0.01)
 
 
@@ -59,22 +69,18 @@ async def test_a_reply_that_waited_past_its_lease_is_sent_once(clocked: ClockedT
     sender.pace.pause(100)
     await processor.accept(tg.message(CHAT, "/start"))
     await clocked.clock.sleeping.wait()
-    async with clocked.app.state.session_factory() as session:
-        reply = await session.scalar(select(OutboxMessage))
-    assert reply is not None
-    assert reply.lease_until is not None
-    reply_id = reply.id
+    [(reply_id, _, lease_until, _)] = await _outbox(clocked)
+    assert lease_until is not None
     # Past the reply's lease, the background loop claims the row and waits its turn too.
-    clocked.clock.advance((reply.lease_until - clocked.clock.utcnow()).total_seconds() + 1)
+    clocked.clock.advance((lease_until - clocked.clock.utcnow()).total_seconds() + 1)
     loop = asyncio.ensure_future(sender.send_pending())
     await _wait_for_claim(clocked, reply_id)
     await clocked.clock.run(asyncio.gather(processor.drain(), loop))
     await sender.flush()
     assert len(clocked.recorder.sent_at(CHAT)) == 1
-    async with clocked.app.state.session_factory() as session:
-        row = await session.get(OutboxMessage, reply_id)
-        assert row is not None
-        assert row.sent_at is not None
+    [(row_id, _, _, sent_at)] = await _outbox(clocked)
+    assert row_id == reply_id
+    assert sent_at is not None
 
 
 async def test_a_step_whose_lease_ran_out_unclaimed_still_sends_its_reply(
@@ -87,16 +93,13 @@ async def test_a_step_whose_lease_ran_out_unclaimed_still_sends_its_reply(
     await clocked.clock.run(processor.drain())
     await sender.flush()
     assert len(clocked.recorder.sent_at(CHAT)) == 1
-    async with clocked.app.state.session_factory() as session:
-        row = await session.scalar(select(OutboxMessage))
-        assert row is not None
-        assert row.sent_at is not None
+    [(_, _, _, sent_at)] = await _outbox(clocked)
+    assert sent_at is not None
 
 
 async def test_parameters_a_method_does_not_name_are_still_sent(clocked: ClockedTelegram) -> None:
     payload: dict[str, Any] = {"chat_id": CHAT, "text": "Bonjour", "future_option": True}
-    queued = Queued(1, CHAT, "sendMessage", payload, utcnow() + LEASE)
-    await clocked.clock.run(clocked.runtime.sender._call(queued.method, queued.payload))
+    await clocked.clock.run(clocked.runtime.sender.messenger.call("sendMessage", payload))
     [(method, params, _)] = clocked.recorder.stamped[-1:]
     assert method == "sendMessage"
     assert params == payload

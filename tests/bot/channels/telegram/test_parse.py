@@ -7,8 +7,13 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram.parse import MAX_DEPTH, MalformedUpdate, clean_update, read_update
-from bot.messaging.inbox import chat_of
+from bot.channels.telegram.parse import (
+    MAX_DEPTH,
+    MalformedUpdate,
+    chat_of,
+    clean_update,
+    read_update,
+)
 from flows.messages import Input
 from tests.auxil import telegram_updates as tg
 

@@ -1,0 +1,80 @@
+"""Pacing: at most so many messages a second overall, and about one a second in a chat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from datetime import datetime
+
+from bot.clock import utcnow
+
+# Chats whose next send time is remembered before the past ones are forgotten.
+MAX_REMEMBERED_CHATS = 10_000
+
+
+class Clock:
+    """The sender's time: real here; tests pass one they move by hand."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def utcnow(self) -> datetime:
+        return utcnow()
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Pace:
+    """At most ``rate`` calls in any one-second window from this process (Telegram: ~30).
+
+    A window rather than even spacing: replies to different people arriving together go out
+    together, and only a real burst waits.
+    """
+
+    def __init__(self, rate: float, *, clock: Clock | None = None) -> None:
+        self.rate = max(int(rate), 1)
+        self.clock = clock or Clock()
+        self.sent: deque[float] = deque()
+        self.paused_until = 0.0
+        self.lock = asyncio.Lock()
+
+    async def wait(self) -> None:
+        async with self.lock:
+            while True:
+                now = self.clock.monotonic()
+                while self.sent and now - self.sent[0] >= 1.0:
+                    self.sent.popleft()
+                delay = max(self.paused_until - now, 0.0)
+                if len(self.sent) >= self.rate:
+                    delay = max(delay, 1.0 - (now - self.sent[0]))
+                if delay <= 0:
+                    self.sent.append(now)
+                    return
+                await self.clock.sleep(delay)
+
+    def pause(self, seconds: float) -> None:
+        """The messenger asked us to slow down: nobody sends before then."""
+        self.paused_until = max(self.paused_until, self.clock.monotonic() + seconds)
+
+
+class ChatPace:
+    """When each chat may next get a message from this process (about one a second)."""
+
+    def __init__(self, interval: float, clock: Clock) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._ready: dict[int, float] = {}
+
+    async def wait(self, chat_id: int) -> None:
+        delay = self._ready.get(chat_id, 0.0) - self.clock.monotonic()
+        if delay > 0:
+            await self.clock.sleep(delay)
+
+    def sent(self, chat_id: int) -> None:
+        now = self.clock.monotonic()
+        if len(self._ready) >= MAX_REMEMBERED_CHATS:
+            # Chats whose slot has come are free to send anyway: forget them.
+            self._ready = {c: t for c, t in self._ready.items() if t > now}
+        self._ready[chat_id] = now + self.interval
