@@ -4,7 +4,7 @@
 
 The load benchmark (``bench.telegram_load``) measures the whole bot beside the baselines, but
 its figures move by ±10 % between runs, more than most changes to the database path. This one
-takes that path apart: updates go straight to ``UpdateProcessor.accept`` in this process (no
+takes that path apart: updates go straight to ``InboxProcessor.accept`` in this process (no
 HTTP, replies queued but not sent), one chat after another, and the process's own CPU time
 (``time.process_time``: the PostgreSQL server's is not in it) is divided by the updates. Each
 chat sends /start, presses "yes" and "for me", types its age and its postal code: five updates,
@@ -67,7 +67,7 @@ async def one_run(database_url: str, chats: int, messages: list[str]) -> tuple[f
     app = create_app(settings, telegram_bot=bot, background=False)
     async with app.router.lifespan_context(app):
         processor = app.state.telegram.processor
-        processor.on_queued = None  # the replies stay queued: only the step is measured
+        processor.deliver = None  # the replies stay queued: only the step is measured
         for update in chat_updates(1, 1):  # warm-up: imports, caches, the first connections
             await processor.accept(update, webhook=True)
         updates = [u for chat in range(chats) for u in chat_updates(1000 + chat, 100 + chat * 10)]
