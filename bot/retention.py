@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.clock import utcnow
+from bot.storage.database import Database, Transaction
 from bot.storage.models import Conversation, Lead, OutboxMessage, TelegramUpdate, WebhookDelivery
 
 if TYPE_CHECKING:
@@ -73,26 +73,26 @@ class Purged:
     leads: int = 0
 
 
-async def purge(session: AsyncSession, retention: Retention) -> Purged:
+async def purge(tx: Transaction, retention: Retention) -> Purged:
     """Erase what is older than its retention (transcripts go with their conversation)."""
     now = utcnow()
-    conversations = await session.execute(
+    conversations = await tx.run(
         delete(Conversation).where(Conversation.updated_at < now - retention.conversations)
     )
-    updates = await session.execute(
+    updates = await tx.run(
         delete(TelegramUpdate).where(
             TelegramUpdate.processed_at.is_not(None),
             TelegramUpdate.received_at < now - retention.telegram_messages,
         )
     )
-    outbox = await session.execute(
+    outbox = await tx.run(
         delete(OutboxMessage).where(
             OutboxMessage.sent_at.is_not(None),
             OutboxMessage.sent_at < now - retention.telegram_messages,
         )
     )
     done_before = now - retention.delivery_bodies
-    bodies = await session.execute(
+    bodies = await tx.run(
         update(WebhookDelivery)
         .where(
             WebhookDelivery.body.is_not(None),
@@ -103,35 +103,27 @@ async def purge(session: AsyncSession, retention: Retention) -> Purged:
         )
         .values(body=None)
     )
-    leads = await _erase_closed_leads(session, now - retention.closed_leads, now)
-    purged = Purged(
-        getattr(conversations, "rowcount", 0),
-        getattr(updates, "rowcount", 0),
-        getattr(outbox, "rowcount", 0),
-        getattr(bodies, "rowcount", 0),
-        leads,
-    )
+    leads = await _erase_closed_leads(tx, now - retention.closed_leads, now)
+    purged = Purged(conversations, updates, outbox, bodies, leads)
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged
 
 
-async def _erase_closed_leads(session: AsyncSession, closed_before: datetime, now: datetime) -> int:
+async def _erase_closed_leads(tx: Transaction, closed_before: datetime, now: datetime) -> int:
     """Erase the leads closed before then, and their webhooks' bodies; how many leads."""
     # Locked until the purge commits (on PostgreSQL; SQLite has one writer anyway): a
     # counsellor reopening one meanwhile waits, then finds it erased rather than half erased.
-    lead_ids = list(
-        await session.scalars(
-            select(Lead.id)
-            .where(Lead.closed_at.is_not(None), Lead.closed_at < closed_before)
-            .order_by(Lead.id)
-            .with_for_update()
-        )
+    lead_ids = await tx.scalars(
+        select(Lead.id)
+        .where(Lead.closed_at.is_not(None), Lead.closed_at < closed_before)
+        .order_by(Lead.id)
+        .with_for_update()
     )
     erased = 0
     for start in range(0, len(lead_ids), _CHUNK):
         chunk = lead_ids[start : start + _CHUNK]
         # Still waiting: given up, as nothing is left to send (the worker skips empty bodies).
-        await session.execute(
+        await tx.run(
             update(WebhookDelivery)
             .where(
                 WebhookDelivery.lead_id.in_(chunk),
@@ -140,19 +132,18 @@ async def _erase_closed_leads(session: AsyncSession, closed_before: datetime, no
             )
             .values(failed_at=now, lease_until=None, last_error=RETENTION_ERASED)
         )
-        await session.execute(
+        await tx.run(
             update(WebhookDelivery)
             .where(WebhookDelivery.lead_id.in_(chunk), WebhookDelivery.body.is_not(None))
             .values(body=None)
         )
         # Status history and notes go with it (ON DELETE CASCADE).
-        result = await session.execute(delete(Lead).where(Lead.id.in_(chunk)))
-        erased += getattr(result, "rowcount", 0)
+        erased += await tx.run(delete(Lead).where(Lead.id.in_(chunk)))
     return erased
 
 
 async def purge_daily(
-    session_factory: async_sessionmaker[AsyncSession],
+    database: Database,
     retention: Retention,
     *,
     every: timedelta = timedelta(hours=24),
@@ -160,8 +151,8 @@ async def purge_daily(
     """Purge at start, then every day, until cancelled (runs inside ``aiguillage serve``)."""
     while True:
         try:
-            async with session_factory() as session, session.begin():
-                await purge(session, retention)
+            async with database.transaction() as tx:
+                await purge(tx, retention)
         except Exception:
             logger.exception("purge failed")
         await asyncio.sleep(every.total_seconds())

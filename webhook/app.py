@@ -68,9 +68,7 @@ def create_app(
         await conversations.prepare()
         if telegram is not None:
             await telegram.start(background=background)
-        purging = (
-            asyncio.create_task(purge_daily(session_factory, retention)) if background else None
-        )
+        purging = asyncio.create_task(purge_daily(database, retention)) if background else None
         try:
             async with AsyncExitStack() as delivering:
                 if background:

@@ -1,4 +1,5 @@
-"""What each referral code brought: conversations, completions, leads and enrolments.
+"""Partners' referral codes: registering them, and what each brought (conversations,
+completions, leads and enrolments).
 
 Codes come from three places: the registered ``referrers``, and the codes conversations and
 leads carry. A code that is not registered is stored as ``unknown`` (anyone can invent codes;
@@ -12,11 +13,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.storage.database import Row, Transaction
-from bot.storage.values import as_datetime
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    case,
+    exists,
+    func,
+    insert,
+    literal_column,
+    or_,
+    select,
+)
+
+from bot.partners.codes import is_referral_code
+from bot.storage.database import DuplicateKey, Transaction
+from bot.storage.models import Conversation, Lead, LeadStatusChange
+from bot.storage.models import Referrer as ReferrerRow
 
 # The one code that stands for every code not registered (see bot/conversations/service.py).
 UNKNOWN_REFERRER = "unknown"
+MAX_NAME = 200
+
+
+class ReferrerError(ValueError):
+    """A code or name that cannot be registered; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -43,39 +63,66 @@ class ReferrerStats:
     enrolments: int = 0
 
 
-_CONVERSATIONS = (
-    "SELECT referrer_code AS code, COUNT(*) AS conversations,"
-    " SUM(CASE WHEN status = 'done' THEN 1 ELSE 0 END) AS completions"
-    " FROM conversations GROUP BY referrer_code"
-)
+def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """How many rows of a group meet a condition (written in the SQL: PostgreSQL cannot tell
+    the type of a parameter inside CASE)."""
+    one, zero = literal_column("1", Integer), literal_column("0", Integer)
+    return func.sum(case((condition, one), else_=zero))
+
+
+_REFERRER = select(ReferrerRow.code, ReferrerRow.name, ReferrerRow.created_at)
+_CONVERSATIONS = select(
+    Conversation.referrer_code, func.count(), _count_where(Conversation.status == "done")
+).group_by(Conversation.referrer_code)
 # Enrolled now, or once (a lead may have moved on since: it still counts).
-_LEADS = (
-    "SELECT referrer_code AS code, COUNT(*) AS leads,"
-    " SUM(CASE WHEN status = 'enrolled' OR EXISTS (SELECT 1 FROM lead_status_changes AS c"
-    " WHERE c.lead_id = leads.id AND c.status = 'enrolled') THEN 1 ELSE 0 END) AS enrolments"
-    " FROM leads GROUP BY referrer_code"
+_ONCE_ENROLLED = exists().where(
+    LeadStatusChange.lead_id == Lead.id, LeadStatusChange.status == "enrolled"
 )
+_LEADS = select(
+    Lead.referrer_code,
+    func.count(),
+    _count_where(or_(Lead.status == "enrolled", _ONCE_ENROLLED)),
+).group_by(Lead.referrer_code)
 
 
-def _referrer(row: Row) -> Referrer:
-    return Referrer(str(row["code"]), str(row["name"]), as_datetime(row["created_at"]))
+def check_referrer(code: str, name: str) -> None:
+    """Whether a code may be registered under this name; a ReferrerError names what is wrong."""
+    if not is_referral_code(code):
+        raise ReferrerError(f"code {code!r}: expected 1-64 characters among A-Z a-z 0-9 _ -")
+    if code == UNKNOWN_REFERRER:
+        # It counts every unregistered code: a partner with it would get invented ones.
+        raise ReferrerError(f"code {code!r} stands for every unregistered code: choose another")
+    if not 0 < len(name) <= MAX_NAME:
+        raise ReferrerError(f"--name: expected 1-{MAX_NAME} characters")
+
+
+async def add_referrer(tx: Transaction, code: str, name: str) -> Referrer:
+    """Register a code under a name (already stripped)."""
+    check_referrer(code, name)
+    try:
+        await tx.run(insert(ReferrerRow).values(code=code, name=name))
+    except DuplicateKey:
+        raise ReferrerError(f"code {code!r} is already registered") from None
+    added = await get_referrer(tx, code)
+    assert added is not None
+    return added
 
 
 async def get_referrer(tx: Transaction, code: str) -> Referrer | None:
     """A registered code, if it is one."""
-    row = await tx.fetch_one(
-        "SELECT code, name, created_at FROM referrers WHERE code = :code", {"code": code}
-    )
-    return _referrer(row) if row else None
+    row = await tx.first(_REFERRER.where(ReferrerRow.code == code))
+    return Referrer(*row) if row else None
+
+
+async def list_referrers(tx: Transaction) -> list[Referrer]:
+    """Every registered code, in the order of the codes."""
+    return [Referrer(*row) for row in await tx.all(_REFERRER.order_by(ReferrerRow.code))]
 
 
 async def referrer_stats(tx: Transaction) -> list[ReferrerStats]:
     """Every code with its counts: registered ones by name, then unregistered ones by code,
     then (if any) what came without a code."""
-    registered = {
-        row["code"]: _referrer(row)
-        for row in await tx.fetch("SELECT code, name, created_at FROM referrers")
-    }
+    registered = {row[0]: Referrer(*row) for row in await tx.all(_REFERRER)}
     counts: dict[str | None, dict[str, int]] = {code: {} for code in registered}
 
     def add(code: str | None, **numbers: int) -> None:
@@ -85,14 +132,10 @@ async def referrer_stats(tx: Transaction) -> list[ReferrerStats]:
         for name, number in numbers.items():
             row[name] = row.get(name, 0) + number
 
-    for row in await tx.fetch(_CONVERSATIONS):
-        add(
-            row["code"],
-            conversations=int(row["conversations"]),
-            completions=int(row["completions"] or 0),
-        )
-    for row in await tx.fetch(_LEADS):
-        add(row["code"], leads=int(row["leads"]), enrolments=int(row["enrolments"] or 0))
+    for code, conversations, completions in await tx.all(_CONVERSATIONS):
+        add(code, conversations=int(conversations), completions=int(completions or 0))
+    for code, leads, enrolments in await tx.all(_LEADS):
+        add(code, leads=int(leads), enrolments=int(enrolments or 0))
     stats = [
         ReferrerStats(code, registered.get(code) if code is not None else None, **numbers)
         for code, numbers in counts.items()

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
-from bot.retention import Retention, purge
+from bot.retention import Purged, Retention, purge
 from bot.settings import SettingsError, load_settings
-from bot.storage.database import open_database
-from bot.storage.db import create_engine, create_session_factory
+from bot.storage.database import Database, open_database
 from bot.storage.models import (
     Conversation,
     Lead,
@@ -31,22 +31,33 @@ from flows.messages import Input
 from webhook.cli import main
 
 
-async def test_old_conversations_and_telegram_messages_are_erased(database_url: str) -> None:
-    engine = create_engine(database_url)
-    factory = create_session_factory(engine)
-    database = open_database(database_url)
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    opened = open_database(database_url)
+    yield opened
+    await opened.close()
+
+
+async def purge_now(database: Database, retention: Retention) -> Purged:
+    async with database.transaction() as tx:
+        return await purge(tx, retention)
+
+
+async def test_old_conversations_and_telegram_messages_are_erased(database: Database) -> None:
     service = ConversationService(database, FlowRegistry())
     await service.prepare()
     for person in ("old", "recent"):
         await service.handle(channel="web", external_id=person, received=Input(command="start"))
         await service.handle(channel="web", external_id=person, received=Input(choice="yes"))
     long_ago = utcnow() - timedelta(days=91)
-    async with factory() as session, session.begin():
-        old = await session.scalar(select(Conversation).where(Conversation.external_id == "old"))
-        assert old is not None
-        old.updated_at = long_ago
-        session.add(
-            TelegramUpdate(
+    async with database.transaction() as tx:
+        await tx.run(
+            update(Conversation)
+            .where(Conversation.external_id == "old")
+            .values(updated_at=long_ago)
+        )
+        await tx.run(
+            insert(TelegramUpdate).values(
                 update_id=1,
                 chat_id=5,
                 payload={"x": 1},
@@ -54,19 +65,21 @@ async def test_old_conversations_and_telegram_messages_are_erased(database_url: 
                 processed_at=long_ago,
             )
         )
-        session.add(TelegramUpdate(update_id=2, chat_id=5, payload={"x": 2}))
-        session.add(
-            OutboxMessage(chat_id=5, method="sendMessage", payload={"text": "a"}, sent_at=long_ago)
+        await tx.run(insert(TelegramUpdate).values(update_id=2, chat_id=5, payload={"x": 2}))
+        await tx.run(
+            insert(OutboxMessage).values(
+                chat_id=5, method="sendMessage", payload={"text": "a"}, sent_at=long_ago
+            )
         )
-        session.add(OutboxMessage(chat_id=5, method="sendMessage", payload={"text": "b"}))
-    async with factory() as session, session.begin():
-        purged = await purge(session, Retention())
-    async with factory() as session:
-        people = (await session.scalars(select(Conversation.external_id))).all()
-        transcripts = await session.scalar(select(func.count()).select_from(TranscriptEntry))
-        updates = (await session.scalars(select(TelegramUpdate.update_id))).all()
-        outbox = (await session.scalars(select(OutboxMessage.payload))).all()
-    await engine.dispose()
+        await tx.run(
+            insert(OutboxMessage).values(chat_id=5, method="sendMessage", payload={"text": "b"})
+        )
+    purged = await purge_now(database, Retention())
+    async with database.transaction() as tx:
+        people = await tx.scalars(select(Conversation.external_id))
+        transcripts = await tx.scalar(select(func.count()).select_from(TranscriptEntry))
+        updates = await tx.scalars(select(TelegramUpdate.update_id))
+        outbox = await tx.scalars(select(OutboxMessage.payload))
     assert (purged.conversations, purged.telegram_updates, purged.outbox_messages) == (1, 1, 1)
     assert people == ["recent"]
     assert transcripts is not None
@@ -84,58 +97,52 @@ def test_the_purge_command_reports_what_it_erased(
 
 
 async def test_leads_outlive_their_conversation_and_old_webhook_bodies_are_emptied(
-    database_url: str,
+    database: Database,
 ) -> None:
-    engine = create_engine(database_url)
-    factory = create_session_factory(engine)
     long_ago, recently = utcnow() - timedelta(days=91), utcnow() - timedelta(days=2)
-    async with factory() as session, session.begin():
-        session.add(
-            Conversation(
+    async with database.transaction() as tx:
+        await tx.run(
+            insert(Conversation).values(
                 id="c" * 32, channel="web", external_id="old", flow_id="prescreening",
                 flow_version="1", state={}, updated_at=long_ago,
             )
         )  # fmt: skip
-        await session.flush()
-        session.add(
-            Lead(
+        await tx.run(
+            insert(Lead).values(
                 id="l" * 32, conversation_id="c" * 32, channel="web", language="fr",
                 profile={}, orientation={},
             )
         )  # fmt: skip
-        session.add(WebhookEndpoint(id="e" * 32, name="CRM", url="https://x.example", secret="s"))
-        await session.flush()
+        await tx.run(
+            insert(WebhookEndpoint).values(
+                id="e" * 32, name="CRM", url="https://x.example", secret="s"
+            )
+        )
         for delivery_id, delivered_at in (
             ("msg_old", long_ago),
             ("msg_new", recently),
             ("msg_wait", None),
-        ):  # noqa: E501
-            session.add(
-                WebhookDelivery(
+        ):
+            await tx.run(
+                insert(WebhookDelivery).values(
                     id=delivery_id, endpoint_id="e" * 32, lead_id="l" * 32,
                     event_type="lead.created", body="{}", delivered_at=delivered_at,
                 )
             )  # fmt: skip
-    async with factory() as session, session.begin():
-        purged = await purge(session, Retention())
-    async with factory() as session:
-        lead = await session.get(Lead, "l" * 32)
-        bodies = dict(
-            (await session.execute(select(WebhookDelivery.id, WebhookDelivery.body))).all()
-        )
-    await engine.dispose()
+    purged = await purge_now(database, Retention())
+    async with database.transaction() as tx:
+        lead = await tx.first(select(Lead.id, Lead.conversation_id).where(Lead.id == "l" * 32))
+        bodies = dict(await tx.all(select(WebhookDelivery.id, WebhookDelivery.body)))
     assert purged.conversations == 1
-    assert lead is not None  # the counsellors still follow it up
-    assert lead.conversation_id is None
+    # The counsellors still follow it up.
+    assert lead == ("l" * 32, None)
     assert purged.delivery_bodies == 1
     assert bodies == {"msg_old": None, "msg_new": "{}", "msg_wait": "{}"}
 
 
 async def test_leads_closed_long_ago_are_erased_with_their_history_and_webhook_data(
-    database_url: str,
+    database: Database,
 ) -> None:
-    engine = create_engine(database_url)
-    factory = create_session_factory(engine)
     now = utcnow()
     closed_long_ago, closed_lately = now - timedelta(days=361), now - timedelta(days=359)
     leads = {
@@ -143,57 +150,73 @@ async def test_leads_closed_long_ago_are_erased_with_their_history_and_webhook_d
         "late": ("withdrawn", closed_lately),
         "open": ("new", None),
     }
-    async with factory() as session, session.begin():
-        session.add(WebhookEndpoint(id="e" * 32, name="CRM", url="https://x.example", secret="s"))
+    async with database.transaction() as tx:
+        await tx.run(
+            insert(WebhookEndpoint).values(
+                id="e" * 32, name="CRM", url="https://x.example", secret="s"
+            )
+        )
         for name, (status, closed_at) in leads.items():
-            session.add(
-                Lead(
+            await tx.run(
+                insert(Lead).values(
                     id=name.ljust(32, "0"), channel="web", language="fr", profile={},
                     orientation={}, status=status, closed_at=closed_at,
                     created_at=now - timedelta(days=800),
                 )
             )  # fmt: skip
-        await session.flush()
         for name in leads:
             lead_id = name.ljust(32, "0")
-            session.add(LeadStatusChange(lead_id=lead_id, status="new", changed_by="assistant"))
-            session.add(LeadNote(lead_id=lead_id, author="c@poles.example", body="Rappelé"))
-            session.add(
-                WebhookDelivery(
+            await tx.run(
+                insert(LeadStatusChange).values(
+                    lead_id=lead_id, status="new", changed_by="assistant"
+                )
+            )
+            await tx.run(
+                insert(LeadNote).values(lead_id=lead_id, author="c@poles.example", body="Rappelé")
+            )
+            await tx.run(
+                insert(WebhookDelivery).values(
                     id=f"msg_{name}_sent", endpoint_id="e" * 32, lead_id=lead_id,
                     event_type="lead.updated", body="{}", delivered_at=now - timedelta(days=1),
                 )
             )  # fmt: skip
-        session.add(
-            WebhookDelivery(
+        await tx.run(
+            insert(WebhookDelivery).values(
                 id="msg_old_waiting", endpoint_id="e" * 32, lead_id="old".ljust(32, "0"),
                 event_type="lead.updated", body="{}", attempts=2, last_status=503,
             )
         )  # fmt: skip
-    async with factory() as session, session.begin():
-        purged = await purge(session, Retention())
-    async with factory() as session:
-        left = set((await session.scalars(select(Lead.id))).all())
-        history = set((await session.scalars(select(LeadStatusChange.lead_id))).all())
-        notes = set((await session.scalars(select(LeadNote.lead_id))).all())
-        deliveries = {d.id: d for d in (await session.scalars(select(WebhookDelivery))).all()}
-    await engine.dispose()
+    purged = await purge_now(database, Retention())
+    async with database.transaction() as tx:
+        left = set(await tx.scalars(select(Lead.id)))
+        history = set(await tx.scalars(select(LeadStatusChange.lead_id)))
+        notes = set(await tx.scalars(select(LeadNote.lead_id)))
+        rows = await tx.all(
+            select(
+                WebhookDelivery.id,
+                WebhookDelivery.body,
+                WebhookDelivery.failed_at,
+                WebhookDelivery.last_error,
+            )
+        )
+    deliveries = {row[0]: row for row in rows}
     assert purged.leads == 1
     assert left == {"late".ljust(32, "0"), "open".ljust(32, "0")}
     assert history == notes == left
     # The rows stay as the trace of what was sent, without the lead's data; nothing is queued
     # (no lead.deleted: see bot/retention.py), and what still waited is given up.
     assert set(deliveries) == {"msg_old_sent", "msg_late_sent", "msg_open_sent", "msg_old_waiting"}
-    assert deliveries["msg_old_sent"].body is None
-    assert deliveries["msg_old_waiting"].body is None
-    assert deliveries["msg_old_waiting"].failed_at is not None
-    assert deliveries["msg_old_waiting"].last_error == "lead erased (retention) before delivery"
-    assert deliveries["msg_late_sent"].body == "{}"
-    assert deliveries["msg_open_sent"].body == "{}"
+    _, body, failed_at, last_error = deliveries["msg_old_waiting"]
+    assert body is None
+    assert failed_at is not None
+    assert last_error == "lead erased (retention) before delivery"
+    assert deliveries["msg_old_sent"][1] is None
+    assert deliveries["msg_late_sent"][1] == "{}"
+    assert deliveries["msg_open_sent"][1] == "{}"
 
 
 async def test_the_lead_retention_follows_its_setting(
-    database_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    database_url: str, database: Database, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no developer's .env
     settings = load_settings(database_url=database_url, retention_lead_months=2)
@@ -203,21 +226,17 @@ async def test_the_lead_retention_follows_its_setting(
     assert Retention.from_settings(load_settings(database_url=database_url)).closed_leads == (
         timedelta(days=360)
     )
-    engine = create_engine(database_url)
-    factory = create_session_factory(engine)
-    async with factory() as session, session.begin():
+    async with database.transaction() as tx:
         for name, days in (("a", 61), ("b", 59)):
-            session.add(
-                Lead(
+            await tx.run(
+                insert(Lead).values(
                     id=name * 32, channel="web", language="fr", profile={}, orientation={},
                     status="not_eligible", closed_at=utcnow() - timedelta(days=days),
                 )
             )  # fmt: skip
-    async with factory() as session, session.begin():
-        purged = await purge(session, retention)
-    async with factory() as session:
-        left = (await session.scalars(select(Lead.id))).all()
-    await engine.dispose()
+    purged = await purge_now(database, retention)
+    async with database.transaction() as tx:
+        left = await tx.scalars(select(Lead.id))
     assert purged.leads == 1
     assert left == ["b" * 32]
 
@@ -239,15 +258,15 @@ def test_the_purge_command_reports_the_erased_leads(
     monkeypatch.setenv("AIGUILLAGE_RETENTION_LEAD_MONTHS", "3")
 
     async def close_a_lead() -> None:
-        engine = create_engine(database_url)
-        async with create_session_factory(engine)() as session, session.begin():
-            session.add(
-                Lead(
+        database = open_database(database_url)
+        async with database.transaction() as tx:
+            await tx.run(
+                insert(Lead).values(
                     id="x" * 32, channel="web", language="fr", profile={}, orientation={},
                     status="enrolled", closed_at=utcnow() - timedelta(days=91),
                 )
             )  # fmt: skip
-        await engine.dispose()
+        await database.close()
 
     asyncio.run(close_a_lead())
     assert main(["purge"]) == 0

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from fastapi import Request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from bot.accounts import audit_log
 from bot.accounts.admin_sessions import SESSION_AGE, find_session
 from bot.accounts.users import Role, User
 from bot.clock import utcnow
@@ -111,14 +112,6 @@ async def audit(
     detail: str | None = None,
 ) -> None:
     """One line of the audit log: who, what, which lead; never the personal data itself."""
-    await tx.write(
-        "INSERT INTO audit_log (at, actor, action, lead_id, detail)"
-        " VALUES (:at, :actor, :action, :lead_id, :detail)",
-        {
-            "at": utcnow(),
-            "actor": viewer.email,
-            "action": action,
-            "lead_id": lead_id,
-            "detail": detail[:300] if detail else None,
-        },
+    await audit_log.record(
+        tx, actor=viewer.email, action=action, at=utcnow(), lead_id=lead_id, detail=detail
     )

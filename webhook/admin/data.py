@@ -13,11 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.accounts.audit_log import last_line, newest_lines
 from bot.retention import MONTH_DAYS, Purged, Retention, purge
 from bot.settings import Settings
-from bot.storage.values import as_datetime
 from flows.i18n import N_
 from webhook.admin.auth import Viewer, audit
 from webhook.admin.common import allow, checked_form, database_of, render, see_other
@@ -60,22 +59,11 @@ JOURNAL_SIZE = 100
 async def data_page(request: Request, viewer: Admin) -> Response:
     retention = retention_of(request)
     async with database_of(request).transaction() as tx:
-        last = await tx.fetch_one(
-            "SELECT at, actor, detail FROM audit_log WHERE action = 'purge'"
-            " ORDER BY at DESC, id DESC LIMIT 1"
-        )
-        journal = await tx.fetch(
-            "SELECT at, actor, action, lead_id, detail FROM audit_log"
-            " ORDER BY id DESC LIMIT :limit",
-            {"limit": JOURNAL_SIZE},
-        )
+        last = await last_line(tx, "purge")
+        journal = await newest_lines(tx, JOURNAL_SIZE)
     last_purge: dict[str, Any] | None = None
     if last is not None:
-        last_purge = {
-            "at": as_datetime(last["at"]),
-            "actor": last["actor"],
-            "counts": counts_of(last["detail"]),
-        }
+        last_purge = {"at": last.at, "actor": last.actor, "counts": counts_of(last.detail)}
     return render(
         request,
         "admin/data.html",
@@ -86,16 +74,15 @@ async def data_page(request: Request, viewer: Admin) -> Response:
         delivery_days=retention.delivery_bodies.days,
         last_purge=last_purge,
         count_labels=COUNT_LABELS,
-        journal=[entry | {"at": as_datetime(entry["at"])} for entry in journal],
+        journal=journal,
     )
 
 
 @router.post("/data/purge")
 async def purge_now(request: Request, viewer: Admin) -> Response:
     await checked_form(request, viewer)
-    factory: async_sessionmaker[AsyncSession] = request.app.state.session_factory
-    async with factory() as session, session.begin():
-        purged = await purge(session, retention_of(request))
+    async with database_of(request).transaction() as tx:
+        purged = await purge(tx, retention_of(request))
     async with database_of(request).transaction() as tx:
         await audit(tx, viewer, "purge", detail=purge_detail(purged))
     return see_other("/admin/data?done=purged")

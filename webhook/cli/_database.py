@@ -8,19 +8,14 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import asyncpg
 
 from bot.settings import Settings, default_database_url
-from bot.storage.database import Database
-from bot.storage.database import open_database as open_driver_database
+from bot.storage import database as storage
 from bot.storage.migrate import upgrade_embedded_database
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit_error
-
-if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 # What a database that cannot be reached, entered or read raises, by its driver.
 UNREACHABLE = (OSError, sqlite3.Error, asyncpg.PostgresError, asyncpg.InterfaceError)
@@ -62,8 +57,8 @@ def reporting_unreachable(settings: Settings) -> Iterator[None]:
     except UNREACHABLE as error:
         raise CliError(f"cannot use the database {settings.database_label}: {error}") from None
     except Exception as error:
-        # Commands on the driver layer never load SQLAlchemy: only its own users can get its
-        # errors, wrapping the driver's.
+        # SQLAlchemy's errors wrap the driver's, from the migrations (Alembic's engine): the
+        # statements of commands run on the drivers, which raise their own.
         sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
         if sqlalchemy_errors is None or not isinstance(error, sqlalchemy_errors.DBAPIError):
             raise
@@ -92,35 +87,17 @@ def check_database(settings: Settings) -> None:
     """Prepare the database and reach it once, before a service starts on it."""
 
     async def reach() -> None:
-        async with open_raw(settings):
+        async with open_database(settings):
             pass
 
     asyncio.run(reach())
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    """A session factory for the command's lifetime."""
-    from sqlalchemy import text
-
-    from bot.storage.db import create_engine, create_session_factory
-
+async def open_database(settings: Settings) -> AsyncIterator[storage.Database]:
+    """The database, prepared and reached, for the command's lifetime."""
     await asyncio.to_thread(prepare_database, settings)
-    engine = create_engine(settings.database_url)
-    try:
-        with reporting_unreachable(settings):
-            async with engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-        yield create_session_factory(engine)
-    finally:
-        await engine.dispose()
-
-
-@asynccontextmanager
-async def open_raw(settings: Settings) -> AsyncIterator[Database]:
-    """The driver-level database conversations run on, for the command's lifetime."""
-    await asyncio.to_thread(prepare_database, settings)
-    database = open_driver_database(settings.database_url)
+    database = storage.open_database(settings.database_url)
     try:
         # Reached now, so that a wrong address or password is one line, not a traceback later.
         with reporting_unreachable(settings):
@@ -129,3 +106,7 @@ async def open_raw(settings: Settings) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.close()
+
+
+# Its former name, still imported by some commands: the same helper, not a second one.
+open_raw = open_database

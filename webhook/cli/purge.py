@@ -17,8 +17,8 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 async def _purge(settings: Settings) -> Purged:
     retention = Retention.from_settings(settings)
-    async with open_database(settings) as factory, factory() as session, session.begin():
-        return await purge(session, retention)
+    async with open_database(settings) as database, database.transaction() as tx:
+        return await purge(tx, retention)
 
 
 def run(args: argparse.Namespace) -> int:

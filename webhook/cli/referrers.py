@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
-import re
-
-from sqlalchemy import select
 
 from bot.partners.referral_links import links
-from bot.partners.referrers import UNKNOWN_REFERRER
+from bot.partners.referrers import (
+    Referrer,
+    ReferrerError,
+    add_referrer,
+    check_referrer,
+    list_referrers,
+)
 from bot.settings import Settings, load_settings
-from bot.storage.models import Referrer
 from webhook.cli._database import announce_database, open_database
-from webhook.cli._errors import CliError
+from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
-
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -44,24 +43,20 @@ async def bot_username(settings: Settings) -> str | None:
 
 
 async def _add(settings: Settings, code: str, name: str) -> list[str]:
-    async with open_database(settings) as factory, factory() as session, session.begin():
-        if await session.get(Referrer, code) is not None:
-            raise CliError(f"code {code!r} is already registered")
-        session.add(Referrer(code=code, name=name))
+    async with open_database(settings) as database, database.transaction() as tx:
+        await add_referrer(tx, code, name)
     return links(settings, await bot_username(settings), code)
 
 
 def run_add(args: argparse.Namespace) -> int:
-    if not CODE.match(args.code):
-        raise CliError(f"code {args.code!r}: expected 1-64 characters among A-Z a-z 0-9 _ -")
-    if args.code == UNKNOWN_REFERRER:
-        # It counts every unregistered code: a partner with it would get invented ones.
-        raise CliError(f"code {args.code!r} stands for every unregistered code: choose another")
     name = args.name.strip()
-    if not 0 < len(name) <= 200:
-        raise CliError("--name: expected 1-200 characters")
+    try:
+        # Before the database is opened: a wrong code is one line, whatever the database.
+        check_referrer(args.code, name)
+    except ReferrerError as error:
+        raise CliError(str(error)) from None
     settings = load_settings()
-    found = asyncio.run(_add(settings, args.code, name))
+    found = run_reporting(_add(settings, args.code, name), ReferrerError)
     emit(f"{args.code}\t{name}")
     for link in found:
         emit(link)
@@ -72,16 +67,15 @@ def run_add(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _list(settings: Settings) -> list[tuple[str, str]]:
-    async with open_database(settings) as factory, factory() as session:
-        rows = await session.execute(select(Referrer.code, Referrer.name).order_by(Referrer.code))
-        return [(code, name) for code, name in rows]
+async def _list(settings: Settings) -> list[Referrer]:
+    async with open_database(settings) as database, database.transaction() as tx:
+        return await list_referrers(tx)
 
 
 def run_list(args: argparse.Namespace) -> int:
     settings = load_settings()
     announce_database(settings)
     username = settings.telegram_bot_username
-    for code, name in asyncio.run(_list(settings)):
-        emit("\t".join([code, name, *links(settings, username, code)]))
+    for referrer in run_reporting(_list(settings)):
+        emit("\t".join([referrer.code, referrer.name, *links(settings, username, referrer.code)]))
     return 0
