@@ -42,19 +42,20 @@ conversation's ``created_at``, days in Europe/Paris) choose the conversations, i
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
+from sqlalchemy import ColumnElement, Text, select, type_coerce
 
-from bot.storage.database import Row, Transaction
+from bot.clock import PARIS
+from bot.storage.database import Transaction
+from bot.storage.models import Conversation, Lead, LeadStatusChange
 from flows.flow import Flow
 from flows.state import ConversationState
 
-PARIS = ZoneInfo("Europe/Paris")
 CONTACTED_STATUSES = frozenset({"contacted", "appointment", "enrolled"})
 ENROLLED_STATUSES = frozenset({"enrolled"})
 CONSENT_FIELD = "consent"
@@ -103,9 +104,13 @@ class ConversationFacts:
     state: ConversationState | None
 
     @classmethod
-    def from_row(cls, row: Row) -> ConversationFacts:
+    def from_row(cls, row: Mapping[str, Any]) -> ConversationFacts:
         """From a row with ``id`` and ``state`` (JSON text, or already parsed)."""
-        raw = row["state"]
+        return cls.read(str(row["id"]), row["state"])
+
+    @classmethod
+    def read(cls, conversation_id: str, raw: str | bytes | dict[str, Any]) -> ConversationFacts:
+        """From a conversation's id and its stored state (JSON text, or already parsed)."""
         try:
             if isinstance(raw, str | bytes):
                 state = ConversationState.model_validate_json(raw)
@@ -114,7 +119,7 @@ class ConversationFacts:
         except ValidationError:
             # A state no longer readable still is a conversation that started.
             state = None
-        return cls(id=str(row["id"]), state=state)
+        return cls(id=conversation_id, state=state)
 
 
 @dataclass(frozen=True)
@@ -134,22 +139,20 @@ class FunnelFilters:
     date_from: date | None = None
     date_to: date | None = None
 
-    def where(self, params: dict[str, Any], table: str = "conversations") -> str:
-        parts = ["1 = 1"]
+    def conditions(self) -> list[ColumnElement[bool]]:
+        """What the chosen conversations meet (none: every conversation)."""
+        found = []
         if self.referrer:
-            parts.append(f"{table}.referrer_code = :f_referrer")
-            params["f_referrer"] = self.referrer
+            found.append(Conversation.referrer_code == self.referrer)
         if self.language:
-            parts.append(f"{table}.language = :f_language")
-            params["f_language"] = self.language
+            found.append(Conversation.language == self.language)
         if self.date_from:
-            parts.append(f"{table}.created_at >= :f_from")
-            params["f_from"] = datetime.combine(self.date_from, time.min, tzinfo=PARIS)
+            start = datetime.combine(self.date_from, time.min, tzinfo=PARIS)
+            found.append(Conversation.created_at >= start)
         if self.date_to:
-            parts.append(f"{table}.created_at < :f_to")
-            next_day = self.date_to + timedelta(days=1)
-            params["f_to"] = datetime.combine(next_day, time.min, tzinfo=PARIS)
-        return " AND ".join(parts)
+            end = datetime.combine(self.date_to + timedelta(days=1), time.min, tzinfo=PARIS)
+            found.append(Conversation.created_at < end)
+        return found
 
 
 @dataclass(frozen=True)
@@ -300,34 +303,35 @@ async def load_facts(
     tx: Transaction, filters: FunnelFilters
 ) -> tuple[list[ConversationFacts], list[LeadFacts]]:
     """The filtered conversations, and the leads of those conversations with their statuses."""
-    params: dict[str, Any] = {}
-    where = filters.where(params, "c")
-    rows = await tx.fetch(
-        f"SELECT c.id, c.state FROM conversations c WHERE {where}",  # noqa: S608 (values bound)
-        params,
+    chosen = filters.conditions()
+    # The state as its stored text: pydantic reads the JSON itself, and a state no longer
+    # readable still counts as a conversation that started (ConversationFacts.read).
+    state = type_coerce(Conversation.state, Text)
+    rows = await tx.all(select(Conversation.id, state).where(*chosen))
+    conversations = [ConversationFacts.read(conversation_id, raw) for conversation_id, raw in rows]
+    lead_rows = await tx.all(
+        select(Lead.id, Lead.conversation_id, Lead.status)
+        .join(Conversation, Conversation.id == Lead.conversation_id)
+        .where(*chosen)
     )
-    conversations = [ConversationFacts.from_row(row) for row in rows]
-    lead_rows = await tx.fetch(
-        "SELECT l.id, l.conversation_id, l.status FROM leads l"
-        f" JOIN conversations c ON c.id = l.conversation_id WHERE {where}",  # noqa: S608
-        params,
-    )
-    change_rows = await tx.fetch(
-        "SELECT s.lead_id, s.previous, s.status FROM lead_status_changes s"
-        " JOIN leads l ON l.id = s.lead_id"
-        f" JOIN conversations c ON c.id = l.conversation_id WHERE {where}",  # noqa: S608
-        params,
+    change_rows = await tx.all(
+        select(LeadStatusChange.lead_id, LeadStatusChange.previous, LeadStatusChange.status)
+        .join(Lead, Lead.id == LeadStatusChange.lead_id)
+        .join(Conversation, Conversation.id == Lead.conversation_id)
+        .where(*chosen)
     )
     history: dict[str, set[str]] = {}
-    for change in change_rows:
-        seen = history.setdefault(change["lead_id"], set())
-        seen.update(s for s in (change["previous"], change["status"]) if s)
+    for lead_id, previous, status in change_rows:
+        seen = history.setdefault(lead_id, set())
+        seen.update(s for s in (previous, status) if s)
     leads = [
         LeadFacts(
-            conversation_id=row["conversation_id"],
-            statuses=frozenset({row["status"], *history.get(row["id"], set())}),
+            conversation_id=conversation_id,
+            statuses=frozenset({status, *history.get(lead_id, set())}),
         )
-        for row in lead_rows
+        for lead_id, conversation_id, status in lead_rows
+        # Joined on it: never None.
+        if conversation_id is not None
     ]
     return conversations, leads
 
@@ -340,8 +344,10 @@ async def load_funnel(tx: Transaction, flow: Flow, filters: FunnelFilters) -> li
 
 async def referrer_codes(tx: Transaction) -> list[str]:
     """The referrer codes conversations came with, for the filter's list."""
-    rows = await tx.fetch(
-        "SELECT DISTINCT referrer_code FROM conversations WHERE referrer_code IS NOT NULL"
-        " ORDER BY referrer_code"
+    codes = await tx.scalars(
+        select(Conversation.referrer_code)
+        .where(Conversation.referrer_code.is_not(None))
+        .distinct()
+        .order_by(Conversation.referrer_code)
     )
-    return [str(row["referrer_code"]) for row in rows]
+    return [code for code in codes if code is not None]

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from bot.accounts.users import Role
+from bot.clock import PARIS
 from bot.leads.queries import Scope
 from bot.storage.database import Database
 from flows.i18n import N_, Language, parse_language
@@ -21,7 +21,6 @@ from webhook.web import asset_version, templates
 LANGUAGE_COOKIE = "aiguillage_admin_lang"
 ROLES_ALL: tuple[Role, ...] = ("admin", "counsellor", "partner")
 STAFF: tuple[Role, ...] = ("admin", "counsellor")
-PARIS = ZoneInfo("Europe/Paris")
 # No script at all, styles from the service only, no framing, forms to the service only.
 CONTENT_SECURITY_POLICY = (
     "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self';"

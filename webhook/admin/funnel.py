@@ -8,7 +8,6 @@ ignored, never an error page.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated
@@ -18,6 +17,7 @@ from fastapi.responses import Response
 
 from bot.conversations.service import ConversationService
 from bot.funnel import FunnelFilters, Stage, load_funnel, referrer_codes
+from bot.partners.codes import is_referral_code
 from flows.flow import Flow
 from flows.i18n import Language, UnknownMessageError, gettext, text
 from webhook.admin.auth import Viewer
@@ -26,7 +26,6 @@ from webhook.admin.common import STAFF, allow, database_of, language_of, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Staff = Annotated[Viewer, Depends(allow(*STAFF))]
 
-REFERRAL_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 FILTER_LANGUAGES = ("fr", "en")
 # Dates outside these years are typing slips (and some would not fit a timestamp).
 YEARS = range(2000, 2200)
@@ -43,7 +42,7 @@ def filters_from(request: Request) -> FunnelFilters:
     referrer = (query.get("referrer") or "").strip()
     language = query.get("language")
     return FunnelFilters(
-        referrer=referrer if REFERRAL_CODE.match(referrer) else None,
+        referrer=referrer if is_referral_code(referrer) else None,
         language=language if language in FILTER_LANGUAGES else None,
         date_from=_date(query.get("from")),
         date_to=_date(query.get("to")),

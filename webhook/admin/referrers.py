@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 from typing import Annotated, Any
 
 import segno
@@ -11,6 +10,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bot.channels.telegram.runtime import TelegramRuntime
+from bot.partners.codes import is_referral_code
 from bot.partners.referral_links import links
 from bot.partners.referrers import Referrer, get_referrer, referrer_stats
 from bot.settings import Settings
@@ -21,7 +21,6 @@ from webhook.admin.common import STAFF, AdminRefused, allow, database_of, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Staff = Annotated[Viewer, Depends(allow(*STAFF))]
 
-CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 COUNTS = ("conversations", "completions", "leads", "enrolments")
 # A module is 10 units in the SVG, which scales with its viewBox; 20 pixels in the PNG, about
 # 700 pixels across: sharp on a printed A4 page.
@@ -65,7 +64,7 @@ def shown(link: str | None) -> str | None:
 
 
 async def _registered(request: Request, code: str) -> Referrer:
-    if not CODE.match(code):
+    if not is_referral_code(code):
         raise AdminRefused(UNKNOWN, status=404)
     async with database_of(request).transaction() as tx:
         referrer = await get_referrer(tx, code)
@@ -95,7 +94,7 @@ async def referrers_page(request: Request, viewer: Staff) -> Response:
     for item in stats:
         telegram = web_chat = None
         # Links for registered codes only (and well-formed ones: nothing checks the table).
-        if item.referrer is not None and item.code is not None and CODE.match(item.code):
+        if item.referrer is not None and item.code is not None and is_referral_code(item.code):
             telegram, web_chat = deep_links(request, item.code)
         rows.append({"stats": item, "telegram": telegram, "web_chat": web_chat})
     return render(
