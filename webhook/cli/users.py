@@ -26,7 +26,7 @@ from bot.accounts.users import (
 )
 from bot.clock import utcnow
 from bot.settings import load_settings
-from webhook.cli._database import open_raw
+from webhook.cli._database import open_database
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
 
@@ -102,7 +102,7 @@ def read_password() -> str:
 
 
 async def _add(email: str, password: str, role: str, sites: list[str], refs: list[str]) -> User:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await add_user(
             tx,
             email=email,
@@ -143,7 +143,7 @@ def _scope(user: User) -> str:
 
 
 async def _list() -> list[User]:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await list_users(tx)
 
 
@@ -162,7 +162,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 async def _disable(email: str) -> None:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         await set_disabled(tx, email, now=utcnow())
 
 
@@ -174,7 +174,7 @@ def run_disable(args: argparse.Namespace) -> int:
 
 
 async def _change_password(email: str, password: str) -> None:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         await set_password(tx, email, password)
 
 
