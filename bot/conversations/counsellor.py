@@ -41,7 +41,7 @@ async def send_staff_message(
     message = [RenderedMessage(text=shown)]
     calls = calls_to(held.channel, held.external_id, message, step=None, language=language)
     if calls:
-        await outbox.enqueue(tx, calls, now=now)
+        await outbox.enqueue(tx, held.channel, calls, now=now)
     return held
 
 
@@ -64,7 +64,7 @@ async def hand_back(
     await repository.record_transcript(tx, held.conversation_id, entries, now=now)
     calls = calls_to(held.channel, held.external_id, messages, step=step, language=language)
     if calls:
-        await outbox.enqueue(tx, calls, now=now)
+        await outbox.enqueue(tx, held.channel, calls, now=now)
     return held
 
 

@@ -29,9 +29,10 @@ _UNSENT_FREE = "sent_at IS NULL AND (lease_until IS NULL OR lease_until < :now)"
 # A message waits while an older message of its chat is still unsent.
 _NO_EARLIER_UNSENT = (
     "NOT EXISTS (SELECT 1 FROM outbox_messages earlier WHERE earlier.sent_at IS NULL"
-    " AND earlier.chat_id = outbox_messages.chat_id AND earlier.id < outbox_messages.id)"
+    " AND earlier.channel = outbox_messages.channel AND earlier.chat_id = outbox_messages.chat_id"
+    " AND earlier.id < outbox_messages.id)"
 )
-_COLUMNS = "chat_id, method, payload, created_at, not_before, attempts, lease_until"
+_COLUMNS = "channel, chat_id, method, payload, created_at, not_before, attempts, lease_until"
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Message:
     """
 
     id: int
+    channel: str
     chat_id: int
     method: str
     payload: dict[str, Any]
@@ -97,7 +99,7 @@ Outcome = Sent | RetryLater | Abandoned | Released
 
 
 async def enqueue_leased(
-    tx: Transaction, chat_id: int, calls: Sequence[ApiCall], *, now: datetime
+    tx: Transaction, channel: str, chat_id: int, calls: Sequence[ApiCall], *, now: datetime
 ) -> list[Message]:
     """Store a step's calls leased to this process, which sends them right after the commit.
 
@@ -109,10 +111,15 @@ async def enqueue_leased(
     if not calls:
         return []
     lease_until = now + LEASE
-    params: dict[str, Any] = {"chat_id": chat_id, "now": now, "lease_until": lease_until}
+    params: dict[str, Any] = {
+        "channel": channel,
+        "chat_id": chat_id,
+        "now": now,
+        "lease_until": lease_until,
+    }
     rows = []
     for n, call in enumerate(calls):
-        rows.append(f"(:chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
+        rows.append(f"(:channel, :chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
         params |= {f"method{n}": call.method, f"payload{n}": call.payload}
     inserted = await tx.fetch(
         f"INSERT INTO outbox_messages ({_COLUMNS}) VALUES " + ", ".join(rows) + " RETURNING id,"
@@ -128,11 +135,14 @@ async def enqueue_leased(
         n = next((k for k, v in waiting.items() if v == (row["method"], stored)), min(waiting))
         del waiting[n]
         call = calls[n]
-        messages.append(Message(row["id"], chat_id, call.method, call.payload, lease_until))
+        message = Message(row["id"], channel, chat_id, call.method, call.payload, lease_until)
+        messages.append(message)
     return messages
 
 
-async def enqueue(tx: Transaction, calls: Sequence[ApiCall], *, now: datetime) -> None:
+async def enqueue(
+    tx: Transaction, channel: str, calls: Sequence[ApiCall], *, now: datetime
+) -> None:
     """Store calls for the sender's loop (a counsellor's message, a reminder, a notice).
 
     They are sent within a second, at the messenger's pace. Each call's parameters name its
@@ -140,43 +150,83 @@ async def enqueue(tx: Transaction, calls: Sequence[ApiCall], *, now: datetime) -
     """
     await tx.execute_many(
         f"INSERT INTO outbox_messages ({_COLUMNS})"
-        " VALUES (:chat_id, :method, :payload, :now, :now, 0, NULL)",
+        " VALUES (:channel, :chat_id, :method, :payload, :now, :now, 0, NULL)",
         [
-            {"chat_id": c.payload["chat_id"], "method": c.method, "payload": c.payload, "now": now}
+            {
+                "channel": channel,
+                "chat_id": c.payload["chat_id"],
+                "method": c.method,
+                "payload": c.payload,
+                "now": now,
+            }
             for c in calls
         ],
     )
 
 
-async def forget_chat(tx: Transaction, chat_id: int) -> None:
+async def enqueue_later(
+    tx: Transaction, channel: str, call: ApiCall, *, now: datetime, not_before: datetime
+) -> int | None:
+    """Store a call to be sent no sooner than ``not_before`` (a digest); its id."""
+    row = await tx.fetch_one(
+        f"INSERT INTO outbox_messages ({_COLUMNS})"
+        " VALUES (:channel, :chat_id, :method, :payload, :now, :not_before, 0, NULL)"
+        " RETURNING id",
+        {
+            "channel": channel,
+            "chat_id": call.payload["chat_id"],
+            "method": call.method,
+            "payload": call.payload,
+            "now": now,
+            "not_before": not_before,
+        },
+    )
+    return int(row["id"]) if row else None
+
+
+async def rewrite_waiting(tx: Transaction, message_id: int, payload: dict[str, Any]) -> bool:
+    """Change a call's parameters while nobody is sending it (a digest's count); False if late."""
+    return bool(
+        await tx.execute(
+            "UPDATE outbox_messages SET payload = :payload"
+            " WHERE id = :id AND sent_at IS NULL AND lease_until IS NULL",
+            {"id": message_id, "payload": payload},
+        )
+    )
+
+
+async def forget_chat(tx: Transaction, channel: str, chat_id: int) -> None:
     """Erase what was written to a chat (the person asked for erasure)."""
-    await tx.execute("DELETE FROM outbox_messages WHERE chat_id = :chat_id", {"chat_id": chat_id})
+    await tx.execute(
+        "DELETE FROM outbox_messages WHERE channel = :channel AND chat_id = :chat_id",
+        {"channel": channel, "chat_id": chat_id},
+    )
 
 
 # --- Claim ------------------------------------------------------------------------------------
 
 
-async def due_ids(database: Database, *, now: datetime, limit: int) -> list[int]:
-    """Messages due now and leased to nobody, the oldest unsent one of each chat."""
+async def due_ids(database: Database, channel: str, *, now: datetime, limit: int) -> list[int]:
+    """A channel's messages due now and leased to nobody, the oldest unsent one of each chat."""
     async with database.transaction() as tx:
         rows = await tx.fetch(
-            "SELECT id FROM outbox_messages WHERE not_before <= :now AND "
+            "SELECT id FROM outbox_messages WHERE channel = :channel AND not_before <= :now AND "
             + _UNSENT_FREE
             + " AND "
             + _NO_EARLIER_UNSENT
             + " ORDER BY id LIMIT :limit",
-            {"now": now, "limit": limit},
+            {"channel": channel, "now": now, "limit": limit},
         )
     return [row["id"] for row in rows]
 
 
-async def next_due(database: Database, *, now: datetime) -> datetime | None:
-    """When the next message left for later (a retry) falls due, if any."""
+async def next_due(database: Database, channel: str, *, now: datetime) -> datetime | None:
+    """When a channel's next message left for later (a retry) falls due, if any."""
     async with database.transaction() as tx:
         row = await tx.fetch_one(
             "SELECT MIN(not_before) AS soonest FROM outbox_messages"
-            " WHERE not_before > :now AND " + _UNSENT_FREE,
-            {"now": now},
+            " WHERE channel = :channel AND not_before > :now AND " + _UNSENT_FREE,
+            {"channel": channel, "now": now},
         )
     return as_datetime(row["soonest"]) if row else None
 
@@ -188,13 +238,21 @@ async def claim(database: Database, message_id: int, *, now: datetime) -> Messag
             "UPDATE outbox_messages SET lease_until = :lease_until, attempts = attempts + 1"
             " WHERE id = :id AND not_before <= :now AND "
             + _UNSENT_FREE
-            + " RETURNING id, chat_id, method, payload, attempts",
+            + " RETURNING id, channel, chat_id, method, payload, attempts",
             {"id": message_id, "now": now, "lease_until": now + LEASE},
         )
     if row is None:
         return None
     payload = as_json(row["payload"])
-    return Message(row["id"], row["chat_id"], row["method"], payload, now + LEASE, row["attempts"])
+    return Message(
+        row["id"],
+        row["channel"],
+        row["chat_id"],
+        row["method"],
+        payload,
+        now + LEASE,
+        row["attempts"],
+    )
 
 
 async def renew(database: Database, message: Message, *, now: datetime) -> bool:
@@ -213,9 +271,9 @@ async def unsent_before(database: Database, message: Message) -> list[int]:
     """Ids of the chat's older messages not marked sent (some may be sent, unmarked)."""
     async with database.transaction() as tx:
         rows = await tx.fetch(
-            "SELECT id FROM outbox_messages WHERE chat_id = :chat_id AND id < :id"
-            " AND sent_at IS NULL ORDER BY id LIMIT 100",
-            {"chat_id": message.chat_id, "id": message.id},
+            "SELECT id FROM outbox_messages WHERE channel = :channel AND chat_id = :chat_id"
+            " AND id < :id AND sent_at IS NULL ORDER BY id LIMIT 100",
+            {"channel": message.channel, "chat_id": message.chat_id, "id": message.id},
         )
     return [row["id"] for row in rows]
 

@@ -150,7 +150,9 @@ class InboxProcessor:
 
     async def _queue(self, tx: Transaction, step: Step) -> list[Message]:
         """Queue a step's calls leased to this process; earlier replies' marks go along."""
-        queued = await outbox.enqueue_leased(tx, step.chat_id, step.calls, now=utcnow())
+        queued = await outbox.enqueue_leased(
+            tx, self.steps.channel, step.chat_id, step.calls, now=utcnow()
+        )
         await self.marks.write_in(tx, now=utcnow())
         return queued
 

@@ -80,6 +80,6 @@ class ReminderJob:
         if not calls:
             await repository.reminded(tx, conversation.id, at=None)
             return
-        await outbox.enqueue(tx, calls, now=now)
+        await outbox.enqueue(tx, conversation.channel, calls, now=now)
         await repository.reminded(tx, conversation.id, at=now)
         logger.info("reminder queued", extra={"conversation": conversation.id})

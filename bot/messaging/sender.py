@@ -148,7 +148,9 @@ class OutboxSender:
 
     async def send_pending(self) -> int:
         """Send what is due now and leased to nobody; the number of calls made."""
-        ids = await outbox.due_ids(self.database, now=self.clock.utcnow(), limit=self.batch)
+        ids = await outbox.due_ids(
+            self.database, self.messenger.channel, now=self.clock.utcnow(), limit=self.batch
+        )
         results = await asyncio.gather(*(self._send(message_id) for message_id in ids))
         return sum(results)
 
@@ -159,7 +161,7 @@ class OutboxSender:
         wakes the loop at once.
         """
         now = self.clock.utcnow()
-        soonest = await outbox.next_due(self.database, now=now)
+        soonest = await outbox.next_due(self.database, self.messenger.channel, now=now)
         if soonest is None:
             return 1.0
         return min(max((soonest - now).total_seconds(), 0.01), 1.0)

@@ -131,12 +131,14 @@ class TelegramGroupNotice(Base):
 
 
 class OutboxMessage(Base):
-    """A Bot API call to make, queued in the same transaction as the step that caused it."""
+    """A messenger API call to make, queued in the same transaction as the step that caused it."""
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_pending", "sent_at", "chat_id", "id"),)
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "channel", "chat_id", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    # The messenger whose sender makes the call (``telegram``); its chats are numbered apart.
+    channel: Mapped[str] = mapped_column(String(16), server_default="telegram")
     chat_id: Mapped[int] = mapped_column(BigInteger)
     method: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column()

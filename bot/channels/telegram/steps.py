@@ -156,7 +156,7 @@ class TelegramSteps:
         )
         if Event.ERASE_CONFIRMED in reply.events:
             # The person's messages and our replies are erased too; update ids stay for dedup.
-            await outbox.forget_chat(tx, inbound.chat_id)
+            await outbox.forget_chat(tx, CHANNEL, inbound.chat_id)
             await inbox.forget_payloads(tx, inbound.chat_id)
         step = reply.state.step if reply.state else None
         calls.extend(

@@ -59,7 +59,9 @@ async def _outbox(h: ClockedTelegram) -> list[tuple[int, int, datetime | None, d
 async def _wait_for_claim(h: ClockedTelegram, message_id: int) -> None:
     """Until the background loop has claimed the row (its claim count went up)."""
     async with asyncio.timeout(10):
-        while not any(row[:2] == (message_id, 1) for row in await _outbox(h)):
+        while True:
+            if any(row[:2] == (message_id, 1) for row in await _outbox(h)):
+                return
             await asyncio.sleep(0.01)
 
 
