@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, false, func, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute
+
+from bot.clock import PARIS
 from bot.leads.payload import LeadRecord
 from bot.leads.search_key import search_key
-from bot.leads.store import read_leads
+from bot.leads.store import read_selected, select_leads
 from bot.storage.database import Transaction
+from bot.storage.models import Lead
 
 PAGE_SIZE = 25
-# Dates typed by counsellors are days in France.
-PARIS = ZoneInfo("Europe/Paris")
 _DIGITS = re.compile(r"\D")
 
 
@@ -31,12 +33,13 @@ class Scope:
     sites: tuple[str, ...] | None = None
     referrers: tuple[str, ...] | None = None
 
-    def clause(self, params: dict[str, Any]) -> str:
+    def condition(self) -> ColumnElement[bool]:
+        """The leads in scope, as a WHERE condition."""
         if self.sites is not None:
-            return f"({_in_list('site', 'scope_site', self.sites, params)} OR site IS NULL)"
+            return or_(_among(Lead.site, self.sites), Lead.site.is_(None))
         if self.referrers is not None:
-            return _in_list("referrer_code", "scope_referrer", self.referrers, params)
-        return "1 = 1"
+            return _among(Lead.referrer_code, self.referrers)
+        return true()
 
     def allows(self, lead: LeadRecord) -> bool:
         if self.sites is not None:
@@ -46,14 +49,11 @@ class Scope:
         return True
 
 
-def _in_list(column: str, prefix: str, values: tuple[str, ...], params: dict[str, Any]) -> str:
-    if not values:
-        return "1 = 0"
-    names = []
-    for index, value in enumerate(values):
-        params[f"{prefix}{index}"] = value
-        names.append(f":{prefix}{index}")
-    return f"{column} IN ({', '.join(names)})"
+def _among(
+    column: InstrumentedAttribute[str | None], values: tuple[str, ...]
+) -> ColumnElement[bool]:
+    # An account with no site or referrer sees none: plainly false, not an empty IN list.
+    return column.in_(values) if values else false()
 
 
 @dataclass(frozen=True)
@@ -70,49 +70,53 @@ class LeadFilters:
     query: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def where(self, scope: Scope, params: dict[str, Any]) -> str:
-        parts = [scope.clause(params)]
+    def conditions(self, scope: Scope) -> list[ColumnElement[bool]]:
+        """The WHERE conditions of these filters within ``scope``."""
+        conditions = [scope.condition()]
         if self.status:
-            parts.append("status = :status")
-            params["status"] = self.status
+            conditions.append(Lead.status == self.status)
         if self.site:
-            parts.append("site = :site")
-            params["site"] = self.site
+            conditions.append(Lead.site == self.site)
         if self.no_site:
-            parts.append("site IS NULL")
+            conditions.append(Lead.site.is_(None))
         if self.programme:
-            parts.append("programmes LIKE :programme")
-            params["programme"] = f"%,{self.programme},%"
+            conditions.append(Lead.programmes.like(f"%,{self.programme},%"))
         if self.referrer:
-            parts.append("referrer_code = :referrer")
-            params["referrer"] = self.referrer
-        if self.date_from:
-            parts.append("created_at >= :date_from")
-            params["date_from"] = datetime.combine(self.date_from, time.min, tzinfo=PARIS)
-        if self.date_to:
-            parts.append("created_at < :date_to")
-            next_day = self.date_to + timedelta(days=1)
-            params["date_to"] = datetime.combine(next_day, time.min, tzinfo=PARIS)
+            conditions.append(Lead.referrer_code == self.referrer)
+        # A bound beyond the times a datetime holds (year 1, 9999) excludes no lead.
+        start = _paris_midnight(self.date_from) if self.date_from else None
+        if start is not None:
+            conditions.append(Lead.created_at >= start)
+        end = _paris_midnight(self.date_to, days_after=1) if self.date_to else None
+        if end is not None:
+            conditions.append(Lead.created_at < end)
         if self.human:
-            parts.append("human_requested = :human")
-            params["human"] = True
+            conditions.append(Lead.human_requested.is_(True))
         if self.query:
-            parts.append(_search(self.query, params))
-        return " AND ".join(parts)
+            conditions.append(_search(self.query))
+        return conditions
 
 
-def _search(query: str, params: dict[str, Any]) -> str:
+def _paris_midnight(day: date, *, days_after: int = 0) -> datetime | None:
+    """The start of a day as counsellors type it (a day in France), in UTC; None when it
+    is beyond what a datetime holds."""
+    try:
+        start = datetime.combine(day + timedelta(days=days_after), time.min, tzinfo=PARIS)
+        return start.astimezone(UTC)
+    except OverflowError:
+        return None
+
+
+def _search(query: str) -> ColumnElement[bool]:
     """A first name (any case, any accent) or a phone number as people type it (06 12…,
     +33 6 12…)."""
     digits = _DIGITS.sub("", query)
-    params["name"] = f"%{_like_escaped(search_key(query.strip()))}%"
-    name = "first_name_key LIKE :name ESCAPE '!'"
+    name = Lead.first_name_key.like(f"%{_like_escaped(search_key(query.strip()))}%", escape="!")
     if len(digits) >= 4:
         # Numbers are stored +33612345678: compare without the leading 0 or 33.
         if digits.startswith("33") and len(digits) > 9:
             digits = digits[2:]
-        params["phone"] = f"%{digits.lstrip('0')}%"
-        return f"({name} OR phone LIKE :phone)"
+        return or_(name, Lead.phone.like(f"%{digits.lstrip('0')}%"))
     return name
 
 
@@ -138,27 +142,14 @@ async def search_leads(
     page_size: int = PAGE_SIZE,
 ) -> LeadPage:
     """One page of leads, newest first."""
-    params: dict[str, Any] = {}
-    where = filters.where(scope, params)
-    count = await tx.fetch_one(f"SELECT COUNT(*) AS n FROM leads WHERE {where}", params)  # noqa: S608
-    total = int(count["n"]) if count else 0
+    conditions = filters.conditions(scope)
+    total = await tx.scalar(select(func.count()).select_from(Lead).where(*conditions)) or 0
     pages = max(1, -(-total // page_size))
     page = min(max(page, 1), pages)
-    rows = await tx.fetch(
-        f"SELECT id FROM leads WHERE {where}"  # noqa: S608 (clauses built here, values bound)
-        " ORDER BY created_at DESC, id LIMIT :limit OFFSET :offset",
-        params | {"limit": page_size, "offset": (page - 1) * page_size},
-    )
-    leads = await read_leads(tx, [row["id"] for row in rows])
-    return LeadPage(leads, total, page, pages)
+    chosen = select_leads(*conditions).limit(page_size).offset((page - 1) * page_size)
+    return LeadPage(await read_selected(tx, chosen), total, page, pages)
 
 
 async def all_matching(tx: Transaction, filters: LeadFilters, scope: Scope) -> list[LeadRecord]:
     """Every lead of a filter, newest first (the CSV export)."""
-    params: dict[str, Any] = {}
-    where = filters.where(scope, params)
-    rows = await tx.fetch(
-        f"SELECT id FROM leads WHERE {where} ORDER BY created_at DESC, id",  # noqa: S608
-        params,
-    )
-    return await read_leads(tx, [row["id"] for row in rows])
+    return await read_selected(tx, select_leads(*filters.conditions(scope)))

@@ -6,15 +6,18 @@ causes are written together or not at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, insert, select, update
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.clock import new_id
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
-from bot.storage.database import Row, Transaction
-from bot.storage.values import as_datetime, as_json
+from bot.storage.database import Transaction
+from bot.storage.models import Lead, LeadStatusChange
 from flows.catalogue import Catalogue, default_catalogue
 from flows.i18n import Language
 from flows.rules import orient
@@ -23,10 +26,28 @@ from flows.state import ConversationState
 # Counsellors read the reasons: the lead keeps them in French, whatever the person spoke.
 COUNSELLOR_LANGUAGE: Language = "fr"
 CONTACT_FIELDS = ("first_name", "phone", "email", "contact_preference", "site")
-COLUMNS = (
-    "id, created_at, updated_at, channel, referrer_code, language, site, first_name, phone,"
-    " email, contact_preference, human_requested, profile, orientation, status, held_at"
+# What a LeadRecord is read from, in the order _record unpacks it (16 columns: more than
+# select() types, so rows are tuples of Any until _record names them).
+LEAD_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+    Lead.id,
+    Lead.created_at,
+    Lead.updated_at,
+    Lead.channel,
+    Lead.referrer_code,
+    Lead.language,
+    Lead.site,
+    Lead.first_name,
+    Lead.phone,
+    Lead.email,
+    Lead.contact_preference,
+    Lead.human_requested,
+    Lead.profile,
+    Lead.orientation,
+    Lead.status,
+    Lead.held_at,
 )
+NEWEST_FIRST = (Lead.created_at.desc(), Lead.id)
+LeadSelect = Select[*tuple[Any, ...]]
 
 
 # A lead in one of these is closed: the counsellors are done with it, and retention counts
@@ -34,7 +55,7 @@ COLUMNS = (
 CLOSING_STATUSES = frozenset({"enrolled", "not_eligible", "unreachable", "withdrawn"})
 
 
-# Ids per query when reading many leads (well under both databases' parameter limits).
+# Lead ids per IN list when reading histories (well under both databases' parameter limits).
 _CHUNK = 500
 
 
@@ -81,51 +102,37 @@ async def record_from_conversation(
     the person: the lead is updated even if no answer changed. ``hold``: asked only when a
     new lead is made, whether it is kept for review (see release_lead).
     """
-    values = lead_values(state) | {"referrer_code": referrer_code, "now": now}
-    existing = await tx.fetch_one(
-        "SELECT id FROM leads WHERE conversation_id = :conversation_id",
-        {"conversation_id": conversation_id},
-    )
+    values = lead_values(state) | {"referrer_code": referrer_code, "updated_at": now}
+    existing = await tx.scalar(select(Lead.id).where(Lead.conversation_id == conversation_id))
     if existing is None:
         lead_id = new_id()
-        await tx.write(
-            "INSERT INTO leads (id, conversation_id, created_at, updated_at, channel,"
-            " referrer_code, language, site, first_name, first_name_key, phone, email,"
-            " contact_preference, human_requested, profile, orientation, programmes, status,"
-            " held_at) VALUES (:id, :conversation_id, :now, :now, :channel, :referrer_code,"
-            " :language, :site, :first_name, :first_name_key, :phone, :email,"
-            " :contact_preference, :human_requested, :profile, :orientation, :programmes,"
-            " 'new', :held_at)",
-            values
-            | {
-                "id": lead_id,
-                "conversation_id": conversation_id,
-                "channel": channel,
-                "held_at": now if hold is not None and hold() else None,
-            },
+        await tx.run(
+            insert(Lead).values(
+                id=lead_id,
+                conversation_id=conversation_id,
+                created_at=now,
+                channel=channel,
+                status="new",
+                held_at=now if hold is not None and hold() else None,
+                **values,
+            )
         )
         await _add_change(tx, lead_id, None, "new", ASSISTANT, now)
         return await read_lead(tx, lead_id), True
-    await tx.write(
-        "UPDATE leads SET updated_at = :now, referrer_code = :referrer_code,"
+    if values["site"] is None:
         # A site a counsellor chose stays when the person asks again without a postal code.
-        " language = :language, site = COALESCE(:site, site), first_name = :first_name,"
-        " first_name_key = :first_name_key, phone = :phone,"
-        " email = :email, contact_preference = :contact_preference,"
-        " human_requested = :human_requested, profile = :profile, orientation = :orientation,"
-        " programmes = :programmes WHERE id = :id",
-        values | {"id": existing["id"]},
-    )
-    return await read_lead(tx, existing["id"]), False
+        del values["site"]
+    await tx.run(update(Lead).where(Lead.id == existing).values(**values))
+    return await read_lead(tx, existing), False
 
 
 async def release_lead(tx: Transaction, lead_id: str) -> LeadRecord | None:
     """Take a lead out of review; None if it was not held."""
-    released = await tx.execute(
-        "UPDATE leads SET held_at = NULL WHERE id = :id AND held_at IS NOT NULL", {"id": lead_id}
+    released = await tx.run(
+        update(Lead).where(Lead.id == lead_id, Lead.held_at.is_not(None)).values(held_at=None)
     )
     if not released:
-        if await tx.fetch_one("SELECT id FROM leads WHERE id = :id", {"id": lead_id}) is None:
+        if await tx.scalar(select(Lead.id).where(Lead.id == lead_id)) is None:
             raise UnknownLead(f"no lead {lead_id!r}")
         return None
     return await read_lead(tx, lead_id)
@@ -137,128 +144,148 @@ async def set_status(
     """Change a lead's status, with its history; None if it had this status already."""
     if status not in STATUSES:
         raise UnknownStatus(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}")
-    row = await tx.fetch_one("SELECT status FROM leads WHERE id = :id", {"id": lead_id})
-    if row is None:
+    previous = await tx.scalar(select(Lead.status).where(Lead.id == lead_id))
+    if previous is None:
         raise UnknownLead(f"no lead {lead_id!r}")
-    if row["status"] == status:
+    if previous == status:
         return None
-    await tx.write(
-        "UPDATE leads SET status = :status, updated_at = :now, closed_at = :closed WHERE id = :id",
-        {
-            "status": status,
-            "now": now,
-            "id": lead_id,
-            "closed": now if status in CLOSING_STATUSES else None,
-        },
+    closed_at = now if status in CLOSING_STATUSES else None
+    await tx.run(
+        update(Lead)
+        .where(Lead.id == lead_id)
+        .values(status=status, updated_at=now, closed_at=closed_at)
     )
-    await _add_change(tx, lead_id, row["status"], status, changed_by, now)
+    await _add_change(tx, lead_id, previous, status, changed_by, now)
     return await read_lead(tx, lead_id)
 
 
 async def set_site(tx: Transaction, lead_id: str, site: str, *, now: datetime) -> LeadRecord | None:
     """Set the site that follows a lead (a counsellor's choice); None if it had it already."""
-    row = await tx.fetch_one("SELECT site FROM leads WHERE id = :id", {"id": lead_id})
+    row = await tx.first(select(Lead.site).where(Lead.id == lead_id))
     if row is None:
         raise UnknownLead(f"no lead {lead_id!r}")
-    if row["site"] == site:
+    if row[0] == site:
         return None
-    await tx.write(
-        "UPDATE leads SET site = :site, updated_at = :now WHERE id = :id",
-        {"site": site, "now": now, "id": lead_id},
-    )
+    await tx.run(update(Lead).where(Lead.id == lead_id).values(site=site, updated_at=now))
     return await read_lead(tx, lead_id)
+
+
+async def delete_lead(tx: Transaction, lead_id: str) -> None:
+    """Erase a lead; its status history and notes go with it (ON DELETE CASCADE)."""
+    await tx.run(delete(Lead).where(Lead.id == lead_id))
 
 
 async def _add_change(
     tx: Transaction, lead_id: str, previous: str | None, status: str, by: str, now: datetime
 ) -> None:
-    await tx.write(
-        "INSERT INTO lead_status_changes (lead_id, at, previous, status, changed_by)"
-        " VALUES (:lead_id, :now, :previous, :status, :by)",
-        {"lead_id": lead_id, "now": now, "previous": previous, "status": status, "by": by},
+    await tx.run(
+        insert(LeadStatusChange).values(
+            lead_id=lead_id, at=now, previous=previous, status=status, changed_by=by
+        )
     )
+
+
+def select_leads(*conditions: ColumnElement[bool]) -> LeadSelect:
+    """The leads meeting ``conditions``, newest first, as read_selected reads them."""
+    return select(*LEAD_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST)
+
+
+async def read_selected(tx: Transaction, statement: LeadSelect) -> list[LeadRecord]:
+    """The leads of a select_leads statement (paged or not), in its order, with their
+    histories: two queries, plus one per 500 leads, not two a lead (a CSV export may hold
+    thousands)."""
+    rows = await tx.all(statement)
+    histories = await _histories(tx, [row[0] for row in rows])
+    return [_record(row, histories.get(row[0], ())) for row in rows]
 
 
 async def read_lead(tx: Transaction, lead_id: str) -> LeadRecord:
-    row = await tx.fetch_one("SELECT " + COLUMNS + " FROM leads WHERE id = :id", {"id": lead_id})
-    if row is None:
+    found = await read_selected(tx, select_leads(Lead.id == lead_id))
+    if not found:
         raise UnknownLead(f"no lead {lead_id!r}")
-    changes = await tx.fetch(
-        "SELECT at, previous, status, changed_by FROM lead_status_changes"
-        " WHERE lead_id = :id ORDER BY id",
-        {"id": lead_id},
-    )
-    return _record(row, changes)
+    return found[0]
 
 
-async def read_leads(tx: Transaction, lead_ids: list[str]) -> list[LeadRecord]:
-    """Several leads in the order given, with their histories: two queries a chunk, not two a
-    lead (a CSV export may hold thousands)."""
+async def read_leads(tx: Transaction, lead_ids: Sequence[str]) -> list[LeadRecord]:
+    """Several leads in the order given (unknown ids left out), with their histories."""
     found: dict[str, LeadRecord] = {}
     for start in range(0, len(lead_ids), _CHUNK):
         chunk = lead_ids[start : start + _CHUNK]
-        names = {f"id{n}": lead_id for n, lead_id in enumerate(chunk)}
-        listed = ", ".join(f":{name}" for name in names)
-        rows = await tx.fetch(f"SELECT {COLUMNS} FROM leads WHERE id IN ({listed})", names)
-        changes = await tx.fetch(
-            "SELECT lead_id, at, previous, status, changed_by FROM lead_status_changes"
-            f" WHERE lead_id IN ({listed}) ORDER BY id",
-            names,
-        )
-        by_lead: dict[str, list[Row]] = {}
-        for change in changes:
-            by_lead.setdefault(change["lead_id"], []).append(change)
-        for row in rows:
-            found[row["id"]] = _record(row, by_lead.get(row["id"], []))
+        for lead in await read_selected(tx, select_leads(Lead.id.in_(chunk))):
+            found[lead.id] = lead
     return [found[lead_id] for lead_id in lead_ids if lead_id in found]
 
 
 async def lead_of_conversation(tx: Transaction, conversation_id: str) -> LeadRecord | None:
-    row = await tx.fetch_one(
-        "SELECT id FROM leads WHERE conversation_id = :id", {"id": conversation_id}
-    )
-    return await read_lead(tx, row["id"]) if row else None
+    found = await read_selected(tx, select_leads(Lead.conversation_id == conversation_id))
+    return found[0] if found else None
 
 
 async def list_leads(tx: Transaction, *, limit: int = 50) -> list[LeadRecord]:
     """The newest leads first (the admin view filters; this is for the command line)."""
-    rows = await tx.fetch(
-        "SELECT id FROM leads ORDER BY created_at DESC, id LIMIT :limit", {"limit": limit}
-    )
-    return await read_leads(tx, [row["id"] for row in rows])
+    return await read_selected(tx, select_leads().limit(limit))
 
 
-def _record(row: Row, changes: list[Row]) -> LeadRecord:
-    created_at, updated_at = as_datetime(row["created_at"]), as_datetime(row["updated_at"])
-    assert created_at is not None
-    assert updated_at is not None
+async def _histories(
+    tx: Transaction, lead_ids: Sequence[str]
+) -> dict[str, tuple[StatusChange, ...]]:
+    """The status changes of leads, oldest first, by lead."""
+    by_lead: dict[str, list[StatusChange]] = {}
+    for start in range(0, len(lead_ids), _CHUNK):
+        rows = await tx.all(
+            select(
+                LeadStatusChange.lead_id,
+                LeadStatusChange.at,
+                LeadStatusChange.previous,
+                LeadStatusChange.status,
+                LeadStatusChange.changed_by,
+            )
+            .where(LeadStatusChange.lead_id.in_(lead_ids[start : start + _CHUNK]))
+            .order_by(LeadStatusChange.id)
+        )
+        for lead_id, at, previous, status, changed_by in rows:
+            by_lead.setdefault(lead_id, []).append(StatusChange(at, previous, status, changed_by))
+    return {lead_id: tuple(changes) for lead_id, changes in by_lead.items()}
+
+
+def _record(row: Sequence[Any], history: tuple[StatusChange, ...]) -> LeadRecord:
+    (
+        lead_id,
+        created_at,
+        updated_at,
+        channel,
+        referrer_code,
+        language,
+        site,
+        first_name,
+        phone,
+        email,
+        contact_preference,
+        human_requested,
+        profile,
+        orientation,
+        status,
+        held_at,
+    ) = row
     return LeadRecord(
-        id=row["id"],
+        id=lead_id,
         created_at=created_at,
         updated_at=updated_at,
-        channel=row["channel"],
-        referrer_code=row["referrer_code"],
-        language=row["language"],
-        site=row["site"],
-        site_name=_site_name(row["site"]),
-        first_name=row["first_name"],
-        phone=row["phone"],
-        email=row["email"],
-        contact_preference=row["contact_preference"],
-        human_requested=bool(row["human_requested"]),
-        profile=as_json(row["profile"]),
-        orientation=as_json(row["orientation"]),
-        status=row["status"],
-        held_at=as_datetime(row["held_at"]),
-        history=tuple(
-            StatusChange(
-                at=as_datetime(change["at"]) or created_at,
-                previous=change["previous"],
-                status=change["status"],
-                changed_by=change["changed_by"],
-            )
-            for change in changes
-        ),
+        channel=channel,
+        referrer_code=referrer_code,
+        language=language,
+        site=site,
+        site_name=_site_name(site),
+        first_name=first_name,
+        phone=phone,
+        email=email,
+        contact_preference=contact_preference,
+        human_requested=human_requested,
+        profile=profile,
+        orientation=orientation,
+        status=status,
+        held_at=held_at,
+        history=history,
     )
 
 

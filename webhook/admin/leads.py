@@ -12,29 +12,23 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from bot.accounts.users import User, list_users
-from bot.clock import utcnow
-from bot.conversations.counsellor import (
-    NoConversation,
-    conversation_of_lead,
-    hand_back,
-    send_staff_message,
-)
+from bot.clock import PARIS, utcnow
+from bot.conversations.counsellor import NoConversation, hand_back, send_staff_message
+from bot.conversations.repository import conversation_of_lead
 from bot.conversations.service import ConversationService
 from bot.leads import endpoints
-from bot.leads.followup import add_note, assign, followup_of
+from bot.leads.followup import add_note, assign, followup_of, transcript_of
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
 from bot.leads.store import UnknownLead, read_lead
 from bot.storage.database import Transaction
-from bot.storage.values import as_datetime
-from flows.catalogue import default_catalogue
+from flows.catalogue import PROGRAMME_IDS, default_catalogue
 from flows.i18n import N_, Language, gettext, text
 from flows.presentation import readable_phone, value_text
 from flows.render import render as render_text
 from webhook.admin.auth import Viewer, audit
 from webhook.admin.common import (
-    PARIS,
     ROLES_ALL,
     STAFF,
     AdminRefused,
@@ -79,7 +73,6 @@ PREFERENCE_LABELS = {
 }
 # The site filter's value for the leads with no site yet (no catalogue site has this id).
 NO_SITE = "none"
-PROGRAMME_IDS = ("ecole_du_web", "fabrique_numerique", "insertion_jobs", "children_workshops")
 CSV_COLUMNS_STAFF = (
     "id", "created_at", "status", "site", "programmes", "referrer_code", "first_name",
     "phone", "email", "contact_preference", "human_requested", "channel", "language",
@@ -278,15 +271,7 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
             )
         followup = await followup_of(tx, lead.id)
         held = await conversation_of_lead(tx, lead.id)
-        transcript = (
-            await tx.fetch(
-                "SELECT direction, body, created_at FROM transcript_entries"
-                " WHERE conversation_id = :id ORDER BY id",
-                {"id": held.conversation_id},
-            )
-            if held
-            else []
-        )
+        transcript = await transcript_of(tx, held.conversation_id) if held else []
         deliveries = await endpoints.list_deliveries(tx, lead_id=lead.id, limit=100)
         counsellors = await who_may_follow(tx, lead)
         await audit(tx, viewer, "view_lead", lead_id=lead.id)
@@ -297,10 +282,7 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
         lead=lead,
         followup=followup,
         held=held,
-        transcript=[
-            {"direction": t["direction"], "body": t["body"], "at": as_datetime(t["created_at"])}
-            for t in transcript
-        ],
+        transcript=transcript,
         deliveries=deliveries,
         counsellors=counsellors,
         sites=[(s.id, s.name) for s in default_catalogue().sites],
