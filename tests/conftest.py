@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -14,10 +11,9 @@ from fastapi import FastAPI
 
 from bot.settings import Settings, load_settings
 from tests.auxil.databases import PostgresDatabases, SqliteDatabases
+from tests.auxil.paths import ROOT
 from webhook.app import create_app
 
-ROOT = Path(__file__).resolve().parent.parent
-PERSONAS_PATH = ROOT.parent / "shared" / "personas" / "public.json"
 POSTGRES_URL_VARIABLE = "AIGUILLAGE_TEST_POSTGRES_URL"
 
 
@@ -110,12 +106,3 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
-
-
-def persona_params() -> list[Any]:
-    """One pytest param per persona, or one skipped param naming why there are none."""
-    if not PERSONAS_PATH.exists():
-        reason = f"personas not found at {PERSONAS_PATH} (../shared is not beside the repo)"
-        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-personas")]
-    personas = json.loads(PERSONAS_PATH.read_text(encoding="utf-8"))
-    return [pytest.param(p, id=p["who"][:40]) for p in personas]

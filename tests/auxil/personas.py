@@ -1,10 +1,15 @@
-"""Answering the conversation's questions as a persona would, from its profile only."""
+"""The product owner's personas, and answering the conversation's questions as one would,
+from its profile only."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
+
 from flows.profile import PROFILE_FIELDS
+from tests.auxil.paths import PERSONAS_PATH
 
 # How a persona answers the questions that are not about its profile.
 OTHER_ANSWERS: dict[str, Any] = {
@@ -56,3 +61,12 @@ SAMIR_IN_PANTIN: dict[str, Any] = {
     "interests": ["digital"],
     "child_age": None,
 }
+
+
+def persona_params() -> list[Any]:
+    """One pytest param per persona, or one skipped param naming why there are none."""
+    if not PERSONAS_PATH.exists():
+        reason = f"personas not found at {PERSONAS_PATH} (../shared is not beside the repo)"
+        return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="no-personas")]
+    personas = json.loads(PERSONAS_PATH.read_text(encoding="utf-8"))
+    return [pytest.param(p, id=p["who"][:40]) for p in personas]

@@ -8,7 +8,7 @@ import pytest
 
 from flows.profile import Profile
 from flows.rules import Orientation, orient
-from tests.conftest import persona_params
+from tests.auxil.personas import persona_params
 
 # A job seeker whom every adult programme can take: the base the boundary tests vary.
 BASE: dict[str, Any] = {

@@ -9,8 +9,8 @@ import pytest
 
 from flows.profile import Profile
 from flows.rules import orient
+from tests.auxil.personas import persona_params
 from tests.auxil.web_chat import SESSION, bearer, drive, last_question, send
-from tests.conftest import persona_params
 
 
 @pytest.mark.parametrize("persona", persona_params())

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import persona_params
+from tests.auxil.personas import persona_params
 
 
 @pytest.mark.parametrize("persona", persona_params())

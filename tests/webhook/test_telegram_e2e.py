@@ -26,10 +26,9 @@ from flows.state import ConversationState
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
-from tests.auxil.personas import answer_for
+from tests.auxil.personas import answer_for, persona_params
 from tests.auxil.servers import serve
 from tests.auxil.webhook_receiver import Receiver, register_endpoint, register_referrer
-from tests.conftest import persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import persona_params
+from tests.auxil.personas import persona_params
 from webhook.cli import main
 
 

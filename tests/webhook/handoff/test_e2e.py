@@ -19,10 +19,11 @@ from bot.settings import Settings
 from bot.storage.database import open_database
 from flows.profile import Profile
 from flows.rules import orient
+from tests.auxil.paths import ROOT
+from tests.auxil.personas import persona_params
 from tests.auxil.servers import serve, unused_port
 from tests.auxil.web_chat import drive
 from tests.auxil.webhook_receiver import PATH, Receiver, register_endpoint, register_referrer
-from tests.conftest import ROOT, persona_params
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
 

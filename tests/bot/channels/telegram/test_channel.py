@@ -17,31 +17,10 @@ from flows import engine
 from flows.i18n import text as message_text
 from flows.profile import Profile
 from flows.rules import orient
-from flows.state import ConversationState
 from tests.auxil import telegram_updates as tg
-from tests.auxil.personas import answer_for
-from tests.bot.conftest import SECRET, TelegramHarness
-from tests.conftest import persona_params
-
-CHAT = 5551234
-
-
-async def state_of(h: TelegramHarness, chat_id: int = CHAT) -> ConversationState | None:
-    async with h.app.state.session_factory() as session:
-        row = await session.scalar(
-            select(Conversation).where(Conversation.external_id == str(chat_id))
-        )
-        return ConversationState.model_validate(row.state) if row else None
-
-
-def buttons(params: dict[str, Any]) -> list[dict[str, Any]]:
-    markup = params.get("reply_markup") or {}
-    return [row[0] for row in markup.get("inline_keyboard", [])]
-
-
-def button_for(params: dict[str, Any], value: str) -> str:
-    data = [b["callback_data"] for b in buttons(params)]
-    return next(d for d in data if d.startswith("c|") and d.rsplit("|", 1)[1] == value)
+from tests.auxil.personas import answer_for, persona_params
+from tests.auxil.telegram_chat import CHAT, answer, buttons, question, state_of
+from tests.auxil.telegram_harness import SECRET, TelegramHarness
 
 
 @pytest.mark.parametrize("persona", persona_params())
@@ -55,9 +34,9 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
         assert state is not None
         if state.done:
             break
-        peeked = await _question(telegram)
+        peeked = await question(telegram)
         reply = answer_for(peeked, profile)
-        sent = await _answer(telegram, sent[-1], reply, peeked)
+        sent = await answer(telegram, sent[-1], reply, peeked)
     state = await state_of(telegram)
     assert state is not None
     assert state.done
@@ -69,40 +48,6 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
         assert row.referrer_code == "ML_POISSY"
     presses = len([u for u in telegram.recorder.calls_to("answerCallbackQuery")])
     assert presses > 3  # every press was answered
-
-
-async def _question(h: TelegramHarness) -> dict[str, Any]:
-    async with h.app.state.database.transaction() as tx:
-        peeked = await h.runtime.processor.service.peek(
-            tx, channel="telegram", external_id=str(CHAT)
-        )
-    assert peeked is not None
-    question = peeked[1][-1].question
-    assert question is not None
-    return question.model_dump()
-
-
-async def _answer(
-    h: TelegramHarness, last: dict[str, Any], reply: dict[str, Any], question: dict[str, Any]
-) -> list[dict[str, Any]]:
-    if "choice" in reply:
-        return await h.send(tg.press(CHAT, button_for(last, reply["choice"])))
-    if "choices" in reply:
-        markup = last
-        labels = {c["value"]: c["label"] for c in question["choices"]}
-        for value in reply["choices"]:
-            toggle = next(
-                b["callback_data"]
-                for b in buttons(markup)
-                if b["callback_data"].startswith("t|") and b["text"].endswith(labels[value])
-            )
-            await h.send(tg.press(CHAT, toggle))
-            markup = h.recorder.calls_to("editMessageReplyMarkup")[-1].params
-        return await h.send(tg.press(CHAT, buttons(markup)[-1]["callback_data"]))
-    if question["kind"] == "phone":
-        # The share-my-number button: Telegram sends international digits.
-        return await h.send(tg.contact(CHAT, "33612345678"))
-    return await h.send(tg.message(CHAT, reply["text"]))
 
 
 async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramHarness) -> None:

@@ -12,10 +12,9 @@ from bot.conversations.counsellor import hand_back, send_staff_message
 from bot.leads.notices import WORD_JOINER
 from bot.settings import Settings
 from tests.auxil import telegram_updates as tg
-from tests.auxil.personas import answer_for
-from tests.bot.channels.telegram.test_channel import CHAT, _answer, _question, state_of
-from tests.bot.conftest import TelegramHarness
-from tests.conftest import persona_params
+from tests.auxil.personas import answer_for, persona_params
+from tests.auxil.telegram_chat import CHAT, answer, question, state_of
+from tests.auxil.telegram_harness import TelegramHarness
 
 GROUP = -1001234567
 
@@ -37,11 +36,11 @@ async def become_a_lead(telegram: TelegramHarness, first_name: str | None = None
         assert state is not None
         if state.done:
             return
-        question = await _question(telegram)
-        answer = answer_for(question, profile)
-        if question["field"] == "first_name" and first_name is not None:
-            answer = {"text": first_name}
-        sent = await _answer(telegram, sent[-1], answer, question)
+        asked = await question(telegram)
+        reply = answer_for(asked, profile)
+        if asked["field"] == "first_name" and first_name is not None:
+            reply = {"text": first_name}
+        sent = await answer(telegram, sent[-1], reply, asked)
     raise AssertionError("the conversation did not end")
 
 

@@ -6,8 +6,8 @@ import pytest
 
 from tests.auxil import telegram_updates as tg
 from tests.auxil.round_trips import asyncpg_messages
-from tests.bot.channels.telegram.test_channel import button_for
-from tests.bot.conftest import TelegramHarness
+from tests.auxil.telegram_chat import button_for
+from tests.auxil.telegram_harness import TelegramHarness
 
 
 @pytest.mark.postgresql_only
