@@ -5,17 +5,28 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, insert, select, update
 
 from bot.clock import new_id
-from bot.storage.database import Row, Transaction
-from bot.storage.values import as_datetime
+from bot.partners.codes import is_referral_code
+from bot.storage.database import Transaction
+from bot.storage.models import WebhookDelivery, WebhookEndpoint
 from flows.catalogue import default_catalogue
 
 URL = re.compile(r"^https?://[^\s/?#]+(/\S*)?$")
-REFERRER = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DeliveryState = Literal["pending", "delivered", "failed"]
 ROTATION_OVERLAP = timedelta(hours=24)
+
+_PENDING = and_(WebhookDelivery.delivered_at.is_(None), WebhookDelivery.failed_at.is_(None))
+# Failed, and still possible to send again (its lead was not erased).
+_REPLAYABLE = and_(WebhookDelivery.failed_at.is_not(None), WebhookDelivery.body.is_not(None))
+_STATE: dict[DeliveryState, ColumnElement[bool]] = {
+    "pending": _PENDING,
+    "delivered": WebhookDelivery.delivered_at.is_not(None),
+    "failed": WebhookDelivery.failed_at.is_not(None),
+}
 
 
 class EndpointError(ValueError):
@@ -67,7 +78,7 @@ def check_endpoint(url: str, name: str, site: str | None, referrer: str | None) 
         known = [s.id for s in default_catalogue().sites]
         if site not in known:
             raise EndpointError(f"--site {site!r}: expected one of {', '.join(known)}")
-    if referrer is not None and not REFERRER.match(referrer):
+    if referrer is not None and not is_referral_code(referrer):
         raise EndpointError(f"--referrer {referrer!r}: expected 1-64 characters A-Z a-z 0-9 _ -")
     if site is not None and referrer is not None:
         raise EndpointError("--site and --referrer: choose one filter")
@@ -85,73 +96,87 @@ async def add_endpoint(
 ) -> str:
     check_endpoint(url, name, site, referrer)
     endpoint_id = new_id()
-    await tx.write(
-        "INSERT INTO webhook_endpoints (id, name, url, site, referrer_code, secret, created_at)"
-        " VALUES (:id, :name, :url, :site, :referrer, :secret, :now)",
-        {
-            "id": endpoint_id,
-            "name": name,
-            "url": url,
-            "site": site,
-            "referrer": referrer,
-            "secret": secret,
-            "now": now,
-        },
+    await tx.run(
+        insert(WebhookEndpoint).values(
+            id=endpoint_id,
+            name=name,
+            url=url,
+            site=site,
+            referrer_code=referrer,
+            secret=secret,
+            created_at=now,
+        )
     )
     return endpoint_id
 
 
+def _count_of_endpoint(condition: ColumnElement[bool]) -> ScalarSelect[int]:
+    """How many of the endpoint's deliveries meet ``condition`` (a column of its row)."""
+    return (
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == WebhookEndpoint.id, condition)
+        .scalar_subquery()
+    )
+
+
 async def list_endpoints(tx: Transaction, *, now: datetime) -> list[EndpointInfo]:
-    rows = await tx.fetch(
-        "SELECT e.id, e.name, e.url, e.site, e.referrer_code, e.created_at, e.disabled_at,"
-        " e.disabled_reason, e.previous_secret_until,"
-        " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id"
-        "  AND d.delivered_at IS NULL AND d.failed_at IS NULL) AS pending,"
-        " (SELECT COUNT(*) FROM webhook_deliveries d WHERE d.endpoint_id = e.id"
-        "  AND d.failed_at IS NOT NULL AND d.body IS NOT NULL) AS failed"
-        " FROM webhook_endpoints e ORDER BY e.created_at, e.id"
+    rows = await tx.all(
+        select(
+            WebhookEndpoint.id,
+            WebhookEndpoint.name,
+            WebhookEndpoint.url,
+            WebhookEndpoint.site,
+            WebhookEndpoint.referrer_code,
+            WebhookEndpoint.created_at,
+            WebhookEndpoint.disabled_at,
+            WebhookEndpoint.disabled_reason,
+            WebhookEndpoint.previous_secret_until,
+            _count_of_endpoint(_PENDING),
+            _count_of_endpoint(_REPLAYABLE),
+        ).order_by(WebhookEndpoint.created_at, WebhookEndpoint.id)
     )
     return [_endpoint_info(row, now) for row in rows]
 
 
-def _endpoint_info(row: Row, now: datetime) -> EndpointInfo:
-    created_at = as_datetime(row["created_at"])
-    assert created_at is not None
-    until = as_datetime(row["previous_secret_until"])
+def _endpoint_info(row: tuple[Any, ...], now: datetime) -> EndpointInfo:
+    # Eleven columns: more than select() types, so they are named here.
+    (id_, name, url, site, referrer, created_at, disabled_at, reason, until, pending, failed) = row
     return EndpointInfo(
-        id=row["id"],
-        name=row["name"],
-        url=row["url"],
-        site=row["site"],
-        referrer_code=row["referrer_code"],
+        id=id_,
+        name=name,
+        url=url,
+        site=site,
+        referrer_code=referrer,
         created_at=created_at,
-        disabled_at=as_datetime(row["disabled_at"]),
-        disabled_reason=row["disabled_reason"],
+        disabled_at=disabled_at,
+        disabled_reason=reason,
         rotating_until=until if until is not None and until > now else None,
-        pending=int(row["pending"]),
-        failed=int(row["failed"]),
+        pending=int(pending),
+        failed=int(failed),
     )
 
 
-async def _require(tx: Transaction, endpoint_id: str) -> Row:
-    row = await tx.fetch_one(
-        "SELECT id, secret, disabled_at FROM webhook_endpoints WHERE id = :id", {"id": endpoint_id}
+async def _require(tx: Transaction, endpoint_id: str) -> str:
+    """The endpoint's current secret; EndpointError if there is no such endpoint."""
+    secret = await tx.scalar(
+        select(WebhookEndpoint.secret).where(WebhookEndpoint.id == endpoint_id)
     )
-    if row is None:
+    if secret is None:
         raise EndpointError(f"no endpoint {endpoint_id!r} (see: aiguillage endpoints list)")
-    return row
+    return secret
 
 
 async def rotate_secret(
     tx: Transaction, endpoint_id: str, new_secret: str, *, now: datetime
 ) -> datetime:
     """Sign with a new secret from now; the old one signs too until the returned time."""
-    row = await _require(tx, endpoint_id)
+    old = await _require(tx, endpoint_id)
     until = now + ROTATION_OVERLAP
-    await tx.write(
-        "UPDATE webhook_endpoints SET secret = :secret, previous_secret = :old,"
-        " previous_secret_until = :until WHERE id = :id",
-        {"secret": new_secret, "old": row["secret"], "until": until, "id": endpoint_id},
+    await tx.run(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .values(secret=new_secret, previous_secret=old, previous_secret_until=until)
     )
     return until
 
@@ -161,33 +186,42 @@ async def set_enabled(
 ) -> None:
     """Disabling holds the endpoint's deliveries (kept, not sent); enabling sends them."""
     await _require(tx, endpoint_id)
-    await tx.write(
-        "UPDATE webhook_endpoints SET disabled_at = :at, disabled_reason = :reason WHERE id = :id",
-        {
-            "at": None if enabled else now,
-            "reason": None if enabled else reason or "disabled by an operator",
-            "id": endpoint_id,
-        },
+    await tx.run(
+        update(WebhookEndpoint)
+        .where(WebhookEndpoint.id == endpoint_id)
+        .values(
+            disabled_at=None if enabled else now,
+            disabled_reason=None if enabled else reason or "disabled by an operator",
+        )
     )
 
 
 async def remove_endpoint(tx: Transaction, endpoint_id: str) -> int:
     """Delete an endpoint with its deliveries; how many undelivered ones went with it."""
     await _require(tx, endpoint_id)
-    row = await tx.fetch_one(
-        "SELECT COUNT(*) AS n FROM webhook_deliveries WHERE endpoint_id = :id"
-        " AND delivered_at IS NULL AND failed_at IS NULL",
-        {"id": endpoint_id},
+    waiting = await tx.scalar(
+        select(func.count())
+        .select_from(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint_id, _PENDING)
     )
-    await tx.write("DELETE FROM webhook_endpoints WHERE id = :id", {"id": endpoint_id})
-    return int(row["n"]) if row else 0
+    await tx.run(delete(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
+    return waiting or 0
 
 
-_STATE = {
-    "pending": "d.delivered_at IS NULL AND d.failed_at IS NULL",
-    "delivered": "d.delivered_at IS NOT NULL",
-    "failed": "d.failed_at IS NOT NULL",
-}
+_DELIVERY_COLUMNS = (
+    WebhookDelivery.id,
+    WebhookDelivery.endpoint_id,
+    WebhookDelivery.lead_id,
+    WebhookDelivery.event_type,
+    WebhookDelivery.attempts,
+    WebhookDelivery.created_at,
+    WebhookDelivery.next_attempt_at,
+    WebhookDelivery.delivered_at,
+    WebhookDelivery.failed_at,
+    WebhookDelivery.last_status,
+    WebhookDelivery.last_error,
+    WebhookDelivery.body.is_(None).label("erased"),
+)
 
 
 async def list_deliveries(
@@ -199,46 +233,63 @@ async def list_deliveries(
     limit: int = 50,
 ) -> list[DeliveryInfo]:
     """Deliveries, newest first, filtered by state, endpoint or lead."""
-    where = ["1 = 1"]
+    conditions = []
     if state is not None:
-        where.append(_STATE[state])
+        conditions.append(_STATE[state])
     if endpoint_id is not None:
-        where.append("d.endpoint_id = :endpoint_id")
+        conditions.append(WebhookDelivery.endpoint_id == endpoint_id)
     if lead_id is not None:
-        where.append("d.lead_id = :lead_id")
-    rows = await tx.fetch(
-        "SELECT d.id, d.endpoint_id, d.lead_id, d.event_type, d.attempts, d.created_at,"
-        " d.next_attempt_at, d.delivered_at, d.failed_at, d.last_status, d.last_error,"
-        " d.body IS NULL AS erased FROM webhook_deliveries d WHERE "
-        + " AND ".join(where)
-        + " ORDER BY d.created_at DESC, d.id LIMIT :limit",
-        {"endpoint_id": endpoint_id, "lead_id": lead_id, "limit": limit},
+        conditions.append(WebhookDelivery.lead_id == lead_id)
+    rows = await tx.all(
+        select(*_DELIVERY_COLUMNS)
+        .where(*conditions)
+        .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id)
+        .limit(limit)
     )
     return [_delivery_info(row) for row in rows]
 
 
-def _delivery_info(row: Row) -> DeliveryInfo:
-    created_at = as_datetime(row["created_at"])
-    assert created_at is not None
+async def find_delivery(tx: Transaction, delivery_id: str) -> DeliveryInfo | None:
+    """One delivery, or None when there is no such delivery."""
+    row = await tx.first(select(*_DELIVERY_COLUMNS).where(WebhookDelivery.id == delivery_id))
+    return _delivery_info(row) if row is not None else None
+
+
+def _delivery_info(row: tuple[Any, ...]) -> DeliveryInfo:
+    # Twelve columns: more than select() types, so they are named here.
+    (
+        id_,
+        endpoint_id,
+        lead_id,
+        event_type,
+        attempts,
+        created_at,
+        next_attempt_at,
+        delivered_at,
+        failed_at,
+        last_status,
+        last_error,
+        erased,
+    ) = row
     state: DeliveryState = (
         "delivered"
-        if row["delivered_at"] is not None
+        if delivered_at is not None
         else "failed"
-        if row["failed_at"] is not None
+        if failed_at is not None
         else "pending"
     )
     return DeliveryInfo(
-        id=row["id"],
-        endpoint_id=row["endpoint_id"],
-        lead_id=row["lead_id"],
-        event_type=row["event_type"],
+        id=id_,
+        endpoint_id=endpoint_id,
+        lead_id=lead_id,
+        event_type=event_type,
         state=state,
-        attempts=int(row["attempts"]),
+        attempts=attempts,
         created_at=created_at,
-        next_attempt_at=as_datetime(row["next_attempt_at"]) if state == "pending" else None,
-        last_status=row["last_status"],
-        last_error=row["last_error"],
-        erased=bool(row["erased"]),
+        next_attempt_at=next_attempt_at if state == "pending" else None,
+        last_status=last_status,
+        last_error=last_error,
+        erased=erased,
     )
 
 
@@ -246,27 +297,28 @@ async def replay(tx: Transaction, delivery_ids: list[str], *, now: datetime) -> 
     """Send deliveries again, from a fresh schedule, with their webhook-id; how many."""
     count = 0
     for delivery_id in delivery_ids:
-        row = await tx.fetch_one(
-            "SELECT body FROM webhook_deliveries WHERE id = :id", {"id": delivery_id}
-        )
+        row = await tx.first(select(WebhookDelivery.body).where(WebhookDelivery.id == delivery_id))
         if row is None:
             raise EndpointError(f"no delivery {delivery_id!r} (see: aiguillage deliveries list)")
-        if row["body"] is None:
+        if row[0] is None:
             raise EndpointError(f"delivery {delivery_id!r}: its lead was erased, nothing to send")
-        count += await tx.execute(
-            "UPDATE webhook_deliveries SET failed_at = NULL, delivered_at = NULL, attempts = 0,"
-            " lease_until = NULL, next_attempt_at = :now WHERE id = :id",
-            {"now": now, "id": delivery_id},
+        count += await tx.run(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id == delivery_id)
+            .values(
+                failed_at=None, delivered_at=None, attempts=0, lease_until=None, next_attempt_at=now
+            )
         )
     return count
 
 
 async def failed_ids(tx: Transaction, *, endpoint_id: str | None = None) -> list[str]:
     """Every failed delivery that can still be sent (its lead not erased)."""
-    rows = await tx.fetch(
-        "SELECT id FROM webhook_deliveries WHERE failed_at IS NOT NULL AND body IS NOT NULL"
-        + (" AND endpoint_id = :endpoint_id" if endpoint_id else "")
-        + " ORDER BY created_at, id",
-        {"endpoint_id": endpoint_id},
+    conditions = [_REPLAYABLE]
+    if endpoint_id:
+        conditions.append(WebhookDelivery.endpoint_id == endpoint_id)
+    return await tx.scalars(
+        select(WebhookDelivery.id)
+        .where(*conditions)
+        .order_by(WebhookDelivery.created_at, WebhookDelivery.id)
     )
-    return [row["id"] for row in rows]

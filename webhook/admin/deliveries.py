@@ -55,27 +55,18 @@ async def deliveries_page(request: Request, viewer: Admin) -> Response:
 
 async def _replayable(tx: Transaction, delivery_id: str) -> str:
     """The lead of a failed delivery that can be sent again; else a refusal saying why."""
-    row = (
-        await tx.fetch_one(
-            "SELECT lead_id, failed_at, body IS NULL AS erased FROM webhook_deliveries"
-            " WHERE id = :id",
-            {"id": delivery_id},
-        )
-        if len(delivery_id) <= MAX_ID
-        else None
-    )
-    if row is None:
+    found = await endpoints.find_delivery(tx, delivery_id) if len(delivery_id) <= MAX_ID else None
+    if found is None:
         raise AdminRefused(N_("Cet envoi n'existe pas ou plus."), status=404)
-    if row["erased"]:
+    if found.erased:
         raise AdminRefused(
             N_("Les données de ce contact ont été effacées : rien à renvoyer."), status=409
         )
-    if row["failed_at"] is None:
+    if found.state != "failed":
         raise AdminRefused(
             N_("Cet envoi n'est pas en échec : il n'y a rien à relancer."), status=409
         )
-    lead_id: str = row["lead_id"]
-    return lead_id
+    return found.lead_id
 
 
 def _wake_worker(request: Request) -> None:

@@ -1,10 +1,9 @@
 """The delivery worker: sends queued lead events, retries them, and marks each one.
 
-Any number of workers may share a database. A worker claims due deliveries with a lease
-(on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so two workers never claim the same row),
-then posts them with no lock held. A worker killed during a try leaves its lease to expire:
-the delivery is tried again, with the same ``webhook-id``, which is what receivers
-de-duplicate on.
+It claims due deliveries with a lease (bot/leads/delivery_claims.py: any number of workers
+may share a database), then posts them with no lock held. A worker killed during a try
+leaves its lease to expire: the delivery is tried again, with the same ``webhook-id``, which
+is what receivers de-duplicate on.
 """
 
 from __future__ import annotations
@@ -21,8 +20,15 @@ from typing import Any
 import httpx
 
 from bot.clock import utcnow
-from bot.storage.database import Database, Row
-from bot.storage.values import as_datetime
+from bot.leads.delivery_claims import (
+    Claimed,
+    Endpoint,
+    claim_due,
+    disable_gone,
+    endpoints_of,
+    record_try,
+)
+from bot.storage.database import Database
 from bot.waiting import wait_for_work
 from webhook.handoff import signing
 from webhook.handoff.retries import SCHEDULE, next_wait, parse_retry_after
@@ -32,32 +38,6 @@ TIMEOUT = timedelta(seconds=15)
 # Longer than a try can take: a lease that runs out means its worker died.
 LEASE = timedelta(seconds=60)
 USER_AGENT = "Aiguillage-Webhooks/1"
-
-_DUE = (
-    "SELECT d.id FROM webhook_deliveries d JOIN webhook_endpoints e ON e.id = d.endpoint_id"
-    " WHERE d.delivered_at IS NULL AND d.failed_at IS NULL AND d.body IS NOT NULL"
-    " AND d.next_attempt_at <= :now AND (d.lease_until IS NULL OR d.lease_until < :now)"
-    " AND e.disabled_at IS NULL ORDER BY d.next_attempt_at, d.id LIMIT :limit"
-)
-_CLAIM = (
-    "UPDATE webhook_deliveries SET lease_until = :lease_until, attempts = attempts + 1"
-    " WHERE id IN ({due}) RETURNING id, endpoint_id, body, attempts"
-)
-
-
-@dataclass(frozen=True)
-class Claimed:
-    id: str
-    endpoint_id: str
-    body: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class Endpoint:
-    id: str
-    url: str
-    secrets: list[str]
 
 
 @dataclass(frozen=True)
@@ -146,27 +126,13 @@ class DeliveryWorker:
 
     async def _claim(self) -> tuple[list[Claimed], dict[str, Endpoint]]:
         now = self.clock()
-        due = _DUE
-        if self.database.dialect == "postgresql":
-            due += " FOR UPDATE OF d SKIP LOCKED"
         async with self.database.transaction() as tx:
-            rows = await tx.fetch(
-                _CLAIM.format(due=due),
-                {"now": now, "limit": self.batch, "lease_until": now + self.lease},
+            claimed = await claim_due(tx, now=now, limit=self.batch, lease_until=now + self.lease)
+            endpoints = (
+                await endpoints_of(tx, {item.endpoint_id for item in claimed}, now=now)
+                if claimed
+                else {}
             )
-            claimed = [
-                Claimed(row["id"], row["endpoint_id"], row["body"], row["attempts"])
-                for row in sorted(rows, key=lambda row: str(row["id"]))
-            ]
-            endpoints: dict[str, Endpoint] = {}
-            for endpoint_id in {item.endpoint_id for item in claimed}:
-                row = await tx.fetch_one(
-                    "SELECT id, url, secret, previous_secret, previous_secret_until"
-                    " FROM webhook_endpoints WHERE id = :id",
-                    {"id": endpoint_id},
-                )
-                if row is not None:
-                    endpoints[endpoint_id] = _endpoint(row, now)
         return claimed, endpoints
 
     async def _try(self, item: Claimed, endpoint: Endpoint | None) -> Outcome:
@@ -214,23 +180,10 @@ class DeliveryWorker:
         now = self.clock()
         async with self.database.transaction() as tx:
             for item, outcome in results:
-                columns = {"lease_until": None, **outcome.values}
-                assignments = ", ".join(f"{name} = :{name}" for name in columns)
-                # Only the worker of this try records it (another may have taken over).
-                await tx.execute(
-                    f"UPDATE webhook_deliveries SET {assignments}"  # noqa: S608 (own names)
-                    " WHERE id = :id AND attempts = :attempts",
-                    columns | {"id": item.id, "attempts": item.attempts},
-                )
+                await record_try(tx, item, outcome.values)
                 if outcome.disable_endpoint is not None:
-                    await tx.execute(
-                        "UPDATE webhook_endpoints SET disabled_at = :now, disabled_reason = :why"
-                        " WHERE id = :id AND disabled_at IS NULL",
-                        {
-                            "now": now,
-                            "why": "410 Gone from the receiver",
-                            "id": outcome.disable_endpoint,
-                        },
+                    await disable_gone(
+                        tx, outcome.disable_endpoint, reason="410 Gone from the receiver", now=now
                     )
                 logger.info(
                     "delivery tried",
@@ -243,11 +196,3 @@ class DeliveryWorker:
                         "gave_up": "failed_at" in outcome.values,
                     },
                 )
-
-
-def _endpoint(row: Row, now: datetime) -> Endpoint:
-    keys = [row["secret"]]
-    until = as_datetime(row["previous_secret_until"])
-    if row["previous_secret"] and until is not None and until > now:
-        keys.append(row["previous_secret"])
-    return Endpoint(row["id"], row["url"], keys)
