@@ -7,20 +7,10 @@ test is skipped, unless AIGUILLAGE_REQUIRE_BROWSER=1 (CI), where it fails instea
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.async_api import (
-    Browser,
-    BrowserContext,
-    ConsoleMessage,
-    Locator,
-    Page,
-    Request,
-    Response,
-    ViewportSize,
-)
+from playwright.async_api import Browser, BrowserContext, Page
 
 from bot.clock import utcnow
 from bot.conversations.counsellor import hand_back, send_staff_message
@@ -28,43 +18,15 @@ from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
 from bot.settings import Settings
 from bot.storage.database import open_database
+from tests.auxil.chat_page import IDLE, MAX_STEPS, PHONE, TURN_TIMEOUT_MS, answer, converse
+from tests.auxil.page_problems import Problems
+from tests.auxil.paths import ARTIFACTS
 from tests.auxil.servers import serve
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOT = ROOT / "test-artifacts" / "chat-phone.png"
-PHONE = ViewportSize(width=390, height=844)
-MAX_STEPS = 60
-# Generous: the first turn also warms up the flow definitions and the database.
-TURN_TIMEOUT_MS = 15_000
-
-TEXT_ANSWERS = {
-    "age": "19",
-    "postal_code": "93500",
-    "first_name": "Samir",
-    "phone": "06 12 34 56 78",
-    "email": "samir@example.org",
-}
-# When a question has no field of its own the kind still says what a sensible answer is.
-ANSWERS_BY_KIND = {
-    "number": "19",
-    "postal_code": "93500",
-    "phone": "06 12 34 56 78",
-    "email": "samir@example.org",
-    "text": "Samir",
-}
-CHOICE_PREFERENCES = {
-    "consent": "yes",
-    "asker": "self",
-    "situation": "none",
-    "diploma_level": "below_3",
-    "contact_consent": "yes",
-    "confirm": "confirm",
-    "contact_preference": "phone",
-}
-IDLE = '#app[data-state="idle"], #app[data-state="done"]'
+SCREENSHOT = ARTIFACTS / "chat-phone.png"
 SESSION_TOKEN = '() => JSON.parse(sessionStorage.getItem("aiguillage.chat.v2") || "{}").session'
 # What the person of these tests gives that no one after them may see.
 PERSONAL = ("Samir", "06 12 34 56 78", "samir@example.org", "93500")
@@ -105,76 +67,6 @@ def live_server(chromium: Path, settings: Settings) -> Iterator[str]:
         yield url
 
 
-@dataclass
-class Problems:
-    """Everything that went wrong in the page, whatever the test was looking at."""
-
-    found: list[str] = field(default_factory=list)
-    # Every address the page asked for, to check what travels in them.
-    urls: list[str] = field(default_factory=list)
-
-    def watch(self, page: Page) -> None:
-        page.on("request", lambda request: self.urls.append(request.url))
-        page.on("console", self._console)
-        page.on("pageerror", lambda error: self.found.append(f"page error: {error}"))
-        page.on("requestfailed", self._request_failed)
-        page.on("response", self._response)
-
-    def _console(self, message: ConsoleMessage) -> None:
-        if message.type == "error":
-            self.found.append(f"console error: {message.text}")
-
-    def _request_failed(self, request: Request) -> None:
-        self.found.append(f"request failed: {request.method} {request.url} {request.failure}")
-
-    def _response(self, response: Response) -> None:
-        if response.status >= 400:
-            self.found.append(f"HTTP {response.status}: {response.request.method} {response.url}")
-
-
-async def _answer(page: Page, question: Locator, steps: list[str]) -> None:
-    """Answer the question on screen as Samir, 19, from Bondy, would."""
-    kind = await question.get_attribute("data-kind") or "none"
-    name = await question.get_attribute("data-field") or ""
-    options = question.get_by_test_id("choice-button")
-    if kind == "choice":
-        values = [await option.get_attribute("data-value") for option in await options.all()]
-        assert values, f"a choice question without choices: {name}"
-        preferred = CHOICE_PREFERENCES.get(name)
-        index = values.index(preferred) if preferred in values else 0
-        steps.append(f"{name or '-'} (choice) → {values[index]}")
-        await options.nth(index).click()
-    elif kind == "multi":
-        first = options.first
-        steps.append(f"{name or '-'} (multi) → {await first.get_attribute('data-value')}")
-        await first.click()
-        assert await first.get_attribute("aria-pressed") == "true"
-        await question.get_by_test_id("multi-submit").click()
-    else:
-        answer = TEXT_ANSWERS.get(name) or ANSWERS_BY_KIND.get(kind)
-        assert answer, f"no answer for the {kind} question {name!r}; steps: {steps}"
-        steps.append(f"{name or '-'} ({kind}) → {answer}")
-        await page.get_by_test_id("text-input").fill(answer)
-        await page.get_by_test_id("send-button").click()
-
-
-async def _converse(page: Page, problems: Problems) -> list[str]:
-    """Answer every question until the conversation is done; the steps taken, for messages."""
-    app = page.locator("#app")
-    steps: list[str] = []
-    for _ in range(MAX_STEPS):
-        await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
-        # The page offers to try again after an error: stop at the first one instead.
-        assert problems.found == [], f"after {steps}"
-        if await app.get_attribute("data-state") == "done":
-            return steps
-        questions = page.get_by_test_id("question")
-        last_bot = await page.get_by_test_id("bot-message").last.text_content()
-        assert await questions.count() == 1, f"no question to answer after {last_bot!r}: {steps}"
-        await _answer(page, questions.first, steps)
-    pytest.fail(f"not done after {MAX_STEPS} answers: {steps}")
-
-
 async def test_a_whole_conversation_on_a_phone(live_server: str, browser: Browser) -> None:
     context = await browser.new_context(
         viewport=PHONE,
@@ -191,7 +83,7 @@ async def test_a_whole_conversation_on_a_phone(live_server: str, browser: Browse
         assert await page.get_by_test_id("text-input").get_attribute("placeholder") == (
             "Écris ta réponse…"
         )
-        steps = await _converse(page, problems)
+        steps = await converse(page, problems)
 
         SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SCREENSHOT))
@@ -235,7 +127,7 @@ async def test_erasing_after_the_end_leaves_nothing_on_screen_or_stored(
     page, problems, context = await _phone(browser)
     try:
         await page.goto(f"{live_server}/")
-        await _converse(page, problems)
+        await converse(page, problems)
         await _type(page, "/supprimer")
         # The Yes/No of /supprimer, even after the end.
         question = page.get_by_test_id("question")
@@ -297,7 +189,7 @@ async def test_a_hand_back_brings_the_question_with_its_buttons(
     page, problems, context = await _phone(browser)
     try:
         await page.goto(f"{live_server}/")
-        await _converse(page, problems)
+        await converse(page, problems)
         # After the end the person asks for a counsellor again: a question is on screen.
         await page.get_by_test_id("human-button").click()
         await page.wait_for_selector(IDLE, timeout=TURN_TIMEOUT_MS)
@@ -340,7 +232,7 @@ async def test_the_interests_question_offers_nothing_in_particular(
             question = page.get_by_test_id("question").first
             if await question.get_attribute("data-field") == "interests":
                 break
-            await _answer(page, question, steps)
+            await answer(page, question, steps)
         else:
             pytest.fail(f"never asked about interests: {steps}")
         submit = question.get_by_test_id("multi-submit")

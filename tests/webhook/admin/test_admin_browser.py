@@ -16,25 +16,27 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
-from bot.accounts.users import add_user
+from bot.accounts.users import Passwords, add_user
 from bot.clock import utcnow
 from bot.settings import Settings
 from bot.storage.database import open_database
 from tests.auxil.admin_browser import PASSWORD
+from tests.auxil.chat_page import PHONE, converse
+from tests.auxil.page_problems import Problems
+from tests.auxil.paths import ARTIFACTS
 from tests.auxil.servers import serve
-from tests.webhook.test_chat_browser import PHONE, Problems, _converse
+from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 LAPTOP = ViewportSize(width=1280, height=900)
 COUNSELLOR = "camille@poles.example"
 WAIT_MS = 15_000
 
 
 @pytest.fixture
-async def prepared(settings: Settings) -> Settings:
+async def prepared(settings: Settings, passwords: Passwords) -> Settings:
     """A counsellor of Pantin and the Mission locale of Poissy's code, before the service runs."""
     database = open_database(settings.database_url)
     try:
@@ -47,19 +49,18 @@ async def prepared(settings: Settings) -> Settings:
                 sites=["pantin"],
                 referrers=[],
                 now=utcnow(),
+                passwords=passwords,
             )
-            await tx.execute(
-                "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)",
-                {"code": "ML_POISSY", "name": "Mission locale de Poissy", "now": utcnow()},
-            )
+            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
     finally:
         await database.close()
     return settings.model_copy(update={"telegram_bot_username": "AiguillageBot"})
 
 
 @pytest.fixture
-def live(chromium: Path, prepared: Settings) -> Iterator[str]:
-    with serve(create_app(prepared)) as url:
+def live(chromium: Path, prepared: Settings, passwords: Passwords) -> Iterator[str]:
+    # The conftest's cheap hasher: Argon2 would add half a second to the sign-in.
+    with serve(create_app(prepared, passwords=passwords)) as url:
         yield url
 
 
@@ -79,7 +80,7 @@ async def test_a_counsellor_follows_up_a_person_from_sign_in_to_export(
     person_problems = Problems()
     person_problems.watch(person)
     await person.goto(f"{live}/?start=ML_POISSY")
-    await _converse(person, person_problems)
+    await converse(person, person_problems)
 
     laptop = await browser.new_context(viewport=LAPTOP, locale="fr-FR", accept_downloads=True)
     page = await laptop.new_page()
