@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -21,12 +21,11 @@ from bot.funnel import (
     referrer_codes,
     stage_definitions,
 )
-from bot.leads.store import lead_of_conversation
 from bot.storage.database import open_database
 from flows.flow import Flow
-from flows.messages import Input
 from flows.state import ConversationState
-from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
+from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
+from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.webhook_receiver import register_referrer
 
 PROFILE = SAMIR_IN_PANTIN
@@ -49,75 +48,6 @@ STAGE_KEYS = [
     "contacted",
     "enrolled",
 ]
-# 2024-03-10 00:30 in Paris: still 9 March in UTC.
-EARLY = datetime(2024, 3, 9, 23, 30, tzinfo=UTC)
-
-
-async def converse(
-    service: ConversationService,
-    person: str,
-    *,
-    referrer: str | None = None,
-    language: str | None = None,
-    profile: dict[str, Any] | None = None,
-    answers: dict[str | None, dict[str, Any]] | None = None,
-    stop_at: str | None = None,
-    back_at: str | None = None,
-) -> str:
-    """Talk as a person on the web chat; the conversation's id.
-
-    ``answers`` overrides the persona's answer for a field (None: the question without a
-    field, under 15); the person leaves when asked ``stop_at``, and goes back once when asked
-    ``back_at`` (then leaves).
-    """
-    reply = await service.handle(
-        channel="web",
-        external_id=person,
-        received=Input(command="start", payload=referrer),
-        language=language,
-    )
-    conversation_id = reply.conversation_id
-    assert conversation_id is not None
-    for _ in range(40):
-        if reply.done:
-            break
-        async with service.database.transaction() as tx:
-            peeked = await service.peek(tx, channel="web", external_id=person)
-        assert peeked is not None
-        rendered = peeked[1][-1].question
-        assert rendered is not None
-        question = rendered.model_dump()
-        field = question["field"]
-        if field == stop_at:
-            break
-        if field == back_at:
-            await service.handle(channel="web", external_id=person, received=Input(command="back"))
-            break
-        body = (answers or {}).get(field) or answer_for(question, profile or PROFILE)
-        if "choices" in body:
-            body = {"choices": tuple(body["choices"])}
-        reply = await service.handle(channel="web", external_id=person, received=Input(**body))
-    else:
-        raise AssertionError(f"{person}: the conversation did not end")
-    return conversation_id
-
-
-async def change_statuses(
-    service: ConversationService, conversation_id: str, *statuses: str
-) -> None:
-    async with service.database.transaction() as tx:
-        lead = await lead_of_conversation(tx, conversation_id)
-        assert lead is not None
-        for status in statuses:
-            await service.handoff.change_status(tx, lead.id, status, changed_by="t", now=utcnow())
-
-
-async def move_to(service: ConversationService, conversation_id: str, moment: datetime) -> None:
-    async with service.database.transaction() as tx:
-        await tx.write(
-            "UPDATE conversations SET created_at = :at WHERE id = :id",
-            {"at": moment, "id": conversation_id},
-        )
 
 
 async def populate(service: ConversationService) -> dict[str, str]:

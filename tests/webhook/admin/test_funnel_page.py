@@ -7,12 +7,12 @@ import re
 import httpx
 from fastapi import FastAPI
 
-from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
 from bot.funnel import Stage
-from tests.auxil.admin_browser import Account, sign_in
-from tests.bot.test_funnel import EARLY, PROFILE, change_statuses, converse, move_to
+from tests.auxil.admin_browser import PROFILE, Account, sign_in
+from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
+from tests.auxil.webhook_receiver import register_referrer
 from webhook.admin.funnel import number, percent, stage_label
 
 CELL = re.compile(r'<td data-count="([a-z_:]+)">([^<]*)</td>')
@@ -24,10 +24,7 @@ async def people(app: FastAPI) -> None:
     # Registered codes: an unregistered one is kept as "unknown".
     async with app.state.database.transaction() as tx:
         for code in ("ML_POISSY", "SALON"):
-            await tx.execute(
-                "INSERT INTO referrers (code, name, created_at) VALUES (:code, :code, :now)",
-                {"code": code, "now": utcnow()},
-            )
+            await register_referrer(tx, code)
     await converse(service, "refused", referrer="ML_POISSY", answers={"consent": {"choice": "no"}})
     await converse(service, "age", referrer="ML_POISSY", stop_at="postal_code")
     oriented = await converse(
