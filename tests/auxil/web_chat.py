@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+from sqlalchemy import select
 
 from bot.channels.web.sessions import external_id_of
 from bot.settings import Settings
 from bot.storage.database import Database
-from tests.auxil.personas import answer_for
+from bot.storage.models import Conversation, Lead
+from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from webhook.app import create_app
 
 SESSION = "session-0123456789"
@@ -89,11 +92,20 @@ async def become_a_lead(
 async def lead_of_session(database: Database, session: str) -> str:
     """The id of the lead a web chat session became."""
     async with database.transaction() as tx:
-        row = await tx.fetch_one(
-            "SELECT l.id FROM leads l JOIN conversations c ON c.id = l.conversation_id"
-            " WHERE c.external_id = :session",
-            {"session": external_id_of(token_of(session))},
+        lead_id = await tx.scalar(
+            select(Lead.id)
+            .join(Conversation, Conversation.id == Lead.conversation_id)
+            .where(Conversation.external_id == external_id_of(token_of(session)))
         )
-    assert row is not None, f"no lead for {session}"
-    lead_id: str = row["id"]
+    assert lead_id is not None, f"no lead for {session}"
     return lead_id
+
+
+async def web_chat_lead(
+    app: FastAPI, session: str, profile: dict[str, Any] = SAMIR_IN_PANTIN
+) -> str:
+    """Someone who talks in the running app's web chat until they become a lead; its id."""
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
+        await drive(chat, profile, session)
+    return await lead_of_session(app.state.database, session)

@@ -11,20 +11,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from bot.clock import utcnow
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
 from tests.auxil.personas import answer_for
-from tests.auxil.web_chat import drive, lead_of_session, pushed, send
+from tests.auxil.web_chat import lead_of_session, pushed, send, web_chat_lead
+from tests.auxil.webhook_receiver import register_referrer
 
 POISSY: dict[str, Any] = PROFILE | {"postal_code": "78300"}
-
-
-async def person(admin_app: FastAPI, session: str, profile: dict[str, Any] = PROFILE) -> str:
-    """A person who talks in the web chat until they become a lead; the lead's id."""
-    transport = httpx.ASGITransport(app=admin_app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://chat") as chat:
-        await drive(chat, profile, session)
-    return await lead_of_session(admin_app.state.database, session)
 
 
 async def asks_for_a_counsellor_at_once(admin_app: FastAPI, session: str) -> str:
@@ -79,10 +71,7 @@ def csv_rows(response: httpx.Response) -> list[dict[str, str]]:
 async def register_ml_poissy(admin_app: FastAPI) -> None:
     """Register the code the tests' people come with (an unregistered one is kept as unknown)."""
     async with admin_app.state.database.transaction() as tx:
-        await tx.execute(
-            "INSERT INTO referrers (code, name, created_at) VALUES (:code, :name, :now)",
-            {"code": "ML_POISSY", "name": "Mission locale de Poissy", "now": utcnow()},
-        )
+        await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
 
 
 async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]:
@@ -94,8 +83,8 @@ async def audit_actions(admin_app: FastAPI) -> list[tuple[str, str, str | None]]
 async def test_a_counsellor_sees_the_leads_of_their_site_only_and_filters_them(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    pantin = await person(admin_app, "session-pantin-0001")
-    poissy = await person(admin_app, "session-poissy-0001", POISSY)
+    pantin = await web_chat_lead(admin_app, "session-pantin-0001")
+    poissy = await web_chat_lead(admin_app, "session-poissy-0001", POISSY)
     email = await account("counsellor", sites=["pantin"])
     assert (await sign_in(http, email)).status_code == 303
 
@@ -120,7 +109,7 @@ async def test_a_counsellor_sees_the_leads_of_their_site_only_and_filters_them(
 async def test_a_lead_page_shows_the_person_and_every_change_is_kept_and_audited(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    lead_id = await person(admin_app, "session-pantin-0002")
+    lead_id = await web_chat_lead(admin_app, "session-pantin-0002")
     email = await account("counsellor", sites=["pantin"])
     await sign_in(http, email)
 
@@ -163,7 +152,7 @@ async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_bac
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
     session = "session-pantin-0003"
-    lead_id = await person(admin_app, session)
+    lead_id = await web_chat_lead(admin_app, session)
     email = await account("counsellor", sites=["pantin"])
     await sign_in(http, email)
     token = await csrf_of(http, f"/admin/leads/{lead_id}")
@@ -198,7 +187,7 @@ async def test_the_csv_export_opens_in_excel_with_accents_and_only_what_the_role
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
     await register_ml_poissy(admin_app)
-    await person(admin_app, "session-pantin-0004")
+    await web_chat_lead(admin_app, "session-pantin-0004")
     await sign_in(http, await account("admin"))
     exported = await http.get("/admin/leads.csv?site=pantin")
     assert exported.status_code == 200
@@ -227,7 +216,7 @@ async def test_a_partner_follows_its_referrals_without_their_answers(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
     await register_ml_poissy(admin_app)
-    lead_id = await person(admin_app, "session-pantin-0005")
+    lead_id = await web_chat_lead(admin_app, "session-pantin-0005")
     await sign_in(http, await account("partner", referrers=["ML_POISSY"]))
     listing = await http.get("/admin/leads")
     assert lead_id in listing.text
@@ -247,7 +236,7 @@ async def test_a_partner_follows_its_referrals_without_their_answers(
 async def test_the_admin_reads_the_audit_log_on_the_data_page(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    lead_id = await person(admin_app, "session-pantin-0006")
+    lead_id = await web_chat_lead(admin_app, "session-pantin-0006")
     counsellor = await account("counsellor", sites=["pantin"])
     await sign_in(http, counsellor)
     assert (await http.get(f"/admin/leads/{lead_id}")).status_code == 200
@@ -264,7 +253,7 @@ async def test_a_lead_with_no_site_reaches_every_counsellor_who_can_give_it_a_si
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
     lead_id = await asks_for_a_counsellor_at_once(admin_app, "session-nosite-0001")
-    sited = await person(admin_app, "session-pantin-0007")
+    sited = await web_chat_lead(admin_app, "session-pantin-0007")
     poissy_counsellor = await account("counsellor", sites=["poissy"])
     pantin_counsellor = await account("counsellor", sites=["pantin"])
     await sign_in(http, poissy_counsellor)
@@ -363,7 +352,7 @@ FORMULAS = [
 async def test_the_csv_export_neutralises_every_formula_and_phones_read_as_dialled(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    lead_id = await person(admin_app, "session-pantin-0008")
+    lead_id = await web_chat_lead(admin_app, "session-pantin-0008")
     await sign_in(http, await account("admin"))
     [row] = csv_rows(await http.get("/admin/leads.csv"))
     assert row["phone"] == "06 12 34 56 78"  # +33612345678, as French staff write it
@@ -384,7 +373,7 @@ async def test_the_csv_export_neutralises_every_formula_and_phones_read_as_diall
 async def test_filters_with_ampersand_hash_and_plus_survive_the_pages_and_the_csv_link(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    first = await person(admin_app, "session-pantin-0009")
+    first = await web_chat_lead(admin_app, "session-pantin-0009")
     code = "a&b#c+d"
     async with admin_app.state.database.transaction() as tx:
         for number in range(25):  # 26 leads with this code: two pages of 25
@@ -398,7 +387,7 @@ async def test_filters_with_ampersand_hash_and_plus_survive_the_pages_and_the_cs
             )
         await tx.execute("UPDATE leads SET referrer_code = :code", {"code": code})
     # Someone else's lead, which a broken filter would show.
-    other = await person(admin_app, "session-pantin-0010")
+    other = await web_chat_lead(admin_app, "session-pantin-0010")
     await sign_in(http, await account("admin"))
 
     page_one = await http.get("/admin/leads", params={"referrer": code})
@@ -447,7 +436,7 @@ async def test_the_search_ignores_accents_and_case(
 async def test_a_held_lead_says_so_and_a_counsellor_releases_it_once(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    lead_id = await person(admin_app, "session-held-00001")
+    lead_id = await web_chat_lead(admin_app, "session-held-00001")
     # As the address limit leaves it: kept, nothing sent anywhere.
     async with admin_app.state.database.transaction() as tx:
         await tx.execute("UPDATE leads SET held_at = created_at WHERE id = :id", {"id": lead_id})

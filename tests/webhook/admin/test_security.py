@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 
 from tests.auxil.admin_browser import PASSWORD, Account, csrf_of, sign_in
-from tests.webhook.admin.test_leads import person
+from tests.auxil.web_chat import web_chat_lead
 from webhook.admin.mount import ROUTERS
 
 # Pages a partner may open (its own referrals, in the follow-up view).
@@ -65,7 +65,7 @@ async def call(
 
 @pytest.fixture
 async def lead_id(admin_app: FastAPI) -> str:
-    return await person(admin_app, "session-security-0001")
+    return await web_chat_lead(admin_app, "session-security-0001")
 
 
 async def test_every_admin_route_refuses_a_visitor_without_session(
