@@ -9,11 +9,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.telegram.render import ApiCall, queue_for_sender
+from bot.channels.telegram.messenger import CHANNEL as TELEGRAM
 from bot.leads.notices import Digest, NoticeGate, unlinkable
 from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
 from bot.leads.store import (
+    delete_lead,
     lead_of_conversation,
     record_from_conversation,
     release_lead,
@@ -21,6 +22,8 @@ from bot.leads.store import (
     set_status,
 )
 from bot.limits import Rate, RateLimiter
+from bot.messaging import outbox
+from bot.messaging.outbox import ApiCall
 from bot.settings import Settings
 from bot.storage.database import Transaction
 from flows.catalogue import default_catalogue
@@ -36,15 +39,6 @@ REOPENED_BY_A_NEW_REQUEST = frozenset({"unreachable", "withdrawn"})
 NOTICE_LANGUAGE: Language = "fr"
 # Telegram would otherwise show a preview of the first link (the admin's sign-in page).
 NO_PREVIEW = {"is_disabled": True}
-INSERT_DIGEST = (
-    "INSERT INTO outbox_messages (chat_id, method, payload, created_at, not_before, attempts)"
-    " VALUES (:chat_id, 'sendMessage', :payload, :now, :due, 0) RETURNING id"
-)
-# Only while nobody is sending it.
-UPDATE_DIGEST = (
-    "UPDATE outbox_messages SET payload = :payload WHERE id = :id AND sent_at IS NULL"
-    " AND lease_until IS NULL"
-)
 
 
 @dataclass
@@ -182,8 +176,7 @@ class LeadHandoff:
             return False
         if await erase_lead_deliveries(tx, lead.id, now=now):
             self.queued.set()
-        # Its status history goes with it (ON DELETE CASCADE).
-        await tx.write("DELETE FROM leads WHERE id = :id", {"id": lead.id})
+        await delete_lead(tx, lead.id)
         logger.info("lead erased", extra={"lead": lead.id})
         return True
 
@@ -201,7 +194,7 @@ class LeadHandoff:
             "text": self.notice_text(lead, again=again),
             "link_preview_options": NO_PREVIEW,
         }
-        await queue_for_sender(tx, [ApiCall("sendMessage", notice)], now=now)
+        await outbox.enqueue(tx, TELEGRAM, [ApiCall("sendMessage", notice)], now=now)
 
     async def _digest(self, tx: Transaction, digest: Digest, *, now: datetime) -> None:
         """One message for the notices beyond the rate, sent when the window closes.
@@ -214,24 +207,13 @@ class LeadHandoff:
         gate = self.notices
         if digest.count > 1:
             if gate.digest_id is not None:
-                await tx.execute(
-                    UPDATE_DIGEST, {"payload": self._digest_payload(digest), "id": gate.digest_id}
-                )
+                await outbox.rewrite_waiting(tx, gate.digest_id, self._digest_payload(digest))
             return
-        row = await tx.fetch_one(
-            INSERT_DIGEST,
-            {
-                "payload": self._digest_payload(digest),
-                "chat_id": self.counsellor_chat_id,
-                "now": now,
-                "due": digest.due,
-            },
-        )
-        newer = gate.written(digest, row["id"] if row else None)
-        if newer is not None and row is not None:
-            await tx.execute(
-                UPDATE_DIGEST, {"payload": self._digest_payload(newer), "id": row["id"]}
-            )
+        call = ApiCall("sendMessage", self._digest_payload(digest))
+        row_id = await outbox.enqueue_later(tx, TELEGRAM, call, now=now, not_before=digest.due)
+        newer = gate.written(digest, row_id)
+        if newer is not None and row_id is not None:
+            await outbox.rewrite_waiting(tx, row_id, self._digest_payload(newer))
 
     def _digest_payload(self, digest: Digest) -> dict[str, Any]:
         minutes = round(self.notices.window.total_seconds() / 60)
