@@ -190,6 +190,13 @@ class Settings(BaseSettings):
         return tuple(ipaddress.ip_network(p, strict=False) for p in _listed(self.trusted_proxies))
 
     @property
+    def flow_folder(self) -> Path:
+        """The folder of the flow files: AIGUILLAGE_FLOWS_DIR, or the ones shipped with the code."""
+        from flows.flow_loader import FLOWS_DIR  # loads the flows' schema: only when asked
+
+        return self.flows_dir or FLOWS_DIR
+
+    @property
     def is_sqlite(self) -> bool:
         """Whether the database is the embedded SQLite default."""
         return self.database_url.startswith("sqlite")

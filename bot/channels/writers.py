@@ -7,7 +7,7 @@ A new messenger adds its renderer here.
 
 from __future__ import annotations
 
-from bot.channels.telegram.messenger import CHANNEL as TELEGRAM
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.telegram.render import reply_calls
 from bot.messaging.outbox import ApiCall
 from flows.i18n import Language

@@ -7,14 +7,12 @@ import asyncio
 import logging
 
 from bot.channels.telegram.runtime import ALLOWED_UPDATES, TelegramRuntime
-from bot.leads.handoff import LeadHandoff
 from bot.logs import configure_logging
-from bot.services import conversation_service, flows_dir
 from bot.settings import Settings, load_settings
-from webhook.cli._database import open_raw
+from webhook.cli._database import open_database
 from webhook.cli._errors import CliError
 from webhook.cli.flows_cmd import check_flows_and_catalogue
-from webhook.handoff.worker import DeliveryWorker
+from webhook.services import build_services
 
 logger = logging.getLogger(__name__)
 
@@ -38,19 +36,19 @@ async def poll(runtime: TelegramRuntime, *, stop: asyncio.Event | None = None) -
 
 
 async def _main(settings: Settings) -> None:
-    async with open_raw(settings) as database:
-        handoff = LeadHandoff.from_settings(settings)
-        # The same service as serve's: reminder and closing delays included.
-        service = conversation_service(settings, database, handoff=handoff)
-        await service.prepare()
-        runtime = TelegramRuntime(settings, service, database)
+    async with open_database(settings) as database:
+        # The same services as serve's: reminder and closing delays, lead delivery included.
+        services = build_services(settings, database)
+        runtime = services.telegram
+        assert runtime is not None  # run() checked the token
+        await services.conversations.prepare()
         await runtime.start(webhook=False)
         # Polling and a webhook cannot both be on: polling wins while this runs.
         await runtime.bot.delete_webhook()
         logger.info("telegram polling started", extra={"database": settings.database_label})
         try:
             # Leads found while polling are delivered too, as by serve.
-            async with DeliveryWorker(database, wake=handoff.queued).running():
+            async with services.deliveries.running():
                 await poll(runtime)
         finally:
             await runtime.stop()
@@ -60,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     if settings.telegram_token is None:
         raise CliError("AIGUILLAGE_TELEGRAM_TOKEN: expected the bot's token to poll Telegram")
-    check_flows_and_catalogue(flows_dir(settings))
+    check_flows_and_catalogue(settings.flow_folder)
     configure_logging(settings.log_level)
     asyncio.run(_main(settings))
     return 0

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.settings import load_settings
 from flows.catalogue import Catalogue, CatalogueError, load_catalogue
 from flows.flow import Flow
-from flows.flow_loader import FLOWS_DIR, FlowError, flow_files, load_flow_file
+from flows.flow_loader import FlowError, flow_files, load_flow_file
 from flows.graph import to_dot, to_mermaid
 from webhook.cli._errors import CliError
 from webhook.cli._output import emit, emit_error
@@ -83,7 +83,7 @@ def check_flows_and_catalogue(directory: Path) -> tuple[dict[Path, Flow], Catalo
 
 def _directory(args: argparse.Namespace) -> Path:
     given: Path | None = args.dir
-    return given or load_settings().flows_dir or FLOWS_DIR
+    return given or load_settings().flow_folder
 
 
 def run_check(args: argparse.Namespace) -> int:

@@ -8,7 +8,6 @@ import logging
 import uvicorn
 
 from bot.logs import configure_logging
-from bot.services import flows_dir
 from bot.settings import load_settings
 from webhook.app import create_app
 from webhook.cli._database import check_database
@@ -30,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings()
     # Broken flow files, or a database with a wrong address or password, stop here with one
     # line each, not with a traceback in the server's start-up.
-    check_flows_and_catalogue(flows_dir(settings))
+    check_flows_and_catalogue(settings.flow_folder)
     check_database(settings)
     configure_logging(settings.log_level)
     logger.info("database", extra={"database": settings.database_label})

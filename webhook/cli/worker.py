@@ -10,8 +10,8 @@ import signal
 
 from bot.logs import configure_logging
 from bot.settings import Settings, load_settings
-from webhook.cli._database import open_raw
-from webhook.handoff.worker import DeliveryWorker
+from webhook.cli._database import open_database
+from webhook.services import build_services
 
 logger = logging.getLogger(__name__)
 
@@ -26,9 +26,11 @@ async def _main(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signum, stopping.set)
-    async with open_raw(settings) as database, DeliveryWorker(database).running():
-        logger.info("delivery worker started", extra={"database": settings.database_label})
-        await stopping.wait()
+    async with open_database(settings) as database:
+        deliveries = build_services(settings, database).deliveries
+        async with deliveries.running():
+            logger.info("delivery worker started", extra={"database": settings.database_label})
+            await stopping.wait()
     logger.info("delivery worker stopped")
 
 

@@ -13,10 +13,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.warnings import PTBUserWarning
 
+from bot.channels.telegram import CHANNEL
 from bot.messaging.messenger import Refused, SlowDown, Unreachable
 from bot.settings import Settings
 
-CHANNEL = "telegram"
 MAX_PARSED_URLS = 64
 # do_api_request suggests the typed method for a method PTB knows, on every call: they are
 # exactly what TelegramMessenger.call avoids (see there). pyproject.toml lets the tests ignore

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.channels.telegram import group_notices
-from bot.channels.telegram.messenger import CHANNEL
+from bot.channels.telegram import CHANNEL, group_notices
 from bot.channels.telegram.parse import Inbound, chat_of, forged, presser, read_update
 from bot.channels.telegram.render import keyboard, reply_calls, step_matches
 from bot.clock import utcnow

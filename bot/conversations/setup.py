@@ -1,25 +1,15 @@
-"""The conversation service as the settings describe it: one recipe for every command.
-
-``serve``, ``bot`` (polling) and ``chat`` used to build it each their own way, and the polling
-bot forgot the reminder and closing delays; now they all call ``conversation_service``.
-"""
+"""The conversation service as the settings describe it (webhook/services.py builds the rest)."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
+from bot.channels.writers import WRITABLE
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Timing
 from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
 from bot.storage.database import Database
-from flows.flow_loader import FLOWS_DIR
-
-
-def flows_dir(settings: Settings) -> Path:
-    """The folder of the flow files: AIGUILLAGE_FLOWS_DIR, or the ones shipped with the code."""
-    return settings.flows_dir or FLOWS_DIR
 
 
 def timing(settings: Settings) -> Timing:
@@ -36,8 +26,10 @@ def conversation_service(
     """The service with the configured flows, privacy link, delays and lead hand-off."""
     return ConversationService(
         database,
-        FlowRegistry(flows_dir(settings)),
+        FlowRegistry(settings.flow_folder),
         context={"privacy_url": settings.privacy_url},
         timing=timing(settings),
+        # Only channels that can write first get reminders (a web page cannot be nudged).
+        reminder_channels=WRITABLE,
         handoff=handoff,
     )

@@ -1,0 +1,57 @@
+"""The services of one process, built from the settings: one recipe for every command.
+
+``serve`` (webhook/app.py), ``bot`` (polling), ``worker`` and ``chat`` each used to assemble
+the conversation service, the lead hand-off, the delivery worker and the Telegram channel in
+their own way, and drifted apart (the polling bot once forgot the reminder delays). They all
+call ``build_services`` and use what they need of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.conversations.setup import conversation_service
+from telegram import Bot
+
+from bot.channels.telegram.runtime import TelegramRuntime
+from bot.conversations.service import ConversationService
+from bot.leads.handoff import LeadHandoff
+from bot.settings import Settings
+from bot.storage.database import Database
+from webhook.handoff.worker import DeliveryWorker
+
+
+@dataclass(frozen=True)
+class Services:
+    """What a process runs, on one database."""
+
+    settings: Settings
+    database: Database
+    handoff: LeadHandoff
+    conversations: ConversationService
+    # Delivers lead events to the partners' endpoints; woken when a step queues one.
+    deliveries: DeliveryWorker
+    # None when no Telegram token is configured (nor a bot given, in tests).
+    telegram: TelegramRuntime | None
+
+
+def build_services(
+    settings: Settings, database: Database, *, telegram_bot: Bot | None = None
+) -> Services:
+    """The services these settings describe (nothing is started: the caller starts what it
+    runs)."""
+    handoff = LeadHandoff.from_settings(settings)
+    conversations = conversation_service(settings, database, handoff=handoff)
+    telegram = (
+        TelegramRuntime(settings, conversations, database, bot=telegram_bot)
+        if telegram_bot is not None or settings.telegram_token is not None
+        else None
+    )
+    return Services(
+        settings=settings,
+        database=database,
+        handoff=handoff,
+        conversations=conversations,
+        deliveries=DeliveryWorker(database, wake=handoff.queued),
+        telegram=telegram,
+    )
