@@ -1,8 +1,14 @@
-"""The admin view under test: the service, accounts of each role, a signed-in browser."""
+"""The admin view under test: the service, accounts of each role, a signed-in browser.
+
+Accounts are hashed and checked by a cheap hasher, never Argon2 (a quarter of a second a
+check). A test module may give its own ``clock`` (the service's time, e.g. a ManualClock) or
+``hasher`` (e.g. one that holds its checks): the service and ``account`` then use it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 
 import httpx
 import pytest
@@ -17,15 +23,28 @@ from webhook.app import create_app
 
 
 @pytest.fixture
-def passwords() -> Passwords:
+def hasher() -> CountingHasher:
     """A cheap stand-in for Argon2, whose quarter of a second a check is the service's only."""
-    return Passwords(CountingHasher())
+    return CountingHasher()
 
 
 @pytest.fixture
-async def admin_app(settings: Settings, passwords: Passwords) -> AsyncIterator[FastAPI]:
+def passwords(hasher: CountingHasher) -> Passwords:
+    return Passwords(hasher)
+
+
+@pytest.fixture
+def clock() -> Callable[[], datetime]:
+    """The service's time: the real one here."""
+    return utcnow
+
+
+@pytest.fixture
+async def admin_app(
+    settings: Settings, passwords: Passwords, clock: Callable[[], datetime]
+) -> AsyncIterator[FastAPI]:
     """The whole service, without background workers (tests run what they need)."""
-    application = create_app(settings, background=False, passwords=passwords)
+    application = create_app(settings, background=False, passwords=passwords, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 
@@ -39,7 +58,7 @@ async def http(admin_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest.fixture
-def account(admin_app: FastAPI, passwords: Passwords) -> Account:
+def account(admin_app: FastAPI, passwords: Passwords, clock: Callable[[], datetime]) -> Account:
     """Create an account: ``await account("counsellor", sites=["pantin"])`` returns its e-mail."""
     made = 0
 
@@ -57,7 +76,7 @@ def account(admin_app: FastAPI, passwords: Passwords) -> Account:
                 role=role,
                 sites=sites or [],
                 referrers=referrers or [],
-                now=utcnow(),
+                now=clock(),
                 passwords=passwords,
             )
         return email
