@@ -99,10 +99,12 @@ async def open_database(settings: Settings) -> AsyncIterator[storage.Database]:
     await asyncio.to_thread(prepare_database, settings)
     database = storage.open_database(settings.database_url)
     try:
-        # Reached now, so that a wrong address or password is one line, not a traceback later.
+        # Reached now, so that a wrong address or password is one line, not a traceback later:
+        # a transaction connects (PostgreSQL's pool, with its password; SQLite's file, locked
+        # for writing), even one that runs no statement.
         with reporting_unreachable(settings):
-            async with database.transaction() as tx:
-                await tx.fetch_one("SELECT 1")
+            async with database.transaction():
+                pass
         yield database
     finally:
         await database.close()
