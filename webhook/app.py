@@ -5,18 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI
 from telegram import Bot
 
 from bot.accounts.users import DEFAULT_PASSWORDS, Passwords
-from bot.channels.telegram.runtime import TelegramRuntime
+from bot.channels.web.chat import WebChat
 from bot.clock import utcnow
-from bot.leads.handoff import LeadHandoff
 from bot.retention import Retention, purge_daily
 from bot.retention import stop as retention_stop
-from bot.services import conversation_service
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
@@ -29,8 +27,8 @@ from webhook.api_docs import mount_api_docs
 from webhook.body_limit import BodyLimit
 from webhook.channels.telegram import TelegramWebhook
 from webhook.errors import install_error_handlers
-from webhook.handoff.worker import DeliveryWorker
 from webhook.rate_limits import ChatLimits
+from webhook.services import build_services
 from webhook.strict_transport import StrictTransport
 
 
@@ -52,14 +50,9 @@ def create_app(
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
     database = open_database(settings.database_url)
-    handoff = LeadHandoff.from_settings(settings)
-    conversations = conversation_service(settings, database, handoff=handoff)
-    deliveries = DeliveryWorker(database, wake=handoff.queued)
-    telegram = (
-        TelegramRuntime(settings, conversations, database, bot=telegram_bot)
-        if telegram_bot is not None or settings.telegram_token is not None
-        else None
-    )
+    services = build_services(settings, database, telegram_bot=telegram_bot)
+    conversations, telegram = services.conversations, services.telegram
+    idle = timedelta(minutes=settings.web_session_idle_minutes)
 
     retention = Retention.from_settings(settings)
 
@@ -72,7 +65,7 @@ def create_app(
         try:
             async with AsyncExitStack() as delivering:
                 if background:
-                    await delivering.enter_async_context(deliveries.running())
+                    await delivering.enter_async_context(services.deliveries.running())
                 yield
         finally:
             await retention_stop(purging)
@@ -98,9 +91,10 @@ def create_app(
     app.state.session_factory = session_factory
     app.state.database = database
     app.state.conversations = conversations
+    app.state.web_chat = WebChat(database, conversations, idle=idle)
     app.state.telegram = telegram
-    app.state.handoff = handoff
-    app.state.deliveries = deliveries
+    app.state.handoff = services.handoff
+    app.state.deliveries = services.deliveries
     app.state.chat_limits = ChatLimits.from_settings(settings)
     app.include_router(orient.router)
     app.include_router(chat.router)

@@ -179,6 +179,18 @@ async def set_reachable(
     )
 
 
+async def activity(
+    tx: Transaction, *, channel: str, external_id: str
+) -> tuple[bool, datetime] | None:
+    """Whether a conversation is done, and when it was last active; None when there is none."""
+    row = await tx.first(
+        select(Conversation.status, Conversation.updated_at).where(
+            Conversation.channel == channel, Conversation.external_id == external_id
+        )
+    )
+    return (row[0] == "done", row[1]) if row else None
+
+
 # --- A counsellor's hold, and what the web chat polls ---------------------------------------
 
 

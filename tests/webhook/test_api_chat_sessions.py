@@ -19,6 +19,7 @@ from bot.clock import utcnow
 from bot.settings import Settings
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.web_chat import SESSION, bearer, drive, pushed, send, token_of
+from webhook.app import create_app
 
 NAME = "Samir"
 PHONE_DIGITS = ("06 12 34 56 78", "+33612345678", "612345678")
@@ -140,11 +141,16 @@ async def test_a_session_still_active_within_the_idle_window_resumes(
     assert "On reprend" in resumed["messages"][0]["text"]
 
 
-async def test_the_idle_window_is_a_setting(app: FastAPI, client: httpx.AsyncClient) -> None:
-    app.state.settings = app.state.settings.model_copy(update={"web_session_idle_minutes": 5})
-    await send(client, command="start")
-    await idle_for(app, SESSION, minutes=6)
-    response = await client.post("/api/chat", json={"choice": "yes"}, headers=bearer(SESSION))
+async def test_the_idle_window_is_a_setting(settings: Settings) -> None:
+    app = create_app(settings.model_copy(update={"web_session_idle_minutes": 5}))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
+    ):
+        await send(client, command="start")
+        await idle_for(app, SESSION, minutes=6)
+        response = await client.post("/api/chat", json={"choice": "yes"}, headers=bearer(SESSION))
     assert response.status_code == 401
 
 

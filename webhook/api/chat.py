@@ -7,32 +7,19 @@ it lives.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Literal, cast
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from bot.channels.web.sessions import (
-    WEB_CHANNEL,
-    LiveSession,
-    external_id_of,
-    live_session,
-    new_token,
-)
-from bot.clock import utcnow
+from bot.channels.web.chat import UnknownSession, WebChat
 from bot.conversations.commands import typed_command
-from bot.conversations.counsellor import pushed_messages
-from bot.conversations.service import ConversationService
-from bot.settings import Settings
-from bot.storage.database import Database
 from flows.events import Event
 from flows.i18n import Language
-from flows.inputs import fold
 from flows.messages import Input
 from flows.render import RenderedMessage, RenderedQuestion
 from flows.rules import Orientation
-from webhook.deps import LanguageDep, SettingsDep, bearer_token
+from webhook.deps import LanguageDep, bearer_token
 from webhook.errors import without_lone_surrogates
 from webhook.rate_limits import ClientAddressDep, PollLimitDep, chat_limits
 
@@ -41,8 +28,6 @@ UNKNOWN_SESSION = (
     'session: unknown or expired session token; send {"command": "start"} without one'
     " to begin a new conversation"
 )
-# After the end, these start someone new on a new session rather than reuse the old one.
-RESTART_WORDS = ("recommencer", "restart")
 AuthorizationHeader = Annotated[
     str | None, Header(description="Bearer <session token from a start reply>")
 ]
@@ -101,30 +86,13 @@ class ChatResponse(BaseModel):
     erased: bool = False
 
 
-async def current_session(
-    request: Request, settings: SettingsDep, authorization: str | None
-) -> LiveSession | None:
-    database: Database = request.app.state.database
-    idle = timedelta(minutes=settings.web_session_idle_minutes)
-    async with database.transaction() as tx:
-        return await live_session(tx, bearer_token(authorization), now=utcnow(), idle=idle)
-
-
 def unknown_session() -> HTTPException:
     return HTTPException(401, detail=UNKNOWN_SESSION, headers={"WWW-Authenticate": "Bearer"})
 
 
-def starts_someone_new(received: Input, session: LiveSession | None) -> bool:
-    """Whether this input begins a new conversation, on a new token.
-
-    A restart never reuses the token: whoever restarts on a shared browser is a new person,
-    and their answers must not land in the previous person's conversation or lead.
-    """
-    if session is None or received.command == "restart":
-        return True
-    if not session.done:
-        return False
-    return received.choice == "restart" or fold(received.text or "") in RESTART_WORDS
+def web_chat(request: Request) -> WebChat:
+    chat: WebChat = request.app.state.web_chat
+    return chat
 
 
 @router.post(
@@ -137,7 +105,6 @@ async def chat(
     body: ChatRequest,
     request: Request,
     language: LanguageDep,
-    settings: SettingsDep,
     address: ClientAddressDep,
     authorization: AuthorizationHeader = None,
 ) -> ChatResponse:
@@ -145,13 +112,13 @@ async def chat(
     repeats = chat_limits(request).replies
     token = bearer_token(authorization)
     if token is None or body.command == "back":
-        return await _chat(body, request, language, settings, address, authorization)
+        return await _chat(body, request, language, address, token)
     fingerprint = f"{language} {body.model_dump_json()}"
     async with repeats.lock(token):
         repeated = repeats.repeated(token, fingerprint)
         if repeated is not None and _surely_a_repeat(body, cast(ChatResponse, repeated)):
             return cast(ChatResponse, repeated)
-        response = await _chat(body, request, language, settings, address, authorization)
+        response = await _chat(body, request, language, address, token)
         repeats.remember(token, fingerprint, response)
         return response
 
@@ -175,34 +142,17 @@ def _surely_a_repeat(body: ChatRequest, last: ChatResponse) -> bool:
 
 
 async def _chat(
-    body: ChatRequest,
-    request: Request,
-    language: Language,
-    settings: Settings,
-    address: str,
-    authorization: str | None,
+    body: ChatRequest, request: Request, language: Language, address: str, token: str | None
 ) -> ChatResponse:
-    service: ConversationService = request.app.state.conversations
-    received = body.as_input()
-    session = await current_session(request, settings, authorization)
-    if starts_someone_new(received, session):
-        if session is None and received.command not in ("start", "restart"):
-            raise unknown_session()
-        token = new_token()
-        # A partner's code (payload) is kept: the new conversation comes from the same link.
-        received = Input(command="start", payload=received.payload)
-    else:
-        assert session is not None
-        token = session.token
-    reply = await service.handle(
-        channel=WEB_CHANNEL,
-        external_id=external_id_of(token),
-        received=received,
-        language=language,
-        source=address,
-    )
+    try:
+        sent = await web_chat(request).send(
+            token, body.as_input(), language=language, source=address
+        )
+    except UnknownSession:
+        raise unknown_session() from None
+    reply = sent.reply
     return ChatResponse(
-        session=token,
+        session=sent.token,
         messages=reply.messages,
         done=reply.done,
         orientation=reply.orientation,
@@ -231,7 +181,6 @@ class PushedMessages(BaseModel):
 )
 async def pushed(
     request: Request,
-    settings: SettingsDep,
     _: PollLimitDep,
     authorization: AuthorizationHeader = None,
     # Transcript ids are 32-bit integers on PostgreSQL: a larger one cannot exist, and would
@@ -239,15 +188,10 @@ async def pushed(
     after: Annotated[int, Query(ge=0, le=MAX_MESSAGE_ID)] = 0,
 ) -> PushedMessages:
     """The web page asks every few seconds: a web page cannot be written to first."""
-    session = await current_session(request, settings, authorization)
-    if session is None:
-        raise unknown_session()
-    database: Database = request.app.state.database
-    service: ConversationService = request.app.state.conversations
-    async with database.transaction() as tx:
-        found = await pushed_messages(
-            tx, service, channel=WEB_CHANNEL, external_id=session.external_id, after=after
-        )
+    try:
+        found = await web_chat(request).pushed(bearer_token(authorization), after=after)
+    except UnknownSession:
+        raise unknown_session() from None
     return PushedMessages(
         messages=[PushedMessage(id=i, text=t) for i, t in found.messages],
         counsellor=found.held,

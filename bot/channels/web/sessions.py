@@ -14,8 +14,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bot.conversations import repository
 from bot.storage.database import Transaction
-from bot.storage.values import as_datetime
 
 WEB_CHANNEL = "web"
 DEFAULT_IDLE = timedelta(minutes=30)
@@ -50,14 +50,10 @@ async def live_session(
     if token is None or not TOKEN_PATTERN.fullmatch(token):
         return None
     external_id = external_id_of(token)
-    row = await tx.fetch_one(
-        "SELECT status, updated_at FROM conversations WHERE channel = :channel"
-        " AND external_id = :external_id",
-        {"channel": WEB_CHANNEL, "external_id": external_id},
-    )
-    if row is None:
+    found = await repository.activity(tx, channel=WEB_CHANNEL, external_id=external_id)
+    if found is None:
         return None
-    active_at = as_datetime(row["updated_at"])
-    if active_at is None or now - active_at > idle:
+    done, active_at = found
+    if now - active_at > idle:
         return None
-    return LiveSession(token=token, external_id=external_id, done=row["status"] == "done")
+    return LiveSession(token=token, external_id=external_id, done=done)
