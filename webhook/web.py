@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -14,12 +13,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
+from bot.partners.codes import is_referral_code
 from flows.i18n import Language, gettext
 from webhook.deps import LanguageDep, SettingsDep
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
-REFERRAL_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 # The page loads nothing but its own files; a text that slipped past the script's escaping
 # still could not run code or reach another origin.
@@ -75,7 +74,7 @@ async def chat_page(
     start: Annotated[str | None, Query(description="referral code of a partner")] = None,
 ) -> HTMLResponse:
     """The chat page in the visitor's language; ``?start=CODE`` is passed on to the first turn."""
-    referral = start if start is not None and REFERRAL_CODE.fullmatch(start) else None
+    referral = start if start is not None and is_referral_code(start) else None
     base_path = str(request.scope.get("root_path", "")).rstrip("/")
     # Texts also quote chat commands such as /recommencer: only the site's own pages are links.
     site_pages = [settings.privacy_url] if settings.privacy_url.startswith("/") else []

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import Select, insert, select
+
 from bot.clock import utcnow
 from bot.storage.database import Transaction
+from bot.storage.models import FlowVersion
 from flows.flow import Flow
 from flows.flow_loader import FLOWS_DIR, flow_files, parse_flow
 
-FIND_DEFINITION = (
-    "SELECT definition FROM flow_versions WHERE flow_id = :flow_id AND version = :version"
-)
+
+def _definition(flow_id: str, version: str) -> Select[str]:
+    return select(FlowVersion.definition).where(
+        FlowVersion.flow_id == flow_id, FlowVersion.version == version
+    )
 
 
 class FlowRegistry:
@@ -40,21 +45,23 @@ class FlowRegistry:
     async def record_current(self, tx: Transaction) -> None:
         """Keep every current definition in the database so later versions can still run it."""
         for flow_id, flow in self.current.items():
-            key = {"flow_id": flow_id, "version": flow.pinned_version}
-            if await tx.fetch_one(FIND_DEFINITION, key) is None:
-                await tx.execute(
-                    "INSERT INTO flow_versions (flow_id, version, definition, created_at)"
-                    " VALUES (:flow_id, :version, :definition, :now)",
-                    {**key, "definition": self._sources[flow_id], "now": utcnow()},
+            if await tx.scalar(_definition(flow_id, flow.pinned_version)) is None:
+                await tx.run(
+                    insert(FlowVersion).values(
+                        flow_id=flow_id,
+                        version=flow.pinned_version,
+                        definition=self._sources[flow_id],
+                        created_at=utcnow(),
+                    )
                 )
 
     async def pinned(self, tx: Transaction, flow_id: str, version: str) -> Flow:
         """The definition a conversation started with."""
         key = (flow_id, version)
         if key not in self._pinned:
-            row = await tx.fetch_one(FIND_DEFINITION, {"flow_id": flow_id, "version": version})
-            if row is None:
+            definition = await tx.scalar(_definition(flow_id, version))
+            if definition is None:
                 # Its definition is lost: finishing on the current one beats failing the person.
                 return self.current[flow_id]
-            self._pinned[key] = parse_flow(row["definition"], source=f"{flow_id}@{version}")
+            self._pinned[key] = parse_flow(definition, source=f"{flow_id}@{version}")
         return self._pinned[key]
