@@ -6,9 +6,10 @@ Every statement of the product runs in a ``Transaction`` of the process's ``Data
   ``tx.first``, ``tx.scalar``, ``tx.scalars``, ``tx.run``) on the models of
   ``bot/storage/models.py``: typed results, IN lists and dialect differences (``FOR UPDATE``,
   ``RETURNING``) left to SQLAlchemy.
-- **The hot path** (inbox, conversation step, outbox: ``bot/storage/hot_path.py``) runs SQL
-  text written once for both databases, with ``:name`` parameters (``fetch``, ``execute``,
-  ``write``, ``execute_many``). A Core statement costs about twice the CPU of its text (the
+- **The hot path** runs SQL text written once for both databases, with ``:name``
+  parameters (``fetch``, ``execute``, ``write``, ``execute_many``), in three storage modules,
+  one per table: ``bot/messaging/inbox.py``, ``bot/conversations/repository.py`` (a step's
+  part) and ``bot/messaging/outbox.py``. A Core statement costs about twice the CPU of its text (the
   review's measure: 263 µs against 126 µs for one select and one update), which a step pays at
   every message.
 
