@@ -28,9 +28,6 @@ FORBIDDEN = {
     "webhook": ("tests", "bench"),
 }
 SQL_KEYWORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
-# Modules of webhook/ whose SQL is being moved to bot/ (issue #13) by another change: this
-# guard's part for them is expected to fail until then, and fails as soon as they are clean.
-SQL_BEING_MOVED = ("webhook/cli/_database.py",)
 
 
 @dataclass(frozen=True)
@@ -124,16 +121,5 @@ def sql_texts(path: Path) -> Iterator[str]:
 
 
 def test_webhook_holds_no_sql() -> None:
-    offending = [
-        found
-        for path in sources("webhook")
-        if str(path.relative_to(ROOT)) not in SQL_BEING_MOVED
-        for found in sql_texts(path)
-    ]
-    assert offending == [], "SQL belongs in bot/'s storage modules:\n" + "\n".join(offending)
-
-
-@pytest.mark.xfail(strict=True, reason=f"SQL still being moved to bot/ in {SQL_BEING_MOVED}")
-def test_webhook_modules_being_reshaped_hold_no_sql() -> None:
-    offending = [found for name in SQL_BEING_MOVED for found in sql_texts(ROOT / name)]
+    offending = [found for path in sources("webhook") for found in sql_texts(path)]
     assert offending == [], "SQL belongs in bot/'s storage modules:\n" + "\n".join(offending)
