@@ -1,4 +1,10 @@
-"""The one database engine and session factory of a process."""
+"""An SQLAlchemy AsyncSession engine: no longer the product's way to the database.
+
+Every statement of the product runs on bot/storage/database.py's ``Database``. What is left
+here serves the tests that still read through a session (tests/webhook/test_telegram_e2e.py,
+tests/bot/conversations/test_service.py, and test_channel.py through
+``app.state.session_factory``); this module goes once they read through the ``Database``.
+"""
 
 from __future__ import annotations
 
