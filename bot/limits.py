@@ -11,11 +11,12 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from bot.keyed_locks import KeyedLocks
 
 Clock = Callable[[], float]
 Reply = TypeVar("Reply")
@@ -92,13 +93,10 @@ class RecentReplies(Generic[Reply]):
         self.max_keys = max_keys
         # key -> (input fingerprint, when, reply)
         self._last: OrderedDict[str, tuple[str, float, Reply]] = OrderedDict()
-        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._locks: KeyedLocks[str] = KeyedLocks()
 
     def lock(self, key: str) -> asyncio.Lock:
-        lock = self._locks.get(key)
-        if lock is None:
-            lock = self._locks[key] = asyncio.Lock()
-        return lock
+        return self._locks[key]
 
     def repeated(self, key: str, fingerprint: str) -> Reply | None:
         """The reply to this very input if it was the key's last one, within the window."""
