@@ -28,7 +28,7 @@ COUNSELLOR_LANGUAGE: Language = "fr"
 CONTACT_FIELDS = ("first_name", "phone", "email", "contact_preference", "site")
 # What a LeadRecord is read from, in the order _record unpacks it (16 columns: more than
 # select() types, so rows are tuples of Any until _record names them).
-LEAD_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
+_LEAD_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Lead.id,
     Lead.created_at,
     Lead.updated_at,
@@ -46,7 +46,7 @@ LEAD_COLUMNS: tuple[InstrumentedAttribute[Any], ...] = (
     Lead.status,
     Lead.held_at,
 )
-NEWEST_FIRST = (Lead.created_at.desc(), Lead.id)
+_NEWEST_FIRST = (Lead.created_at.desc(), Lead.id)
 LeadSelect = Select[*tuple[Any, ...]]
 
 
@@ -187,13 +187,13 @@ async def _add_change(
 
 def select_leads(*conditions: ColumnElement[bool]) -> LeadSelect:
     """The leads meeting ``conditions``, newest first, as read_selected reads them."""
-    return select(*LEAD_COLUMNS).where(*conditions).order_by(*NEWEST_FIRST)
+    return select(*_LEAD_COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST)
 
 
 async def read_selected(tx: Transaction, statement: LeadSelect) -> list[LeadRecord]:
     """The leads of a select_leads statement (paged or not), in its order, with their
-    histories: two queries, plus one per 500 leads, not two a lead (a CSV export may hold
-    thousands)."""
+    histories: one query for the leads and one per 500 of them for the histories, not two a
+    lead (a CSV export may hold thousands)."""
     rows = await tx.all(statement)
     histories = await _histories(tx, [row[0] for row in rows])
     return [_record(row, histories.get(row[0], ())) for row in rows]
