@@ -35,7 +35,7 @@ async def bot_username(settings: Settings) -> str | None:
     if settings.telegram_token is None:
         return None
     # Loaded only to ask Telegram: the Telegram client is half of this command's start.
-    from bot.channels.telegram.runtime import make_bot
+    from bot.channels.telegram.messenger import make_bot
 
     bot = make_bot(settings)
     async with bot:
