@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.telegram.messenger import CHANNEL as TELEGRAM
+from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.leads.notices import Digest, NoticeGate, unlinkable
 from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
