@@ -3,6 +3,11 @@
 A statement is compiled by SQLAlchemy's own dialect (IN lists expanded, ``FOR UPDATE`` and
 ``RETURNING`` as each database writes them, Python-side column defaults filled in), and its
 results are converted by the types of its columns, as bot/storage/values.py stores them.
+
+Compiling costs about 0.3 ms of CPU, five times running the statement: compiled statements
+are kept by SQLAlchemy's own cache key (the statement's shape, without its values), as its
+engine does. A statement with an IN list is compiled each time, its SQL depending on the
+list's length.
 """
 
 from __future__ import annotations
@@ -52,20 +57,57 @@ def dialect(name: str) -> Dialect:
     return SQLiteDialect(paramstyle="named")
 
 
+# Statement shapes kept compiled; the product has a few hundred at most.
+MAX_CACHED = 1024
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What a statement's shape compiles to, whatever its values."""
+
+    compiled: SQLCompiler
+    converters: tuple[Convert | None, ...]
+    # Columns whose Python-side default fills in a value the statement does not give.
+    defaults: tuple[tuple[Column[Any], bool], ...]
+
+
+_cache: dict[tuple[str, Any], _Shape] = {}
+
+
 def compile_statement(statement: Executable, dialect_name: str) -> Compiled:
-    """Compile a Core statement for one database."""
+    """Compile a Core statement for one database (its shape once, its values each time)."""
     assert isinstance(statement, ClauseElement)
-    compiled = statement.compile(
-        dialect=dialect(dialect_name), compile_kwargs={"render_postcompile": True}
-    )
-    assert isinstance(compiled, SQLCompiler)
-    params = dict(compiled.params)
-    for column in [*compiled.insert_prefetch, *compiled.update_prefetch]:
+    key = statement._generate_cache_key()
+    shape = _cache.get((dialect_name, key.key)) if key is not None else None
+    if shape is not None and key is not None:
+        params = dict(shape.compiled.construct_params(extracted_parameters=key.bindparams))
+    else:
+        engine_dialect = dialect(dialect_name)
+        plain = engine_dialect.statement_compiler(engine_dialect, statement, cache_key=key)
+        if key is not None and not plain.post_compile_params:
+            shape = _shape(plain, statement)
+            if len(_cache) >= MAX_CACHED:
+                _cache.clear()
+            _cache[(dialect_name, key.key)] = shape
+        else:
+            expanded = statement.compile(
+                dialect=engine_dialect, compile_kwargs={"render_postcompile": True}
+            )
+            assert isinstance(expanded, SQLCompiler)
+            shape = _shape(expanded, statement)
+        params = dict(shape.compiled.params)
+    for column, insert in shape.defaults:
         # Python-side defaults (created_at, updated_at): SQLAlchemy's engine would fill them.
         if params.get(column.key) is None:
-            params[column.key] = _default(column, insert=column in compiled.insert_prefetch)
+            params[column.key] = _default(column, insert=insert)
+    return Compiled(shape.compiled.string, params, shape.converters)
+
+
+def _shape(compiled: SQLCompiler, statement: Executable) -> _Shape:
     columns = getattr(statement, "exported_columns", ())
-    return Compiled(compiled.string, params, tuple(_converter(c.type) for c in columns))
+    defaults = [(column, True) for column in compiled.insert_prefetch]
+    defaults += [(column, False) for column in compiled.update_prefetch]
+    return _Shape(compiled, tuple(_converter(c.type) for c in columns), tuple(defaults))
 
 
 def _default(column: Column[Any], *, insert: bool) -> Any:

@@ -57,3 +57,18 @@ async def test_python_defaults_json_and_returning(database: Database) -> None:
         await tx.run(insert(TelegramUpdate).values(update_id=7, payload={"n": [1, "é'"]}))
         payload = await tx.scalar(select(TelegramUpdate.payload))
         assert payload == {"n": [1, "é'"]}
+
+
+async def test_a_statement_kept_compiled_takes_each_call_s_own_values(database: Database) -> None:
+    async with database.transaction() as tx:
+        for key in ("a", "b"):
+            await tx.run(insert(LoginAttempt).values(key=key, at=AT))
+    async with database.transaction() as tx:
+        # The same shape twice (compiled once), then with an IN list (compiled each time).
+        for key in ("a", "b"):
+            assert await tx.scalars(select(LoginAttempt.key).where(LoginAttempt.key == key)) == [
+                key
+            ]
+        for keys in (["a"], ["a", "b"]):
+            found = select(LoginAttempt.key).where(LoginAttempt.key.in_(keys))
+            assert sorted(await tx.scalars(found)) == keys
