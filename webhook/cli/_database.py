@@ -108,7 +108,3 @@ async def open_database(settings: Settings) -> AsyncIterator[storage.Database]:
         yield database
     finally:
         await database.close()
-
-
-# Its former name, still imported by some commands: the same helper, not a second one.
-open_raw = open_database

@@ -8,7 +8,7 @@ from typing import get_args
 from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.settings import load_settings
-from webhook.cli._database import announce_database, open_raw
+from webhook.cli._database import announce_database, open_database
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
 
@@ -29,7 +29,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 async def _list(args: argparse.Namespace) -> list[endpoints.DeliveryInfo]:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await endpoints.list_deliveries(
             tx, state=args.state, endpoint_id=args.endpoint, lead_id=args.lead, limit=args.limit
         )
@@ -54,7 +54,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 async def _replay(args: argparse.Namespace) -> int:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         ids = list(args.ids)
         if args.failed:
             ids += await endpoints.failed_ids(tx, endpoint_id=args.endpoint)

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from bot.clock import utcnow
 from bot.leads import endpoints
 from bot.settings import load_settings
-from webhook.cli._database import announce_database, open_raw
+from webhook.cli._database import announce_database, open_database
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit
 from webhook.handoff.signing import new_secret
@@ -56,7 +56,7 @@ def _host(url: str) -> str:
 async def _add(args: argparse.Namespace, secret: str) -> str:
     name = (args.name or _host(args.url)).strip()
     endpoints.check_endpoint(args.url, name, args.site, args.referrer)
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await endpoints.add_endpoint(
             tx,
             url=args.url,
@@ -77,7 +77,7 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 async def _list() -> list[endpoints.EndpointInfo]:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await endpoints.list_endpoints(tx, now=utcnow())
 
 
@@ -103,7 +103,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 async def _rotate(endpoint_id: str, secret: str) -> str:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         until = await endpoints.rotate_secret(tx, endpoint_id, secret, now=utcnow())
     return f"{until:%Y-%m-%d %H:%M} UTC"
 
@@ -117,7 +117,7 @@ def run_rotate(args: argparse.Namespace) -> int:
 
 
 async def _set_enabled(endpoint_id: str, enabled: bool) -> None:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         await endpoints.set_enabled(tx, endpoint_id, enabled, now=utcnow())
 
 
@@ -134,7 +134,7 @@ def run_enable(args: argparse.Namespace) -> int:
 
 
 async def _remove(endpoint_id: str, force: bool) -> int:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         waiting = [
             info
             for info in await endpoints.list_endpoints(tx, now=utcnow())

@@ -10,7 +10,7 @@ from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
 from bot.leads.store import UnknownLead, UnknownStatus, list_leads, read_lead
 from bot.settings import load_settings
-from webhook.cli._database import announce_database, open_raw
+from webhook.cli._database import announce_database, open_database
 from webhook.cli._errors import CliError, run_reporting
 from webhook.cli._output import emit, emit_json
 
@@ -36,7 +36,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 async def _list(limit: int) -> list[LeadRecord]:
-    async with open_raw(load_settings()) as database, database.transaction() as tx:
+    async with open_database(load_settings()) as database, database.transaction() as tx:
         return await list_leads(tx, limit=limit)
 
 
@@ -70,7 +70,7 @@ def run_list(args: argparse.Namespace) -> int:
 async def _show(lead_id: str) -> dict[str, Any]:
     settings = load_settings()
     handoff = LeadHandoff.from_settings(settings)
-    async with open_raw(settings) as database, database.transaction() as tx:
+    async with open_database(settings) as database, database.transaction() as tx:
         return (await read_lead(tx, lead_id)).full(handoff.admin_url(lead_id))
 
 
@@ -83,7 +83,7 @@ def run_show(args: argparse.Namespace) -> int:
 async def _status(args: argparse.Namespace) -> LeadRecord | None:
     settings = load_settings()
     handoff = LeadHandoff.from_settings(settings)
-    async with open_raw(settings) as database, database.transaction() as tx:
+    async with open_database(settings) as database, database.transaction() as tx:
         return await handoff.change_status(
             tx, args.id, args.status, changed_by=args.by, now=utcnow()
         )
@@ -102,7 +102,7 @@ def run_status(args: argparse.Namespace) -> int:
 async def _release(lead_id: str) -> LeadRecord | None:
     settings = load_settings()
     handoff = LeadHandoff.from_settings(settings)
-    async with open_raw(settings) as database, database.transaction() as tx:
+    async with open_database(settings) as database, database.transaction() as tx:
         return await handoff.release(tx, lead_id, now=utcnow())
 
 
