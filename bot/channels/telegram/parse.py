@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from bot.channels.telegram.updates import CallbackQuery, Contact, Message, Update
 from flows.messages import Input
 
 # Callback data: "<kind>|<step>|<value>" (kinds: c = choice, t = toggle, m = multi, r = erase).
@@ -97,10 +98,10 @@ def _language(sender: Any) -> str | None:
     return language if isinstance(language, str) else None
 
 
-def read_update(update: dict[str, Any]) -> Inbound:
+def read_update(update: Update) -> Inbound:
     """Turn an update into an Inbound; anything unexpected becomes a kind re-prompt."""
     if "callback_query" in update:
-        return _callback(_object(update["callback_query"]))
+        return _callback(cast(CallbackQuery, _object(update["callback_query"])))
     if "my_chat_member" in update:
         member = _object(update["my_chat_member"])
         status = _object(member.get("new_chat_member")).get("status")
@@ -110,12 +111,13 @@ def read_update(update: dict[str, Any]) -> Inbound:
         return Inbound(chat_id=chat["id"], blocked=status in ("kicked", "left"))
     for key in ("edited_message", "message"):
         if key in update:
-            return _message(_object(update[key]), edited=key == "edited_message")
+            message = cast(Message, _object(update[key]))
+            return _message(message, edited=key == "edited_message")
     # Channel posts, polls, inline queries…: nothing for this bot to do.
     return Inbound(chat_id=None)
 
 
-def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
+def _message(message: Message, *, edited: bool) -> Inbound:
     chat = _object(message.get("chat"))
     chat_id = chat.get("id")
     if not isinstance(chat_id, int):
@@ -136,7 +138,7 @@ def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
         )
     contact = message.get("contact")
     if contact is not None:
-        contact = _object(contact)
+        contact = cast(Contact, _object(contact))
         own = contact.get("user_id") == sender.get("id")
         if own and contact.get("phone_number"):
             # Telegram gives the number in international form, often without its "+".
@@ -159,7 +161,7 @@ def _message(message: dict[str, Any], *, edited: bool) -> Inbound:
     )
 
 
-def _callback(query: dict[str, Any]) -> Inbound:
+def _callback(query: CallbackQuery) -> Inbound:
     message = _object(query.get("message"))
     chat = _object(message.get("chat"))
     query_id = query.get("id") if isinstance(query.get("id"), str) else None
@@ -188,7 +190,7 @@ def _callback(query: dict[str, Any]) -> Inbound:
     return Inbound(**base, received=Input(command="repeat", payload="old_button"))
 
 
-def chat_of(update: dict[str, Any]) -> int | None:
+def chat_of(update: Update) -> int | None:
     """The chat an update belongs to, if any (None for a forged one: no chat, or not an object)."""
     for key in ("message", "edited_message", "my_chat_member"):
         if key in update:
@@ -205,13 +207,13 @@ def _chat_id(holder: Any) -> int | None:
     return chat_id if isinstance(chat_id, int) else None
 
 
-def forged(update: dict[str, Any]) -> bool:
+def forged(update: Update) -> bool:
     """Whether an update without a chat should have had one (or a press, its id)."""
     keys = ("message", "edited_message", "my_chat_member", "callback_query")
     return any(key in update for key in keys)
 
 
-def presser(update: dict[str, Any]) -> int:
+def presser(update: Update) -> int:
     """The outbox key of a press without a chat: the person's id (their private chat's)."""
     query = update.get("callback_query")
     sender = query.get("from") if isinstance(query, dict) else None

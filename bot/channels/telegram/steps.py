@@ -8,11 +8,12 @@ the current question, and rendering the reply as Bot API calls (render.py).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 from bot.channels.telegram import CHANNEL, group_notices
 from bot.channels.telegram.parse import Inbound, chat_of, forged, presser, read_update
 from bot.channels.telegram.render import keyboard, reply_calls, step_matches
+from bot.channels.telegram.updates import Update
 from bot.clock import utcnow
 from bot.conversations import repository
 from bot.conversations.repository import Found
@@ -38,25 +39,25 @@ class TelegramSteps:
         self.service = service
 
     def chat_of(self, update: dict[str, Any]) -> int | None:
-        return chat_of(update)
+        return chat_of(_typed(update))
 
     async def without_chat(self, update: dict[str, Any], *, webhook: bool) -> Step | None:
         """A press still gets its answer (inline mode, or a group), saying where to write."""
-        inbound = read_update(update)
-        if inbound.callback_query_id is None and forged(update):
+        inbound = read_update(_typed(update))
+        if inbound.callback_query_id is None and forged(_typed(update)):
             logger.warning(
                 "telegram update ignored: malformed", extra={"update_id": update["update_id"]}
             )
         calls = _press_answer(inbound)
         if not calls:
             return None
-        return _with_webhook_answer(Step(presser(update), calls), webhook)
+        return _with_webhook_answer(Step(presser(_typed(update)), calls), webhook)
 
     async def step(
         self, tx: Transaction, update: dict[str, Any], found: Found | None, *, webhook: bool
     ) -> Step:
         """Apply a taken update; the Bot API calls it needs (a press's answer maybe apart)."""
-        inbound = read_update(update)
+        inbound = read_update(_typed(update))
         calls = _press_answer(inbound)
         chat_id = inbound.chat_id
         if chat_id is None:
@@ -168,6 +169,12 @@ class TelegramSteps:
                 typing=Event.ORIENTATION_READY in reply.events,
             )
         )
+
+
+def _typed(update: dict[str, Any]) -> Update:
+    """An update as the pipeline stores it: the JSON Telegram sent (parse.py checks each field
+    it reads)."""
+    return cast(Update, update)
 
 
 def _with_webhook_answer(step: Step, webhook: bool) -> Step:
