@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from bot.channels.console.chat import converse, parse_line, show
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Reply
 from bot.storage.database import open_database
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
 from tests.auxil.flow_files import write_broken_flow
 from webhook.cli import main
-from bot.channels.console.chat import converse, parse_line, show
 
 
 async def test_a_terminal_conversation_reaches_the_orientation(database_url: str) -> None:
