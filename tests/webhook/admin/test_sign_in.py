@@ -29,17 +29,9 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def hasher() -> CountingHasher:
-    return CountingHasher()
-
-
-@pytest.fixture
-async def service(
-    settings: Settings, hasher: CountingHasher, clock: ManualClock
-) -> AsyncIterator[FastAPI]:
-    app = create_app(settings, background=False, passwords=Passwords(hasher), clock=clock)
-    async with app.router.lifespan_context(app):
-        yield app
+def service(admin_app: FastAPI) -> FastAPI:
+    """The whole service (tests/webhook/admin/conftest.py), on this module's clock."""
+    return admin_app
 
 
 Browser = Callable[..., httpx.AsyncClient]
@@ -61,25 +53,6 @@ async def browser(service: FastAPI) -> AsyncIterator[Browser]:
         await client.aclose()
 
 
-@pytest.fixture
-def account(service: FastAPI, hasher: CountingHasher) -> Callable[..., Awaitable[str]]:
-    async def create(email: str = "sam@poles.example", role: str = "admin") -> str:
-        async with service.state.database.transaction() as tx:
-            await add_user(
-                tx,
-                email=email,
-                password=PASSWORD,
-                role=role,
-                sites=["pantin"] if role == "counsellor" else [],
-                referrers=[],
-                now=START,
-                passwords=Passwords(hasher),
-            )
-        return email
-
-    return create
-
-
 async def is_signed_in(client: httpx.AsyncClient) -> bool:
     page = await client.get("/admin/leads")
     if page.status_code == 303:
@@ -92,7 +65,7 @@ async def is_signed_in(client: httpx.AsyncClient) -> bool:
 async def test_a_cookie_signed_with_the_old_default_key_is_refused(
     service: FastAPI, browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     async with service.state.database.transaction() as tx:
         row = await tx.fetch_one("SELECT id FROM users WHERE email = :e", {"e": email})
     assert row is not None
@@ -109,7 +82,7 @@ async def test_a_cookie_signed_with_the_old_default_key_is_refused(
 async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     counsellor = browser()
     assert (await sign_in(counsellor, email)).status_code == 303
     copied = counsellor.cookies["aiguillage_admin"]
@@ -128,7 +101,7 @@ async def test_signing_out_ends_the_session_even_for_a_copied_cookie(
 async def test_disabling_ends_every_session_for_good(
     service: FastAPI, browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     office, phone = browser(), browser("203.0.113.20")
     for client in (office, phone):
         assert (await sign_in(client, email)).status_code == 303
@@ -149,7 +122,7 @@ async def test_a_new_password_signs_out_who_had_the_old_one(
     hasher: CountingHasher,
     account: Callable[..., Awaitable[str]],
 ) -> None:
-    email = await account()
+    email = await account("admin")
     stolen = browser()
     assert (await sign_in(stolen, email)).status_code == 303
     async with service.state.database.transaction() as tx:
@@ -163,7 +136,7 @@ async def test_a_session_lasts_twelve_hours(
     browser: Browser, clock: ManualClock, account: Callable[..., Awaitable[str]]
 ) -> None:
     client = browser()
-    assert (await sign_in(client, await account())).status_code == 303
+    assert (await sign_in(client, await account("admin"))).status_code == 303
     clock.now += timedelta(hours=11, minutes=59)
     assert await is_signed_in(client)
     clock.now += timedelta(minutes=2)
@@ -176,8 +149,8 @@ async def test_every_sign_in_costs_one_password_check_whatever_the_account(
     hasher: CountingHasher,
     account: Callable[..., Awaitable[str]],
 ) -> None:
-    email = await account()
-    disabled = await account("gone@poles.example")
+    email = await account("admin")
+    disabled = await account("admin")
     async with service.state.database.transaction() as tx:
         await set_disabled(tx, disabled, now=START)
     cases = [
@@ -218,7 +191,7 @@ async def test_chats_are_answered_while_a_password_is_being_checked(
 async def test_wrong_passwords_from_one_place_do_not_lock_the_owner_out(
     browser: Browser, clock: ManualClock, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account("counsellor@poles.example", role="counsellor")
+    email = await account("counsellor", sites=["pantin"])
     attacker = browser("203.0.113.66")
     for _ in range(5):
         assert (await sign_in(attacker, email, "a guess of some sort")).status_code == 401
@@ -237,7 +210,7 @@ async def test_wrong_passwords_from_one_place_do_not_lock_the_owner_out(
 async def test_one_place_trying_many_accounts_is_held_back(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     spray = browser("203.0.113.77")
     for number in range(20):
         answer = await sign_in(spray, f"guess{number}@poles.example", "Password2026!")
@@ -250,7 +223,7 @@ async def test_one_home_s_ipv6_network_trying_many_accounts_is_held_back(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
     # One subscriber holds a whole /64: a new address for every guess is still one place.
-    email = await account()
+    email = await account("admin")
     for number in range(20):
         spray = browser(f"2001:db8:1:2::{number + 1:x}")
         answer = await sign_in(spray, f"guess{number}@poles.example", "Password2026!")
@@ -262,7 +235,7 @@ async def test_one_home_s_ipv6_network_trying_many_accounts_is_held_back(
 async def test_many_places_guessing_one_account_are_held_back_at_a_much_higher_count(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     for place in range(25):  # 25 addresses, 4 guesses each: 100 failures, none over its own limit
         client = browser(f"203.0.113.{place + 100}")
         for _ in range(4):
@@ -273,7 +246,7 @@ async def test_many_places_guessing_one_account_are_held_back_at_a_much_higher_c
 async def test_a_success_forgives_the_owners_own_slips(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     owner = browser()
     for _ in range(4):
         assert (await sign_in(owner, email, "mistyped password")).status_code == 401
@@ -326,7 +299,7 @@ async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_limit(
 ) -> None:
     # The password check takes a while off the loop: guesses sent together used to find the
     # count still low, and all were checked.
-    email = await account()
+    email = await account("admin")
     held = HeldHasher()
     app = create_app(settings, background=False, passwords=Passwords(held))
     async with app.router.lifespan_context(app):
@@ -346,7 +319,7 @@ async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_limit(
 async def test_a_success_does_not_count_against_the_account_or_the_place(
     browser: Browser, account: Callable[..., Awaitable[str]]
 ) -> None:
-    email = await account()
+    email = await account("admin")
     office = browser("198.51.100.9")
     for _ in range(25):  # more than the address's limit of 20, had successes counted
         assert (await sign_in(office, email)).status_code == 303
