@@ -1,1 +1,1 @@
-"""The Telegram load benchmark: ``python -m bench.telegram_load`` (see README.md)."""
+"""The benchmarks: ``python -m bench.telegram_load``, ``bench.step_cost``… (see bench/README.md)."""

@@ -6,7 +6,7 @@ python -m bench.telegram_load [--users 50] [--think 1.0] [--steps 10]
 
 Each bot runs in its own process (its CPU time is read from /proc); the fake Bot API runs in
 this process, so a reply's arrival and the update's POST are on the same clock. A short warm-up
-(2 people, not measured) precedes each measured load. See README.md, "Telegram load benchmark".
+(2 people, not measured) precedes each measured load. See bench/README.md.
 """
 
 from __future__ import annotations
