@@ -10,6 +10,10 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.accounts.users import Passwords
 
 # Command → (module of this package, one-line help). Each module has register(parser) adding
 # its arguments and handler, imported only when its command is asked for.
@@ -50,10 +54,14 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run a sub-command; errors become one line on stderr and exit status 2."""
+def main(argv: Sequence[str] | None = None, *, passwords: Passwords | None = None) -> int:
+    """Run a sub-command; errors become one line on stderr and exit status 2.
+
+    ``passwords``: what hashes the accounts' passwords (Argon2id unless tests give a cheap one).
+    """
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(arguments).parse_args(arguments)
+    args.passwords = passwords
     # Imported here, not above: the settings load pydantic, which --help does not need.
     from bot.settings import SettingsError
     from webhook.cli._errors import CliError

@@ -14,7 +14,9 @@ from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 from bot.accounts.users import (
+    DEFAULT_PASSWORDS,
     ROLES,
+    Passwords,
     User,
     UserError,
     add_user,
@@ -101,7 +103,14 @@ def read_password() -> str:
     return password
 
 
-async def _add(email: str, password: str, role: str, sites: list[str], refs: list[str]) -> User:
+async def _add(
+    email: str,
+    password: str,
+    role: str,
+    sites: list[str],
+    refs: list[str],
+    passwords: Passwords,
+) -> User:
     async with open_database(load_settings()) as database, database.transaction() as tx:
         return await add_user(
             tx,
@@ -111,6 +120,7 @@ async def _add(email: str, password: str, role: str, sites: list[str], refs: lis
             sites=sites,
             referrers=refs,
             now=utcnow(),
+            passwords=passwords,
         )
 
 
@@ -129,7 +139,7 @@ def run_add(args: argparse.Namespace) -> int:
     except UserError as error:
         raise CliError(str(error)) from None
     password = read_password()
-    user = _run(_add(email, password, args.role, sites, referrers))
+    user = _run(_add(email, password, args.role, sites, referrers, _passwords(args)))
     emit(f"account {user.email} added: {user.role}, {_scope(user)}")
     return 0
 
@@ -173,9 +183,9 @@ def run_disable(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _change_password(email: str, password: str) -> None:
+async def _change_password(email: str, password: str, passwords: Passwords) -> None:
     async with open_database(load_settings()) as database, database.transaction() as tx:
-        await set_password(tx, email, password)
+        await set_password(tx, email, password, passwords=passwords)
 
 
 def run_password(args: argparse.Namespace) -> int:
@@ -186,9 +196,14 @@ def run_password(args: argparse.Namespace) -> int:
             " --password-stdin < password.txt"
         )
     email = normalise_email(args.email)
-    _run(_change_password(email, read_password()))
+    _run(_change_password(email, read_password(), _passwords(args)))
     emit(f"password of {email} changed: every session of the account is signed out")
     return 0
+
+
+def _passwords(args: argparse.Namespace) -> Passwords:
+    given: Passwords | None = getattr(args, "passwords", None)
+    return given or DEFAULT_PASSWORDS
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:

@@ -8,10 +8,15 @@ import io
 import httpx
 import pytest
 
+from bot.accounts.users import Passwords
 from bot.settings import Settings
 from tests.auxil.admin_browser import PASSWORD, sign_in
+from tests.auxil.passwords import CountingHasher
 from webhook.app import create_app
 from webhook.cli import main
+
+# Argon2 costs a quarter of a second a hash by design: the commands take a cheap one here.
+CHEAP = Passwords(CountingHasher())
 
 
 @pytest.fixture(autouse=True)
@@ -27,7 +32,7 @@ def users(
 ) -> tuple[int, str, str]:
     """Run ``aiguillage users …`` with this on standard input: status, stdout, stderr."""
     monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
-    status = main(["users", *argv])
+    status = main(["users", *argv], passwords=CHEAP)
     out, err = capsys.readouterr()
     return status, out, err
 
@@ -162,13 +167,15 @@ def test_a_disabled_account_can_no_longer_sign_in(
     assert users(monkeypatch, capsys, *argv, stdin=PASSWORD + "\n")[0] == 0
 
     async def browse() -> None:
-        app = create_app(settings, background=False)
+        app = create_app(settings, background=False, passwords=CHEAP)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
                 assert (await sign_in(c, email)).status_code == 303
                 assert (await c.get("/admin/data")).status_code == 200
-                disabled = await asyncio.to_thread(main, ["users", "disable", email])
+                disabled = await asyncio.to_thread(
+                    main, ["users", "disable", email], passwords=CHEAP
+                )
                 assert disabled == 0
                 # Out at the next click, and no way back in.
                 page = await c.get("/admin/data")
@@ -203,7 +210,7 @@ def test_a_new_password_signs_out_every_session_of_the_account(
     assert "no account for nobody@poles.example" in err
 
     async def browse() -> None:
-        app = create_app(settings, background=False)
+        app = create_app(settings, background=False, passwords=CHEAP)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
@@ -211,7 +218,7 @@ def test_a_new_password_signs_out_every_session_of_the_account(
                 assert (await c.get("/admin/leads")).status_code == 200
                 monkeypatch.setattr("sys.stdin", io.StringIO(new_password + "\n"))
                 changed = await asyncio.to_thread(
-                    main, ["users", "password", email, "--password-stdin"]
+                    main, ["users", "password", email, "--password-stdin"], passwords=CHEAP
                 )
                 assert changed == 0
                 # The session opened with the old password is over.
