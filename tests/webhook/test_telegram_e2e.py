@@ -12,13 +12,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.settings import Settings
-from bot.storage.database import open_database
-from bot.storage.db import create_engine, create_session_factory
-from bot.storage.models import Conversation, TelegramUpdate
+from bot.storage.database import Database, open_database
+from bot.storage.models import TelegramUpdate
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -28,6 +25,7 @@ from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
 from tests.auxil.personas import answer_for, persona_params
 from tests.auxil.servers import serve
+from tests.auxil.stored_rows import conversation_row, count_rows
 from tests.auxil.webhook_receiver import Receiver, register_endpoint, register_referrer
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
@@ -84,15 +82,10 @@ async def replies(fake: FakeBotApi, chat_id: int, count: int, wait: float = 10.0
     return calls
 
 
-async def current_state(
-    reader: async_sessionmaker[AsyncSession], chat_id: int
-) -> ConversationState:
-    async with reader() as session:
-        row = await session.scalar(
-            select(Conversation).where(Conversation.external_id == str(chat_id))
-        )
-        assert row is not None
-        return ConversationState.model_validate(row.state)
+async def current_state(reader: Database, chat_id: int) -> ConversationState:
+    row = await conversation_row(reader, str(chat_id))
+    assert row is not None
+    return ConversationState.model_validate(row.state)
 
 
 def press_for(params: dict[str, Any], reply: dict[str, Any], labels: dict[str, str]) -> list[str]:
@@ -119,14 +112,12 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
 ) -> None:
     app = telegram_app(settings, fake_api)
     profile = persona["profile"]
-    # The service runs in its own thread and loop: the test reads through its own engine.
-    engine_ = create_engine(settings.database_url)
-    reader = create_session_factory(engine_)
-    raw_reader = open_database(settings.database_url)
+    # The service runs in its own thread and loop: the test reads through its own database.
+    reader = open_database(settings.database_url)
     receiver, secret = Receiver(), new_secret()
     with receiver.running() as hook, serve(app) as url:
-        await register_endpoint(raw_reader, hook, secret=secret)
-        async with raw_reader.transaction() as tx:
+        await register_endpoint(reader, hook, secret=secret)
+        async with reader.transaction() as tx:
             await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
         async with httpx.AsyncClient(base_url=url) as http:
             await deliver(http, tg.message(CHAT, "/start ML_POISSY"), fake_api)
@@ -135,7 +126,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                 state = await current_state(reader, CHAT)
                 if state.done:
                     break
-                async with raw_reader.transaction() as tx:
+                async with reader.transaction() as tx:
                     peeked = await app.state.conversations.peek(
                         tx, channel="telegram", external_id=str(CHAT)
                     )
@@ -152,8 +143,7 @@ async def test_a_persona_from_a_referral_link_to_its_orientation(
                 sent = await replies(fake_api, CHAT, len(sent) + 1)
             state = await current_state(reader, CHAT)
         await receiver.wait_for(1)
-    await raw_reader.close()
-    await engine_.dispose()
+    await reader.close()
     assert state.done
     expected = orient(Profile.model_validate(profile)).model_dump(mode="json")
     assert engine.current_orientation(state).model_dump(mode="json") == expected  # type: ignore[union-attr]
@@ -203,14 +193,11 @@ async def test_two_services_on_one_database_behave_as_one_bot(
         texts = fake_api.sent_texts(chat)
         assert len(texts) == 4, texts  # one reply per update, never two
         assert texts[-1].endswith("Quel est ton code postal ?")
-    engine_ = create_engine(settings.database_url)
-    async with create_session_factory(engine_)() as session:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(TelegramUpdate)
-            .where(TelegramUpdate.processed_at.is_(None))
-        )
-    await engine_.dispose()
+    reader = open_database(settings.database_url)
+    try:
+        pending = await count_rows(reader, TelegramUpdate, TelegramUpdate.processed_at.is_(None))
+    finally:
+        await reader.close()
     assert pending == 0
 
 

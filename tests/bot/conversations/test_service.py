@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import func, select
-
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Reply
 from bot.storage.database import open_database
-from bot.storage.db import create_engine, create_session_factory
-from bot.storage.models import Conversation, TranscriptEntry
+from bot.storage.models import TranscriptEntry
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
 from tests.auxil.service_chat import finish_as_lead
+from tests.auxil.stored_rows import conversation_row, count_rows
 from tests.auxil.webhook_receiver import register_referrer
 
 PRESCREENING = (FLOWS_DIR / "prescreening.yaml").read_text(encoding="utf-8")
@@ -24,11 +22,9 @@ VERSION_2 = PRESCREENING.replace('version: "1"', 'version: "2"').replace(
 
 
 class Service:
-    """A ConversationService over its own engine, as one `aiguillage serve` process."""
+    """A ConversationService over its own database, as one `aiguillage serve` process."""
 
     def __init__(self, database_url: str, flows_dir: Path = FLOWS_DIR) -> None:
-        self.engine = create_engine(database_url)
-        self.factory = create_session_factory(self.engine)
         self.database = open_database(database_url)
         self.service = ConversationService(self.database, FlowRegistry(flows_dir))
 
@@ -38,7 +34,6 @@ class Service:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.database.close()
-        await self.engine.dispose()
 
     async def send(self, person: str = "p1", **kwargs: object) -> Reply:
         return await self.service.handle(
@@ -68,14 +63,11 @@ async def test_a_restarted_service_resumes_where_the_person_stopped(database_url
         resumed = await second.send(command="start")
         assert "On reprend" in resumed.messages[0].text
         assert asked(resumed) == "situation"
-        async with second.factory() as session:
-            row = await session.scalar(select(Conversation))
-            assert row is not None
-            assert row.referrer_code == "ML_POISSY"
-            assert row.state["answers"]["age"] == 19
-            entries = await session.scalar(select(func.count()).select_from(TranscriptEntry))
-            assert entries is not None
-            assert entries > 10
+        row = await conversation_row(second.database)
+        assert row is not None
+        assert row.referrer_code == "ML_POISSY"
+        assert row.state["answers"]["age"] == 19
+        assert await count_rows(second.database, TranscriptEntry) > 10
 
 
 async def test_a_conversation_finishes_on_the_flow_version_it_started_with(
@@ -101,10 +93,9 @@ async def test_a_conversation_finishes_on_the_flow_version_it_started_with(
 async def test_unknown_referral_codes_are_kept_as_unknown(database_url: str) -> None:
     async with Service(database_url) as service:
         await service.send(command="start", payload="<script>")
-        async with service.factory() as session:
-            row = await session.scalar(select(Conversation))
-            assert row is not None
-            assert row.referrer_code == "unknown"
+        row = await conversation_row(service.database)
+        assert row is not None
+        assert row.referrer_code == "unknown"
 
 
 async def test_one_person_s_inputs_are_applied_in_order(database_url: str) -> None:

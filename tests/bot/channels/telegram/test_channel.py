@@ -6,10 +6,13 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import insert, select
+from sqlalchemy import update as update_rows
+from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.clock import utcnow
 from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
@@ -19,6 +22,7 @@ from flows.profile import Profile
 from flows.rules import orient
 from tests.auxil import telegram_updates as tg
 from tests.auxil.personas import answer_for, persona_params
+from tests.auxil.stored_rows import conversation_row, count_rows, telegram_update_row
 from tests.auxil.telegram_chat import CHAT, answer, buttons, question, state_of
 from tests.auxil.telegram_harness import SECRET, TelegramHarness
 
@@ -42,10 +46,9 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
     assert state.done
     expected = orient(Profile.model_validate(profile)).model_dump(mode="json")
     assert engine.current_orientation(state).model_dump(mode="json") == expected  # type: ignore[union-attr]
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert row.referrer_code == "ML_POISSY"
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    assert row.referrer_code == "ML_POISSY"
     presses = len([u for u in telegram.recorder.calls_to("answerCallbackQuery")])
     assert presses > 3  # every press was answered
 
@@ -54,8 +57,7 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramH
     assert (await telegram.post(tg.message(CHAT, "hi"), secret="wrong")).status_code == 403
     assert (await telegram.post(tg.message(CHAT, "hi"), secret=None)).status_code == 403
     assert (await telegram.post({"no": "update_id"})).status_code == 400
-    async with telegram.app.state.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
+    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 0
 
 
 async def test_the_webhook_refuses_malformed_deliveries_with_a_reason(
@@ -74,8 +76,7 @@ async def test_the_webhook_refuses_malformed_deliveries_with_a_reason(
     for response, status in cases:
         assert response.status_code == status
         assert response.json()["detail"]
-    async with telegram.app.state.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(TelegramUpdate)) == 0
+    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 0
 
 
 async def test_an_update_is_applied_before_the_webhook_answers(
@@ -86,11 +87,10 @@ async def test_an_update_is_applied_before_the_webhook_answers(
     assert response.status_code == 200
     assert response.json() == {"ok": True}
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
-    async with telegram.app.state.session_factory() as session:
-        stored = await session.get(TelegramUpdate, start["update_id"])
-        assert stored is not None
-        assert stored.processed_at is not None  # applied in the request, not by a later scan
-        assert stored.attempts == 1
+    stored = await telegram_update_row(telegram.app.state.database, start["update_id"])
+    assert stored is not None
+    assert stored.processed_at is not None  # applied in the request, not by a later scan
+    assert stored.attempts == 1
     assert len(telegram.recorder.sent_texts(CHAT)) == 1
 
 
@@ -101,8 +101,8 @@ async def test_the_webhook_answer_stops_the_button_spinner(telegram: TelegramHar
     query_id = press["callback_query"]["id"]
     # Telegram makes the call carried by the response: no outbox row, no extra HTTP call.
     assert response.json() == {"method": "answerCallbackQuery", "callback_query_id": query_id}
-    async with telegram.app.state.session_factory() as session:
-        methods = list(await session.scalars(select(OutboxMessage.method)))
+    async with telegram.app.state.database.transaction() as tx:
+        methods = await tx.scalars(select(OutboxMessage.method))
     assert "answerCallbackQuery" not in methods
 
 
@@ -117,8 +117,10 @@ async def test_updates_of_one_chat_are_processed_in_order(telegram: TelegramHarn
     await telegram.send(tg.message(CHAT, "/start"))
     first, second = tg.press(CHAT, "c|consent|yes"), tg.press(CHAT, "c|asker|self")
     # The first was stored but not applied yet (its worker died, say) when the second arrives.
-    async with telegram.app.state.session_factory() as session, session.begin():
-        session.add(TelegramUpdate(update_id=first["update_id"], chat_id=CHAT, payload=first))
+    async with telegram.app.state.database.transaction() as tx:
+        await tx.run(
+            insert(TelegramUpdate).values(update_id=first["update_id"], chat_id=CHAT, payload=first)
+        )
     second["update_id"] = first["update_id"] + 1
     await telegram.post(second)
     state = await state_of(telegram)
@@ -181,8 +183,7 @@ async def test_a_group_gets_one_polite_answer_and_nothing_is_kept(
     assert await telegram.send(tg.group_message(-100, "bonjour")) == []
     # Once per group: the next member trying a command is not answered again.
     assert await telegram.send(tg.group_message(-100, "/start")) == []
-    async with telegram.app.state.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
+    assert await count_rows(telegram.app.state.database, Conversation) == 0
 
 
 async def test_a_group_is_answered_in_the_language_of_the_sender(
@@ -215,10 +216,9 @@ async def test_a_press_on_an_inline_message_is_answered(telegram: TelegramHarnes
         "callback_query_id": press["callback_query"]["id"],
         "text": message_text("telegram.press_elsewhere", "fr"),
     }
-    async with telegram.app.state.session_factory() as session:
-        stored = await session.get(TelegramUpdate, press["update_id"])
-        assert stored is not None
-        assert stored.processed_at is not None
+    stored = await telegram_update_row(telegram.app.state.database, press["update_id"])
+    assert stored is not None
+    assert stored.processed_at is not None
 
 
 async def test_an_inline_press_taken_by_polling_is_answered_through_the_outbox(
@@ -271,9 +271,7 @@ async def test_a_body_that_is_not_utf_8_is_refused_before_any_half_emoji_gets_in
     )
     assert response.status_code == 400
     assert response.json() == {"detail": "body is not JSON"}
-    async with telegram.app.state.session_factory() as session:
-        stored = await session.scalar(select(func.count()).select_from(TelegramUpdate))
-    assert stored == 1
+    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 1
 
 
 def _nested(depth: int) -> dict[str, Any]:
@@ -308,15 +306,9 @@ async def test_a_forged_update_is_ignored_at_once_without_a_traceback(
     ignored = [r for r in caplog.records if r.getMessage().startswith("telegram update ignored")]
     assert len(ignored) == 1  # one line for the operator, nothing of the content
     assert telegram.recorder.calls_to("sendMessage") == []
-    async with telegram.app.state.session_factory() as session:
-        pending = await session.scalar(
-            select(func.count())
-            .select_from(TelegramUpdate)
-            .where(TelegramUpdate.processed_at.is_(None))
-        )
-        retried = await session.scalar(
-            select(func.count()).select_from(TelegramUpdate).where(TelegramUpdate.attempts > 1)
-        )
+    database = telegram.app.state.database
+    pending = await count_rows(database, TelegramUpdate, TelegramUpdate.processed_at.is_(None))
+    retried = await count_rows(database, TelegramUpdate, TelegramUpdate.attempts > 1)
     assert (pending, retried) == (0, 0)
 
 
@@ -372,21 +364,22 @@ async def test_my_data_then_erasure_after_confirmation(telegram: TelegramHarness
     await telegram.send(tg.message(CHAT, "/supprimer"))
     done = await telegram.send(tg.press(CHAT, "c||erase_yes"))
     assert "j'ai tout effacé" in done[0]["text"]
-    async with telegram.app.state.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(Conversation)) == 0
-        payloads = (await session.scalars(select(TelegramUpdate.payload))).all()
-        assert all(p == {} for p in payloads[:-1])
-        outbox = (await session.scalars(select(OutboxMessage.payload))).all()
-        assert all("19" not in str(p) for p in outbox)
+    assert await count_rows(telegram.app.state.database, Conversation) == 0
+    async with telegram.app.state.database.transaction() as tx:
+        payloads = await tx.scalars(
+            select(TelegramUpdate.payload).order_by(TelegramUpdate.update_id)
+        )
+        outbox = await tx.scalars(select(OutboxMessage.payload))
+    assert all(p == {} for p in payloads[:-1])
+    assert all("19" not in str(p) for p in outbox)
 
 
 async def test_blocking_the_bot_marks_the_person_unreachable(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.blocked(CHAT))
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert row.unreachable_at is not None
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    assert row.unreachable_at is not None
 
 
 async def test_a_403_on_send_marks_unreachable_and_a_429_is_retried_not_dropped(
@@ -400,19 +393,19 @@ async def test_a_403_on_send_marks_unreachable_and_a_429_is_retried_not_dropped(
     assert len(telegram.recorder.sent_texts(CHAT)) == 1
     telegram.recorder.fail_chat(CHAT)
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert row.unreachable_at is not None
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    assert row.unreachable_at is not None
 
 
-async def due_now(h: TelegramHarness, column: str) -> None:
-    """Make a conversation's reminder or closing fall due, as if the time had passed."""
-    async with h.app.state.session_factory() as session, session.begin():
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert getattr(row, column) is not None
-        setattr(row, column, utcnow())
+async def due_now(h: TelegramHarness, column: InstrumentedAttribute[datetime | None]) -> None:
+    """Make the conversation's reminder or closing fall due, as if the time had passed."""
+    async with h.app.state.database.transaction() as tx:
+        # Only a time already scheduled is brought forward: the step must have set it.
+        changed = await tx.run(
+            update_rows(Conversation).where(column.is_not(None)).values({column: utcnow()})
+        )
+    assert changed == 1
 
 
 async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
@@ -420,19 +413,18 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
 ) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    await due_now(telegram, "remind_at")
+    await due_now(telegram, Conversation.remind_at)
     await telegram.runtime.reminders.run_due()
     await telegram.settle()
     nudge = telegram.recorder.sent_texts(CHAT)[-1]
     assert nudge.startswith("Coucou")
     assert nudge.endswith("C'est pour toi, ou pour ton enfant ?")
     await telegram.send(tg.press(CHAT, "c|asker|self"))
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        # One reminder only: after an answer just the closing is scheduled again.
-        assert row.remind_at is None
-        assert row.close_at is not None
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    # One reminder only: after an answer just the closing is scheduled again.
+    assert row.remind_at is None
+    assert row.close_at is not None
     await telegram.runtime.reminders.run_due()
     await telegram.settle()
     assert sum(t.startswith("Coucou") for t in telegram.recorder.sent_texts(CHAT)) == 1
@@ -440,33 +432,31 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
 
 async def test_an_answer_before_the_delay_cancels_the_reminder(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
-    async with telegram.app.state.session_factory() as session:
-        first = await session.scalar(select(Conversation.remind_at))
+    first = await conversation_row(telegram.app.state.database)
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
-    async with telegram.app.state.session_factory() as session:
-        later = await session.scalar(select(Conversation.remind_at))
+    later = await conversation_row(telegram.app.state.database)
     assert first is not None
     assert later is not None
-    assert later > first  # the delay starts again from the last answer
+    assert first.remind_at is not None
+    assert later.remind_at is not None
+    assert later.remind_at > first.remind_at  # the delay starts again from the last answer
 
 
 async def test_an_abandoned_conversation_is_closed_after_a_week(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
-    await due_now(telegram, "close_at")
+    await due_now(telegram, Conversation.close_at)
     await telegram.runtime.reminders.run_due()
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert row.status == "closed"
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    assert row.status == "closed"
 
 
 async def test_a_finished_conversation_gets_no_reminder(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.press(CHAT, "c|consent|no"))
-    async with telegram.app.state.session_factory() as session:
-        row = await session.scalar(select(Conversation))
-        assert row is not None
-        assert (row.remind_at, row.close_at) == (None, None)
+    row = await conversation_row(telegram.app.state.database)
+    assert row is not None
+    assert (row.remind_at, row.close_at) == (None, None)
 
 
 async def test_the_command_menu_is_published_in_french_and_english(
