@@ -18,7 +18,6 @@ from bot.retention import stop as retention_stop
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
-from bot.storage.db import create_engine, create_session_factory
 from webhook import privacy, web
 from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
@@ -47,8 +46,6 @@ def create_app(
     ``passwords`` and ``clock`` serve the admin sign-in (tests give cheap or controlled ones).
     """
     signing_key = load_signing_key(settings)
-    engine = create_engine(settings.database_url)
-    session_factory = create_session_factory(engine)
     database = open_database(settings.database_url)
     services = build_services(settings, database, telegram_bot=telegram_bot)
     conversations, telegram = services.conversations, services.telegram
@@ -72,7 +69,6 @@ def create_app(
             if telegram is not None:
                 await telegram.stop()
             await database.close()
-            await engine.dispose()
 
     app = FastAPI(
         title="Aiguillage",
@@ -87,8 +83,6 @@ def create_app(
     app.state.signing_key = signing_key
     app.state.passwords = passwords
     app.state.clock = clock
-    app.state.engine = engine
-    app.state.session_factory = session_factory
     app.state.database = database
     app.state.conversations = conversations
     app.state.web_chat = WebChat(database, conversations, idle=idle)
