@@ -129,7 +129,7 @@ class SqliteDatabase(Database):
         connection = sqlite3.connect(
             self.path, timeout=30, isolation_level=None, check_same_thread=False
         )
-        sqlite_pragmas(connection, None)
+        sqlite_pragmas(connection)
         return connection
 
     async def _connection_ready(self) -> sqlite3.Connection:

@@ -1,16 +1,14 @@
-"""How every SQLite connection is set up, by SQLAlchemy's engine and the driver layer alike.
-
-Kept apart from the engine (bot/storage/db.py) so that the driver layer, and the command
-line with it, does not load SQLAlchemy.
-"""
+"""How every SQLite connection of the driver layer (sqlite_driver.py, sqlite_wal.py) is set up."""
 
 from __future__ import annotations
+
+import sqlite3
 
 JOURNAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
-def sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+def sqlite_pragmas(connection: sqlite3.Connection) -> None:
+    cursor = connection.cursor()
     try:
         # Wait for another writer rather than fail; set first, so the next pragmas wait too.
         cursor.execute("PRAGMA busy_timeout=5000")

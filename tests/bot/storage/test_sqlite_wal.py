@@ -79,7 +79,7 @@ async def test_the_log_stays_bounded_while_steps_land_during_each_checkpoint(
         connection = sqlite3.connect(
             database.path, check_same_thread=False, factory=StepsLandDuringCheckpoints
         )
-        sqlite_pragmas.sqlite_pragmas(connection, None)
+        sqlite_pragmas.sqlite_pragmas(connection)
         return connection
 
     database.checkpoints.connect = connect
