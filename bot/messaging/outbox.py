@@ -121,12 +121,18 @@ async def enqueue_leased(
     for n, call in enumerate(calls):
         rows.append(f"(:channel, :chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
         params |= {f"method{n}": call.method, f"payload{n}": call.payload}
+    # One call (most steps): its id is the one returned; several: each row says which it is.
+    returning = " RETURNING id" if len(calls) == 1 else " RETURNING id, method, payload"
     inserted = await tx.fetch(
-        f"INSERT INTO outbox_messages ({_COLUMNS}) VALUES " + ", ".join(rows) + " RETURNING id,"
-        " method, payload",
+        f"INSERT INTO outbox_messages ({_COLUMNS}) VALUES " + ", ".join(rows) + returning,
         params,
         independent=True,
     )
+    if len(calls) == 1:
+        call = calls[0]
+        return [
+            Message(inserted[0]["id"], channel, chat_id, call.method, call.payload, lease_until)
+        ]
     waiting = {n: (call.method, json.dumps(call.payload)) for n, call in enumerate(calls)}
     messages = []
     for row in sorted(inserted, key=lambda r: int(r["id"])):

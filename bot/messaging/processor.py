@@ -150,10 +150,11 @@ class InboxProcessor:
 
     async def _queue(self, tx: Transaction, step: Step) -> list[Message]:
         """Queue a step's calls leased to this process; earlier replies' marks go along."""
+        now = utcnow()
         queued = await outbox.enqueue_leased(
-            tx, self.steps.channel, step.chat_id, step.calls, now=utcnow()
+            tx, self.steps.channel, step.chat_id, step.calls, now=now
         )
-        await self.marks.write_in(tx, now=utcnow())
+        await self.marks.write_in(tx, now=now)
         return queued
 
     def _deliver(self, queued: list[Message]) -> None:

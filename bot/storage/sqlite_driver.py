@@ -49,6 +49,8 @@ class SqliteTransaction(Transaction):
         self._pending: list[tuple[str, list[list[Any]]]] = []
 
     def _flush(self) -> None:
+        if not self._pending:
+            return
         pending, self._pending = self._pending, []
         for text, rows in pending:
             try:
