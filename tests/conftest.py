@@ -10,6 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from bot.settings import Settings, load_settings
+from bot.storage.database import Database, open_database
 from tests.auxil.databases import PostgresDatabases, SqliteDatabases
 from tests.auxil.paths import ROOT
 from webhook.app import create_app
@@ -76,6 +77,14 @@ async def database_url(databases: SqliteDatabases | PostgresDatabases) -> AsyncI
     url = await databases.create()
     yield url
     await databases.drop(url)
+
+
+@pytest.fixture
+async def database(database_url: str) -> AsyncIterator[Database]:
+    """That database, opened as the product opens it (bot/storage/database.py)."""
+    opened = open_database(database_url)
+    yield opened
+    await opened.close()
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.storage.models import Conversation
 from flows.state import ConversationState
 from tests.auxil import telegram_updates as tg
+from tests.auxil.personas import answer_for
 from tests.auxil.telegram_harness import TelegramHarness
 
 # The tests' usual private chat.
@@ -72,3 +73,23 @@ async def answer(
         # The share-my-number button: Telegram sends international digits.
         return await h.send(tg.contact(CHAT, "33612345678"))
     return await h.send(tg.message(CHAT, reply["text"]))
+
+
+async def converse(
+    h: TelegramHarness, profile: dict[str, Any], start: str, *, first_name: str | None = None
+) -> ConversationState:
+    """Hold a whole conversation from ``start`` as the persona of ``profile`` would, pressing
+    and typing as a person does, until it ends; its last state. ``first_name`` overrides the
+    persona's when asked for."""
+    sent = await h.send(tg.message(CHAT, start))
+    for _ in range(40):
+        state = await state_of(h)
+        assert state is not None
+        if state.done:
+            return state
+        asked = await question(h)
+        reply = answer_for(asked, profile)
+        if asked["field"] == "first_name" and first_name is not None:
+            reply = {"text": first_name}
+        sent = await answer(h, sent[-1], reply, asked)
+    raise AssertionError("the conversation did not end")

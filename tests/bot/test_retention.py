@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -29,13 +28,6 @@ from bot.storage.models import (
 )
 from flows.messages import Input
 from webhook.cli import main
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    opened = open_database(database_url)
-    yield opened
-    await opened.close()
 
 
 async def purge_now(database: Database, retention: Retention) -> Purged:

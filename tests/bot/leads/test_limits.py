@@ -5,11 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
-
-import pytest
 
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
@@ -18,7 +15,7 @@ from bot.leads.handoff import LeadHandoff
 from bot.leads.notices import NoticeGate
 from bot.limits import Rate, RateLimiter
 from bot.partners.referrers import referrer_stats
-from bot.storage.database import Database, open_database
+from bot.storage.database import Database
 from bot.storage.values import as_datetime
 from flows.messages import Input
 from tests.auxil.clock import ManualClock, Ticks
@@ -27,13 +24,6 @@ from tests.auxil.webhook_receiver import all_delivered, register_endpoint, regis
 
 GROUP = -1009876
 ADDRESS = "203.0.113.7"
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    opened = open_database(database_url)
-    yield opened
-    await opened.close()
 
 
 async def service_with(database: Database, handoff: LeadHandoff) -> ConversationService:

@@ -2,24 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
 
 from bot.messaging import outbox
 from bot.messaging.outbox import ApiCall, Released, RetryLater, Sent
-from bot.storage.database import Database, open_database
+from bot.storage.database import Database
 
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 CHAT = 42
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.close()
 
 
 def say(text: str) -> ApiCall:

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-import pytest
 from sqlalchemy import delete, insert, select, update
 
-from bot.storage.database import Database, open_database
+from bot.storage.database import Database
 from bot.storage.models import AuditEntry, LoginAttempt, Referrer, TelegramUpdate
 
 AT = datetime(2026, 11, 22, 4, 5, 6, 789012, tzinfo=UTC)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.close()
 
 
 async def test_rows_come_back_typed_times_aware_and_in_lists_expanded(database: Database) -> None:

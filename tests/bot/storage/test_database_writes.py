@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
-from bot.storage.database import Database, DuplicateKey, Transaction, open_database
+from bot.storage.database import Database, DuplicateKey, Transaction
 from bot.storage.values import as_json
 
 # Everything a person may type that SQL quoting could get wrong.
@@ -20,13 +19,6 @@ AWKWARD = [
     "",
 ]
 AT = datetime(2026, 11, 22, 4, 5, 6, 789012, tzinfo=UTC)
-
-
-@pytest.fixture
-async def database(database_url: str) -> AsyncIterator[Database]:
-    database = open_database(database_url)
-    yield database
-    await database.close()
 
 
 async def keys(tx: Transaction) -> list[str]:

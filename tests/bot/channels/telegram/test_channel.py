@@ -21,9 +21,9 @@ from flows.i18n import text as message_text
 from flows.profile import Profile
 from flows.rules import orient
 from tests.auxil import telegram_updates as tg
-from tests.auxil.personas import answer_for, persona_params
+from tests.auxil.personas import persona_params
 from tests.auxil.stored_rows import conversation_row, count_rows, telegram_update_row
-from tests.auxil.telegram_chat import CHAT, answer, buttons, question, state_of
+from tests.auxil.telegram_chat import CHAT, buttons, converse, state_of
 from tests.auxil.telegram_harness import SECRET, TelegramHarness
 
 
@@ -32,18 +32,7 @@ async def test_a_persona_goes_from_a_referral_link_to_its_orientation(
     persona: dict[str, Any], telegram: TelegramHarness
 ) -> None:
     profile = persona["profile"]
-    sent = await telegram.send(tg.message(CHAT, "/start ML_POISSY"))
-    for _ in range(40):
-        state = await state_of(telegram)
-        assert state is not None
-        if state.done:
-            break
-        peeked = await question(telegram)
-        reply = answer_for(peeked, profile)
-        sent = await answer(telegram, sent[-1], reply, peeked)
-    state = await state_of(telegram)
-    assert state is not None
-    assert state.done
+    state = await converse(telegram, profile, "/start ML_POISSY")
     expected = orient(Profile.model_validate(profile)).model_dump(mode="json")
     assert engine.current_orientation(state).model_dump(mode="json") == expected  # type: ignore[union-attr]
     row = await conversation_row(telegram.app.state.database)

@@ -12,8 +12,8 @@ from bot.conversations.counsellor import hand_back, send_staff_message
 from bot.leads.notices import WORD_JOINER
 from bot.settings import Settings
 from tests.auxil import telegram_updates as tg
-from tests.auxil.personas import answer_for, persona_params
-from tests.auxil.telegram_chat import CHAT, answer, question, state_of
+from tests.auxil.personas import persona_params
+from tests.auxil.telegram_chat import CHAT, converse
 from tests.auxil.telegram_harness import TelegramHarness
 
 GROUP = -1001234567
@@ -29,19 +29,7 @@ def telegram_settings(telegram_settings: Settings) -> Settings:
 async def become_a_lead(telegram: TelegramHarness, first_name: str | None = None) -> None:
     persona = persona_params()[0].values[0]
     assert persona is not None
-    profile = persona["profile"]
-    sent = await telegram.send(tg.message(CHAT, "/start ML_POISSY"))
-    for _ in range(40):
-        state = await state_of(telegram)
-        assert state is not None
-        if state.done:
-            return
-        asked = await question(telegram)
-        reply = answer_for(asked, profile)
-        if asked["field"] == "first_name" and first_name is not None:
-            reply = {"text": first_name}
-        sent = await answer(telegram, sent[-1], reply, asked)
-    raise AssertionError("the conversation did not end")
+    await converse(telegram, persona["profile"], "/start ML_POISSY", first_name=first_name)
 
 
 async def test_the_counsellors_group_is_told_of_a_new_lead(telegram: TelegramHarness) -> None:
