@@ -7,7 +7,7 @@ that something was sent, but lose their bodies (the lead's data), and one still 
 given up.
 
 Decision: no ``lead.deleted`` is sent for a lead erased by retention (unlike an erasure the
-person asked for, bot/leads/outbox.py ``erase_lead_deliveries``). That event tells every
+person asked for, bot/leads/deliveries.py ``erase_lead_deliveries``). That event tells every
 receiver that the person asked to be forgotten, which they must act on; a retention period is
 each holder's own to apply, and a receiver may have to keep its record of someone it
 enrolled. Sending it for every expired lead would also blur the one signal that matters.

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.conversations.setup import conversation_service
 from telegram import Bot
 
 from bot.channels.telegram.runtime import TelegramRuntime
 from bot.conversations.service import ConversationService
+from bot.conversations.setup import conversation_service
 from bot.leads.handoff import LeadHandoff
 from bot.settings import Settings
 from bot.storage.database import Database

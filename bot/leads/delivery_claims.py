@@ -1,4 +1,5 @@
-"""The delivery worker's side of the outbox: claims with a lease, and what each try did.
+"""The delivery worker's side of lead deliveries (deliveries.py): claims with a lease, and
+what each try did.
 
 Any number of workers may share a database. A worker claims due deliveries with a lease
 (on PostgreSQL with ``FOR UPDATE SKIP LOCKED``, so two workers never claim the same row),

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.leads.deliveries import erase_lead_deliveries, queue_lead_event
 from bot.leads.notices import Digest, NoticeGate, unlinkable
-from bot.leads.outbox import erase_lead_deliveries, queue_lead_event
 from bot.leads.payload import ASSISTANT, EventType, LeadRecord
 from bot.leads.store import (
     delete_lead,
@@ -55,7 +55,7 @@ class LeadHandoff:
     queued: asyncio.Event = field(default_factory=asyncio.Event)
     # New leads an hour from one web address; beyond, a lead is recorded but held for review.
     lead_limit: RateLimiter | None = None
-    # A lead finished again this soon sends at most one more lead.updated (bot/leads/outbox.py).
+    # A lead finished again this soon sends at most one more lead.updated (deliveries.py).
     update_window: timedelta = timedelta(minutes=5)
     notices: NoticeGate = field(default_factory=lambda: NoticeGate(10, timedelta(minutes=10)))
 

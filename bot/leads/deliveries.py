@@ -1,6 +1,6 @@
 """Queuing lead events for the endpoints that want them, in the lead's own transaction.
 
-A delivery row per endpoint and event is the outbox: the worker (webhook/handoff) sends it
+A delivery row per endpoint and event waits here: the worker (webhook/handoff) sends it
 later, retries it, and marks it. Nothing is sent from inside a transaction.
 """
 
