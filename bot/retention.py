@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, or_, select, update
 
 from bot.clock import utcnow
+from bot.messaging import inbox, outbox
 from bot.storage.database import Database, Transaction
-from bot.storage.models import Conversation, Lead, OutboxMessage, TelegramUpdate, WebhookDelivery
+from bot.storage.models import Conversation, Lead, WebhookDelivery
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -79,18 +80,8 @@ async def purge(tx: Transaction, retention: Retention) -> Purged:
     conversations = await tx.run(
         delete(Conversation).where(Conversation.updated_at < now - retention.conversations)
     )
-    updates = await tx.run(
-        delete(TelegramUpdate).where(
-            TelegramUpdate.processed_at.is_not(None),
-            TelegramUpdate.received_at < now - retention.telegram_messages,
-        )
-    )
-    outbox = await tx.run(
-        delete(OutboxMessage).where(
-            OutboxMessage.sent_at.is_not(None),
-            OutboxMessage.sent_at < now - retention.telegram_messages,
-        )
-    )
+    updates = await inbox.purge(tx, received_before=now - retention.telegram_messages)
+    sent = await outbox.purge(tx, sent_before=now - retention.telegram_messages)
     done_before = now - retention.delivery_bodies
     bodies = await tx.run(
         update(WebhookDelivery)
@@ -104,7 +95,7 @@ async def purge(tx: Transaction, retention: Retention) -> Purged:
         .values(body=None)
     )
     leads = await _erase_closed_leads(tx, now - retention.closed_leads, now)
-    purged = Purged(conversations, updates, outbox, bodies, leads)
+    purged = Purged(conversations, updates, sent, bodies, leads)
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged
 

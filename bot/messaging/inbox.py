@@ -7,6 +7,7 @@ are SQL text on the driver layer.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bot.clock import utcnow
@@ -141,6 +142,14 @@ async def count_failure(tx: Transaction, update_id: int, *, max_attempts: int) -
             " WHERE update_id = :update_id AND attempts >= :max_attempts",
             {"now": utcnow(), "update_id": update_id, "max_attempts": max_attempts},
         )
+    )
+
+
+async def purge(tx: Transaction, *, received_before: datetime) -> int:
+    """Erase processed updates received before then, past their retention; how many."""
+    return await tx.execute(
+        "DELETE FROM telegram_updates WHERE processed_at IS NOT NULL AND received_at < :before",
+        {"before": received_before},
     )
 
 

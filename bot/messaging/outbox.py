@@ -201,6 +201,14 @@ async def rewrite_waiting(tx: Transaction, message_id: int, payload: dict[str, A
     )
 
 
+async def purge(tx: Transaction, *, sent_before: datetime) -> int:
+    """Erase calls sent (or given up) before then, past their retention; how many."""
+    return await tx.execute(
+        "DELETE FROM outbox_messages WHERE sent_at IS NOT NULL AND sent_at < :before",
+        {"before": sent_before},
+    )
+
+
 async def forget_chat(tx: Transaction, channel: str, chat_id: int) -> None:
     """Erase what was written to a chat (the person asked for erasure)."""
     await tx.execute(
