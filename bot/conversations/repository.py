@@ -93,11 +93,6 @@ _UPDATE = (
     " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
     " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at WHERE id = :id"
 )
-_INSERT_TRANSCRIPT = (
-    "INSERT INTO transcript_entries (conversation_id, direction, body, created_at)"
-    " VALUES (:conversation_id, :direction, :body, :now)"
-)
-
 
 # --- A step (hot path) ----------------------------------------------------------------------
 
@@ -159,10 +154,10 @@ async def record_transcript(
 ) -> None:
     """Append messages to a conversation's transcript."""
     if entries:
-        await tx.execute_many(
-            _INSERT_TRANSCRIPT,
+        await tx.insert_rows(
+            "transcript_entries",
             [
-                {"conversation_id": conversation_id, "direction": d, "body": b, "now": now}
+                {"conversation_id": conversation_id, "direction": d, "body": b, "created_at": now}
                 for d, b in entries
             ],
         )

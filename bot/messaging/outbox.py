@@ -154,16 +154,17 @@ async def enqueue(
     They are sent within a second, at the messenger's pace. Each call's parameters name its
     chat, as the APIs want it.
     """
-    await tx.execute_many(
-        f"INSERT INTO outbox_messages ({_COLUMNS})"
-        " VALUES (:channel, :chat_id, :method, :payload, :now, :now, 0, NULL)",
+    await tx.insert_rows(
+        "outbox_messages",
         [
             {
                 "channel": channel,
                 "chat_id": c.payload["chat_id"],
                 "method": c.method,
                 "payload": c.payload,
-                "now": now,
+                "created_at": now,
+                "not_before": now,
+                "attempts": 0,
             }
             for c in calls
         ],

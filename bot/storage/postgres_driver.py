@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -20,7 +20,7 @@ from bot.storage.values import to_postgres, utc
 logger = logging.getLogger(__name__)
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     names: list[str] = []
 
@@ -33,17 +33,7 @@ def _numbered(sql: str) -> tuple[str, tuple[str, ...]]:
     return NAME.sub(replace, sql), tuple(names)
 
 
-_VALUES = re.compile(r"^(.*?\bVALUES\s*)(\([^()]*\))(.*)$", re.DOTALL | re.IGNORECASE)
 _PLACEHOLDER = re.compile(r"\$(\d+)")
-
-
-@cache
-def _multi_row_parts(text: str) -> tuple[str, str | None, str]:
-    """An INSERT … VALUES (…) split around its row, to repeat it; None if it is no such INSERT."""
-    match = _VALUES.match(text)
-    if match is None or not text.lstrip().upper().startswith("INSERT"):
-        return text, None, ""
-    return match.group(1), match.group(2), match.group(3)
 
 
 @lru_cache(maxsize=1024)
@@ -103,7 +93,7 @@ class PostgresTransaction(Transaction):
     - BEGIN goes with the first statement that needs it, or with the chat's lock (``BEGIN;
       SELECT pg_advisory_xact_lock(…)`` in one message); a transaction that runs nothing sends
       nothing.
-    - Writes whose result nobody reads (``write``, multi-row ``execute_many``) wait: they go
+    - Writes whose result nobody reads (``write``, ``insert_rows``) wait: they go
       with COMMIT, in one simple-protocol message (``UPDATE …; INSERT …; COMMIT``), inside an
       ``independent`` query as data-modifying ``WITH`` parts, or just before any other
       statement, which may read them. An error in one surfaces there, and rolls back all.
@@ -188,23 +178,6 @@ class PostgresTransaction(Transaction):
             self._pending.append((text, values))
             return
         await self._execute_now(text, values)
-
-    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
-        if not rows:
-            return
-        text, names = _numbered(sql)
-        head, values_clause, tail = _multi_row_parts(text)
-        if values_clause is None:
-            await self._begin()
-            values = [[to_postgres(row[name]) for name in names] for row in rows]
-            await self.connection.executemany(text, values)
-            return
-        # One INSERT with a row per parameter set: one statement, one plan, where asyncpg's
-        # executemany costs a bind and an execute message per row.
-        width = len(names)
-        groups = [_renumbered(values_clause, offset * width) for offset in range(len(rows))]
-        arguments = [to_postgres(row[name]) for row in rows for name in names]
-        await self._later(head + ", ".join(groups) + tail, arguments)
 
     async def lock_chat(self, key: int) -> None:
         # The simple protocol takes several statements in one message, without parameters:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from bot.storage.database import Database, DuplicateKey, Params, Row, Transaction
@@ -18,7 +18,7 @@ from bot.storage.values import to_sqlite
 NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 
 
-@cache
+@lru_cache(maxsize=1024)
 def _qmark(sql: str) -> tuple[str, tuple[str, ...]]:
     names: list[str] = []
 
@@ -38,7 +38,7 @@ def _sqlite_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
 class SqliteTransaction(Transaction):
     """Statements run on the event loop: each takes microseconds (see SqliteDatabase).
 
-    ``write`` and ``execute_many`` wait for the next statement or the commit, as on
+    ``write`` (and ``insert_rows``) wait for the next statement or the commit, as on
     PostgreSQL, so that an error in one surfaces at the same place on both databases.
     """
 
@@ -46,18 +46,15 @@ class SqliteTransaction(Transaction):
 
     def __init__(self, connection: sqlite3.Connection) -> None:
         self.connection = connection
-        self._pending: list[tuple[str, list[list[Any]]]] = []
+        self._pending: list[tuple[str, list[Any]]] = []
 
     def _flush(self) -> None:
         if not self._pending:
             return
         pending, self._pending = self._pending, []
-        for text, rows in pending:
+        for text, values in pending:
             try:
-                if len(rows) == 1:
-                    self.connection.execute(text, rows[0])
-                else:
-                    self.connection.executemany(text, rows)
+                self.connection.execute(text, values)
             except sqlite3.IntegrityError as error:
                 raise DuplicateKey(str(error)) from error
 
@@ -82,13 +79,7 @@ class SqliteTransaction(Transaction):
 
     async def write(self, sql: str, params: Params | None = None) -> None:
         text, values = _sqlite_args(sql, params)
-        self._pending.append((text, [values]))
-
-    async def execute_many(self, sql: str, rows: Sequence[Params]) -> None:
-        if rows:
-            text, names = _qmark(sql)
-            values = [[to_sqlite(row[name]) for name in names] for row in rows]
-            self._pending.append((text, values))
+        self._pending.append((text, values))
 
     async def lock_chat(self, key: int) -> None:
         # The transaction holds SQLite's only write lock already (BEGIN IMMEDIATE).

@@ -54,10 +54,9 @@ async def test_a_nul_character_is_left_out_instead_of_failing_the_write(
 async def test_awkward_json_is_stored_exactly(database: Database) -> None:
     payload: dict[str, Any] = {"update_id": 7, "message": {"text": AWKWARD, "chat": {"id": 1}}}
     async with database.transaction() as tx:
-        await tx.execute_many(
-            "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at, attempts)"
-            " VALUES (:update_id, :chat_id, :payload, :now, 0)",
-            [{"update_id": 7, "chat_id": 1, "payload": payload, "now": AT}],
+        await tx.insert_rows(
+            "telegram_updates",
+            [{"update_id": 7, "chat_id": 1, "payload": payload, "received_at": AT, "attempts": 0}],
         )
     async with database.transaction() as tx:
         row = await tx.fetch_one("SELECT payload FROM telegram_updates WHERE update_id = 7")
