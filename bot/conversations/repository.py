@@ -98,10 +98,10 @@ _UPDATE = (
 
 
 def find_statement(
-    dialect: str, *, channel: str, external_id: str, lock: bool = False
+    tx: Transaction, *, channel: str, external_id: str, lock: bool = False
 ) -> tuple[str, dict[str, Any]]:
     """The query ``find`` runs, for the inbox, which sends it with the update's insert."""
-    lock_clause = " FOR UPDATE" if lock and dialect == "postgresql" else ""
+    lock_clause = tx.lock_rows if lock else ""
     return _FIND + lock_clause, {"channel": channel, "external_id": external_id}
 
 
@@ -109,7 +109,7 @@ async def find(
     tx: Transaction, *, channel: str, external_id: str, lock: bool = False
 ) -> ConversationRow | None:
     """A person's conversation on a channel, locked for update on PostgreSQL if asked."""
-    statement = find_statement(tx.dialect, channel=channel, external_id=external_id, lock=lock)
+    statement = find_statement(tx, channel=channel, external_id=external_id, lock=lock)
     row = await tx.fetch_one(*statement)
     return ConversationRow.read(row) if row else None
 

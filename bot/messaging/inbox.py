@@ -71,7 +71,7 @@ async def accept_in_turn(
         " ON CONFLICT DO NOTHING RETURNING processed_at"
     )
     params = {"update_id": update["update_id"], "chat_id": chat_id, "payload": update, "now": now}
-    if then is not None and tx.dialect == "postgresql":
+    if then is not None and tx.combines_statements:
         query, query_params = then
         # The query's snapshot is the statement's, taken after the chat's lock; FOR UPDATE in
         # it still locks the row. No row at all: the update was seen before.

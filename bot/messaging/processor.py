@@ -124,7 +124,7 @@ class InboxProcessor:
             await tx.lock_chat(chat_id)
             # The chat's conversation is read (and locked) with the update's insert.
             find = repository.find_statement(
-                tx.dialect, channel=self.steps.channel, external_id=str(chat_id), lock=True
+                tx, channel=self.steps.channel, external_id=str(chat_id), lock=True
             )
             taken, conversation = await inbox.accept_in_turn(tx, update, chat_id, then=find)
             if taken is None:

@@ -50,10 +50,15 @@ class Transaction(ABC):
     """Statements run inside one database transaction."""
 
     dialect: str
+    # What differs between the databases, said by each driver (no dialect test elsewhere):
+    # the clause that locks the rows a query reads (SQLite's transaction holds the one write
+    # lock already), and whether a query may carry a write before it in one statement.
+    lock_rows: str = ""
+    combines_statements: bool = False
 
     def timestamp(self, name: str) -> str:
-        """A time parameter where PostgreSQL cannot tell its type from the column (CASE)."""
-        return f"CAST(:{name} AS TIMESTAMPTZ)" if self.dialect == "postgresql" else f":{name}"
+        """A time parameter where the database cannot tell its type from the column (CASE)."""
+        return f":{name}"
 
     # --- SQL text: the hot path ----------------------------------------------------------
 

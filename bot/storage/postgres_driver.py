@@ -100,6 +100,12 @@ class PostgresTransaction(Transaction):
     """
 
     dialect = "postgresql"
+    lock_rows = " FOR UPDATE"
+    combines_statements = True
+
+    def timestamp(self, name: str) -> str:
+        # In a CASE, PostgreSQL cannot tell a parameter's type from a column.
+        return f"CAST(:{name} AS TIMESTAMPTZ)"
 
     def __init__(self, connection: asyncpg.Connection) -> None:
         self.connection = connection
