@@ -6,7 +6,7 @@ merely mention a module never count):
   go without breaking another;
 - imports point one way, webhook → bot → flows, and the product never imports tests or bench;
 - SQL lives in bot/'s storage and repository modules, never in webhook/ (HTTP handlers and
-  commands call functions of bot/).
+  commands call functions of bot/), neither as text nor as SQLAlchemy statements.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ HELPERS = "tests.auxil"
 FORBIDDEN = {
     "flows": ("bot", "webhook", "tests", "bench"),
     "bot": ("webhook", "tests", "bench"),
-    "webhook": ("tests", "bench"),
+    # Nor does webhook/ build statements: SQLAlchemy is for bot/'s storage modules.
+    "webhook": ("tests", "bench", "sqlalchemy"),
 }
 SQL_KEYWORDS = {"SELECT", "INSERT", "UPDATE", "DELETE", "WITH"}
 
