@@ -18,6 +18,7 @@ from bot.channels.web.sessions import external_id_of
 from bot.clock import utcnow
 from bot.settings import Settings
 from tests.auxil.personas import SAMIR_IN_PANTIN
+from tests.auxil.running_app import running
 from tests.auxil.web_chat import SESSION, bearer, drive, pushed, send, token_of
 from webhook.app import create_app
 
@@ -143,11 +144,7 @@ async def test_a_session_still_active_within_the_idle_window_resumes(
 
 async def test_the_idle_window_is_a_setting(settings: Settings) -> None:
     app = create_app(settings.model_copy(update={"web_session_idle_minutes": 5}))
-    transport = httpx.ASGITransport(app=app)
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=transport, base_url="http://testserver") as client,
-    ):
+    async with running(app) as client:
         await send(client, command="start")
         await idle_for(app, SESSION, minutes=6)
         response = await client.post("/api/chat", json={"choice": "yes"}, headers=bearer(SESSION))

@@ -8,19 +8,17 @@ import httpx
 import pytest
 
 from bot.settings import Settings
+from tests.auxil.running_app import running
 from webhook.app import create_app
 
 HSTS = "max-age=31536000; includeSubDomains"
 
 
 async def responses(settings: Settings) -> AsyncIterator[httpx.Response]:
-    app = create_app(settings, background=False)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            for path in ("/", "/docs", "/admin/login", "/no-such-page", "/openapi.json"):
-                yield await client.get(path)
-            yield await client.post("/api/orient", content=b"not json")
+    async with running(create_app(settings, background=False)) as client:
+        for path in ("/", "/docs", "/admin/login", "/no-such-page", "/openapi.json"):
+            yield await client.get(path)
+        yield await client.post("/api/orient", content=b"not json")
 
 
 @pytest.mark.parametrize(

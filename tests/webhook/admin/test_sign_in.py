@@ -17,6 +17,7 @@ from bot.settings import Settings
 from tests.auxil.admin_browser import CSRF, PASSWORD, sign_in
 from tests.auxil.clock import ManualClock
 from tests.auxil.passwords import CountingHasher, HeldHasher
+from tests.auxil.running_app import running
 from webhook.app import create_app
 
 START = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
@@ -175,17 +176,15 @@ async def test_chats_are_answered_while_a_password_is_being_checked(
 ) -> None:
     held = HeldHasher()
     app = create_app(settings, background=False, passwords=Passwords(held))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            signing_in = asyncio.create_task(sign_in(client, "nobody@poles.example"))
-            assert await asyncio.to_thread(held.started.wait, 10)
-            # The check is running, held: the service still answers a visitor of the chat.
-            chat = await client.get("/")
-            assert chat.status_code == 200
-            assert not signing_in.done()
-            held.release.set()
-            assert (await signing_in).status_code == 401
+    async with running(app) as client:
+        signing_in = asyncio.create_task(sign_in(client, "nobody@poles.example"))
+        assert await asyncio.to_thread(held.started.wait, 10)
+        # The check is running, held: the service still answers a visitor of the chat.
+        chat = await client.get("/")
+        assert chat.status_code == 200
+        assert not signing_in.done()
+        held.release.set()
+        assert (await signing_in).status_code == 401
 
 
 async def test_wrong_passwords_from_one_place_do_not_lock_the_owner_out(
@@ -302,15 +301,13 @@ async def test_guesses_sent_all_at_once_are_checked_no_more_than_the_limit(
     email = await account("admin")
     held = HeldHasher()
     app = create_app(settings, background=False, passwords=Passwords(held))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, client=("203.0.113.88", 50000))
-        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
-            guesses = [
-                asyncio.create_task(sign_in(client, email, f"guess number {n}")) for n in range(12)
-            ]
-            assert await asyncio.to_thread(held.started.wait, 10)
-            held.release.set()
-            answers = [response.status_code for response in await asyncio.gather(*guesses)]
+    async with running(app, client=("203.0.113.88", 50000)) as client:
+        guesses = [
+            asyncio.create_task(sign_in(client, email, f"guess number {n}")) for n in range(12)
+        ]
+        assert await asyncio.to_thread(held.started.wait, 10)
+        held.release.set()
+        answers = [response.status_code for response in await asyncio.gather(*guesses)]
     assert answers.count(401) == 5
     assert answers.count(429) == 7
     assert held.verified == 5

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import io
 
-import httpx
 import pytest
 
 from bot.accounts.users import Passwords
 from bot.settings import Settings
 from tests.auxil.admin_browser import PASSWORD, sign_in
 from tests.auxil.passwords import CountingHasher
+from tests.auxil.running_app import running
 from webhook.app import create_app
 from webhook.cli import main
 
@@ -167,21 +167,16 @@ def test_a_disabled_account_can_no_longer_sign_in(
     assert users(monkeypatch, capsys, *argv, stdin=PASSWORD + "\n")[0] == 0
 
     async def browse() -> None:
-        app = create_app(settings, background=False, passwords=CHEAP)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                assert (await sign_in(c, email)).status_code == 303
-                assert (await c.get("/admin/data")).status_code == 200
-                disabled = await asyncio.to_thread(
-                    main, ["users", "disable", email], passwords=CHEAP
-                )
-                assert disabled == 0
-                # Out at the next click, and no way back in.
-                page = await c.get("/admin/data")
-                assert page.status_code == 303
-                assert page.headers["location"].startswith("/admin/login")
-                assert (await sign_in(c, email)).status_code == 401
+        async with running(create_app(settings, background=False, passwords=CHEAP)) as c:
+            assert (await sign_in(c, email)).status_code == 303
+            assert (await c.get("/admin/data")).status_code == 200
+            disabled = await asyncio.to_thread(main, ["users", "disable", email], passwords=CHEAP)
+            assert disabled == 0
+            # Out at the next click, and no way back in.
+            page = await c.get("/admin/data")
+            assert page.status_code == 303
+            assert page.headers["location"].startswith("/admin/login")
+            assert (await sign_in(c, email)).status_code == 401
 
     asyncio.run(browse())
 
@@ -210,23 +205,20 @@ def test_a_new_password_signs_out_every_session_of_the_account(
     assert "no account for nobody@poles.example" in err
 
     async def browse() -> None:
-        app = create_app(settings, background=False, passwords=CHEAP)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-                assert (await sign_in(c, email)).status_code == 303
-                assert (await c.get("/admin/leads")).status_code == 200
-                monkeypatch.setattr("sys.stdin", io.StringIO(new_password + "\n"))
-                changed = await asyncio.to_thread(
-                    main, ["users", "password", email, "--password-stdin"], passwords=CHEAP
-                )
-                assert changed == 0
-                # The session opened with the old password is over.
-                page = await c.get("/admin/leads")
-                assert page.status_code == 303
-                assert page.headers["location"].startswith("/admin/login")
-                assert (await sign_in(c, email)).status_code == 401
-                assert (await sign_in(c, email, new_password)).status_code == 303
+        async with running(create_app(settings, background=False, passwords=CHEAP)) as c:
+            assert (await sign_in(c, email)).status_code == 303
+            assert (await c.get("/admin/leads")).status_code == 200
+            monkeypatch.setattr("sys.stdin", io.StringIO(new_password + "\n"))
+            changed = await asyncio.to_thread(
+                main, ["users", "password", email, "--password-stdin"], passwords=CHEAP
+            )
+            assert changed == 0
+            # The session opened with the old password is over.
+            page = await c.get("/admin/leads")
+            assert page.status_code == 303
+            assert page.headers["location"].startswith("/admin/login")
+            assert (await sign_in(c, email)).status_code == 401
+            assert (await sign_in(c, email, new_password)).status_code == 303
 
     asyncio.run(browse())
     assert "password of camille@poles.example changed" in capsys.readouterr().out
