@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.database import Database, Transaction
+from bot.storage.database import Database, Transaction, multi_row_insert
 from bot.storage.values import as_datetime, as_json
 
 # Long enough for the slowest API answer (Telegram: 15 s timeout); a crashed sender's lease
@@ -32,7 +32,6 @@ _NO_EARLIER_UNSENT = (
     " AND earlier.channel = outbox_messages.channel AND earlier.chat_id = outbox_messages.chat_id"
     " AND earlier.id < outbox_messages.id)"
 )
-_COLUMNS = "channel, chat_id, method, payload, created_at, not_before, attempts, lease_until"
 
 
 @dataclass(frozen=True)
@@ -111,23 +110,11 @@ async def enqueue_leased(
     if not calls:
         return []
     lease_until = now + LEASE
-    params: dict[str, Any] = {
-        "channel": channel,
-        "chat_id": chat_id,
-        "now": now,
-        "lease_until": lease_until,
-    }
-    rows = []
-    for n, call in enumerate(calls):
-        rows.append(f"(:channel, :chat_id, :method{n}, :payload{n}, :now, :now, 0, :lease_until)")
-        params |= {f"method{n}": call.method, f"payload{n}": call.payload}
+    rows = [_row(channel, chat_id, call, now, lease_until) for call in calls]
+    sql, params = multi_row_insert("outbox_messages", rows)
     # One call (most steps): its id is the one returned; several: each row says which it is.
     returning = " RETURNING id" if len(calls) == 1 else " RETURNING id, method, payload"
-    inserted = await tx.fetch(
-        f"INSERT INTO outbox_messages ({_COLUMNS}) VALUES " + ", ".join(rows) + returning,
-        params,
-        independent=True,
-    )
+    inserted = await tx.fetch(sql + returning, params, independent=True)
     if len(calls) == 1:
         call = calls[0]
         return [
@@ -154,41 +141,34 @@ async def enqueue(
     They are sent within a second, at the messenger's pace. Each call's parameters name its
     chat, as the APIs want it.
     """
-    await tx.insert_rows(
-        "outbox_messages",
-        [
-            {
-                "channel": channel,
-                "chat_id": c.payload["chat_id"],
-                "method": c.method,
-                "payload": c.payload,
-                "created_at": now,
-                "not_before": now,
-                "attempts": 0,
-            }
-            for c in calls
-        ],
-    )
+    rows = [_row(channel, call.payload["chat_id"], call, now, None) for call in calls]
+    await tx.insert_rows("outbox_messages", rows)
+
+
+def _row(
+    channel: str, chat_id: int, call: ApiCall, now: datetime, lease_until: datetime | None
+) -> dict[str, Any]:
+    """An outbox row for a call, due now."""
+    return {
+        "channel": channel,
+        "chat_id": chat_id,
+        "method": call.method,
+        "payload": call.payload,
+        "created_at": now,
+        "not_before": now,
+        "attempts": 0,
+        "lease_until": lease_until,
+    }
 
 
 async def enqueue_later(
     tx: Transaction, channel: str, call: ApiCall, *, now: datetime, not_before: datetime
 ) -> int | None:
     """Store a call to be sent no sooner than ``not_before`` (a digest); its id."""
-    row = await tx.fetch_one(
-        f"INSERT INTO outbox_messages ({_COLUMNS})"
-        " VALUES (:channel, :chat_id, :method, :payload, :now, :not_before, 0, NULL)"
-        " RETURNING id",
-        {
-            "channel": channel,
-            "chat_id": call.payload["chat_id"],
-            "method": call.method,
-            "payload": call.payload,
-            "now": now,
-            "not_before": not_before,
-        },
-    )
-    return int(row["id"]) if row else None
+    row = _row(channel, call.payload["chat_id"], call, now, None) | {"not_before": not_before}
+    sql, params = multi_row_insert("outbox_messages", [row])
+    inserted = await tx.fetch_one(sql + " RETURNING id", params)
+    return int(inserted["id"]) if inserted else None
 
 
 async def rewrite_waiting(tx: Transaction, message_id: int, payload: dict[str, Any]) -> bool:

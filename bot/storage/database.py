@@ -87,18 +87,9 @@ class Transaction(ABC):
         commit, and an error in it (a duplicate key) surfaces there, on both databases."""
 
     async def insert_rows(self, table: str, rows: Sequence[Params]) -> None:
-        """Insert rows (each a mapping of column to value, all with the same columns) in one
-        statement; it waits like ``write``. Table and columns are the code's, never input."""
-        if not rows:
-            return
-        columns = list(rows[0])
-        params: dict[str, Any] = {}
-        groups = []
-        for n, row in enumerate(rows):
-            groups.append("(" + ", ".join(f":{column}_{n}" for column in columns) + ")")
-            params.update((f"{column}_{n}", row[column]) for column in columns)
-        names = ", ".join(columns)
-        await self.write(f"INSERT INTO {table} ({names}) VALUES " + ", ".join(groups), params)
+        """Insert rows in one statement (``multi_row_insert``); it waits like ``write``."""
+        if rows:
+            await self.write(*multi_row_insert(table, rows))
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         rows = await self.fetch(sql, params)
@@ -138,6 +129,19 @@ class Transaction(ABC):
 
         compiled = compile_statement(statement, self.dialect)
         return await self.execute(compiled.sql, compiled.params)
+
+
+def multi_row_insert(table: str, rows: Sequence[Params]) -> tuple[str, dict[str, Any]]:
+    """One INSERT of several rows (each a mapping of column to value, all with the same
+    columns), and its parameters. Table and columns are the code's, never input."""
+    columns = list(rows[0])
+    params: dict[str, Any] = {}
+    groups = []
+    for n, row in enumerate(rows):
+        groups.append("(" + ", ".join(f":{column}_{n}" for column in columns) + ")")
+        params.update((f"{column}_{n}", row[column]) for column in columns)
+    names = ", ".join(columns)
+    return f"INSERT INTO {table} ({names}) VALUES " + ", ".join(groups), params
 
 
 class Database(ABC):
