@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.channels.writers import WRITABLE
 from bot.clock import new_id, utcnow
 from bot.conversations import repository
 from bot.conversations.commands import typed_command
@@ -70,7 +71,7 @@ class ConversationService:
         context: Mapping[str, Any] | None = None,
         flow_id: str = DEFAULT_FLOW,
         timing: Timing | None = None,
-        reminder_channels: frozenset[str] = frozenset({"telegram"}),
+        reminder_channels: frozenset[str] = WRITABLE,
         handoff: LeadHandoff | None = None,
     ) -> None:
         self.database = database

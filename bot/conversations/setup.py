@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.channels.writers import WRITABLE
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Timing
 from bot.leads.handoff import LeadHandoff
@@ -29,7 +28,5 @@ def conversation_service(
         FlowRegistry(settings.flow_folder),
         context={"privacy_url": settings.privacy_url},
         timing=timing(settings),
-        # Only channels that can write first get reminders (a web page cannot be nudged).
-        reminder_channels=WRITABLE,
         handoff=handoff,
     )

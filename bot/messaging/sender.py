@@ -74,14 +74,6 @@ class OutboxSender:
         self._behind: set[int] = set()
         self._flushing: asyncio.Task[None] | None = None
 
-    @property
-    def per_chat_interval(self) -> timedelta:
-        return timedelta(seconds=self.chat_pace.interval)
-
-    @per_chat_interval.setter
-    def per_chat_interval(self, value: timedelta) -> None:
-        self.chat_pace.interval = value.total_seconds()
-
     async def deliver(self, messages: list[Message]) -> None:
         """Send a step's replies now, in order; what fails is left to the loop, in order.
 

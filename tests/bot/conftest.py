@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -45,7 +44,7 @@ async def telegram(
         # The tests' referral links are a registered partner's: other codes count as unknown.
         async with app.state.database.transaction() as tx:
             await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
-        app.state.telegram.sender.per_chat_interval = timedelta(0)
+        app.state.telegram.sender.chat_pace.interval = 0
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield TelegramHarness(app, client, recorder)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -51,7 +50,7 @@ def telegram_app(settings: Settings, fake: FakeBotApi, *, pace: float = 0.05) ->
     )
     app = create_app(configured)
     # Real Telegram allows a message a second per chat; tests keep the mechanism, shorter.
-    app.state.telegram.sender.per_chat_interval = timedelta(seconds=pace)
+    app.state.telegram.sender.chat_pace.interval = pace
     return app
 
 

@@ -31,7 +31,7 @@ async def test_polled_updates_get_replies(settings: Settings) -> None:
         database = open_database(settings.database_url)
         service = ConversationService(database, FlowRegistry())
         runtime = TelegramRuntime(configured, service, database)
-        runtime.sender.per_chat_interval = timedelta(0)
+        runtime.sender.chat_pace.interval = 0
         await runtime.start(webhook=False)
         fake.queue_update(tg.message(42, "/start"))
         fake.queue_update(tg.press(42, "c|consent|yes"))
