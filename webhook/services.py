@@ -25,8 +25,6 @@ from webhook.handoff.worker import DeliveryWorker
 class Services:
     """What a process runs, on one database."""
 
-    settings: Settings
-    database: Database
     handoff: LeadHandoff
     conversations: ConversationService
     # Delivers lead events to the partners' endpoints; woken when a step queues one.
@@ -48,8 +46,6 @@ def build_services(
         else None
     )
     return Services(
-        settings=settings,
-        database=database,
         handoff=handoff,
         conversations=conversations,
         deliveries=DeliveryWorker(database, wake=handoff.queued),
