@@ -63,6 +63,20 @@ class Settings(BaseSettings):
     telegram_webhook_secret: SecretStr | None = None
     # For deep links (https://t.me/<name>?start=CODE); asked of Telegram when not set.
     telegram_bot_username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{4,31}$")
+    # WhatsApp Business Platform (Cloud API): the channel is on when all four are set.
+    whatsapp_token: SecretStr | None = None
+    whatsapp_phone_number_id: str | None = Field(default=None, pattern=r"^[0-9]{1,32}$")
+    whatsapp_app_secret: SecretStr | None = None
+    whatsapp_verify_token: SecretStr | None = None
+    # The Graph API base with its version; /{phone-number-id}/messages is appended.
+    whatsapp_api_url: str = "https://graph.facebook.com/v23.0"
+    # The business number in international form without "+" (for wa.me links), e.g. 33612345678.
+    whatsapp_number: str | None = Field(default=None, pattern=r"^[1-9][0-9]{6,14}$")
+    # Approved message templates, sent when the 24-hour window is closed (none: not written to).
+    whatsapp_template_reminder: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    whatsapp_template_counsellor: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    # The language the templates were approved in (Meta's code: fr, en, en_US…).
+    whatsapp_template_language: str = Field(default="fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     privacy_url: str = "/confidentialite"
     reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)
@@ -126,6 +140,25 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// address of a Bot API server")
         return value
 
+    @field_validator("whatsapp_api_url")
+    @classmethod
+    def _graph_api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+(/\S*)?$", value):
+            raise ValueError(
+                "expected an http(s):// address such as https://graph.facebook.com/v23.0"
+            )
+        return value.rstrip("/")
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """The WhatsApp channel is on: it can read, check and answer notifications."""
+        return None not in (
+            self.whatsapp_token,
+            self.whatsapp_phone_number_id,
+            self.whatsapp_app_secret,
+            self.whatsapp_verify_token,
+        )
+
     @field_validator("telegram_token")
     @classmethod
     def _token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -139,6 +172,22 @@ class Settings(BaseSettings):
         if value is not None and not WEBHOOK_SECRET_PATTERN.match(value.get_secret_value()):
             raise ValueError("expected 1-256 characters among A-Z, a-z, 0-9, _ and -")
         return value
+
+    @model_validator(mode="after")
+    def _whatsapp_all_or_nothing(self) -> Settings:
+        needed = {
+            "AIGUILLAGE_WHATSAPP_TOKEN": self.whatsapp_token,
+            "AIGUILLAGE_WHATSAPP_PHONE_NUMBER_ID": self.whatsapp_phone_number_id,
+            "AIGUILLAGE_WHATSAPP_APP_SECRET": self.whatsapp_app_secret,
+            "AIGUILLAGE_WHATSAPP_VERIFY_TOKEN": self.whatsapp_verify_token,
+        }
+        missing = [name for name, value in needed.items() if value is None]
+        if missing and len(missing) < len(needed):
+            # Half a channel would accept messages it cannot check or answer.
+            raise ValueError(
+                "whatsapp: the channel needs its four settings; missing " + ", ".join(missing)
+            )
+        return self
 
     @model_validator(mode="after")
     def _counsellor_chat_needs_telegram(self) -> Settings:

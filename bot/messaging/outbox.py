@@ -36,10 +36,20 @@ _NO_EARLIER_UNSENT = (
 
 @dataclass(frozen=True)
 class ApiCall:
-    """One call to a messenger's API: its method and parameters (which name the chat)."""
+    """One call to a messenger's API: its method and parameters.
+
+    The Bot API's parameters name the chat (``chat_id``); other APIs name it their way (the
+    Graph API's ``to`` is a phone number), so their calls carry the outbox's chat key here.
+    """
 
     method: str
     payload: dict[str, Any]
+    chat_id: int | None = None
+
+    @property
+    def chat(self) -> int:
+        """The outbox's key of the chat this call writes to."""
+        return self.chat_id if self.chat_id is not None else int(self.payload["chat_id"])
 
 
 @dataclass(frozen=True)
@@ -141,7 +151,7 @@ async def enqueue(
     They are sent within a second, at the messenger's pace. Each call's parameters name its
     chat, as the APIs want it.
     """
-    rows = [_row(channel, call.payload["chat_id"], call, now, None) for call in calls]
+    rows = [_row(channel, call.chat, call, now, None) for call in calls]
     await tx.insert_rows("outbox_messages", rows)
 
 
@@ -165,7 +175,7 @@ async def enqueue_later(
     tx: Transaction, channel: str, call: ApiCall, *, now: datetime, not_before: datetime
 ) -> int | None:
     """Store a call to be sent no sooner than ``not_before`` (a digest); its id."""
-    row = _row(channel, call.payload["chat_id"], call, now, None) | {"not_before": not_before}
+    row = _row(channel, call.chat, call, now, None) | {"not_before": not_before}
     sql, params = multi_row_insert("outbox_messages", [row])
     inserted = await tx.fetch_one(sql + " RETURNING id", params)
     return int(inserted["id"]) if inserted else None
