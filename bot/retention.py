@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
 
+from bot.channels.telegram import CHANNEL as TELEGRAM
+from bot.channels.whatsapp import CHANNEL as WHATSAPP
 from bot.clock import utcnow
 from bot.messaging import inbox, outbox
 from bot.storage.database import Database, Transaction
@@ -50,6 +52,9 @@ class Retention:
     conversations: timedelta = timedelta(days=90)
     # Telegram retries a delivery for 24 hours: messages in and out are kept twice that.
     telegram_messages: timedelta = timedelta(hours=48)
+    # WhatsApp retries a notification for up to 7 days: what came in is kept a day longer, so
+    # that a late retry is still recognised (what the person wrote is in the transcript anyway).
+    whatsapp_messages: timedelta = timedelta(days=8)
     # A lead webhook's body (the lead's data) once delivered or given up: long enough to
     # replay it; the delivery row stays, empty, as the trace that it was sent.
     delivery_bodies: timedelta = timedelta(days=30)
@@ -68,7 +73,7 @@ class Retention:
 @dataclass(frozen=True)
 class Purged:
     conversations: int
-    telegram_updates: int
+    inbox_updates: int
     outbox_messages: int
     delivery_bodies: int = 0
     leads: int = 0
@@ -80,7 +85,13 @@ async def purge(tx: Transaction, retention: Retention) -> Purged:
     conversations = await tx.run(
         delete(Conversation).where(Conversation.updated_at < now - retention.conversations)
     )
-    updates = await inbox.purge(tx, received_before=now - retention.telegram_messages)
+    updates = await inbox.purge(
+        tx,
+        received_before={
+            TELEGRAM: now - retention.telegram_messages,
+            WHATSAPP: now - retention.whatsapp_messages,
+        },
+    )
     sent = await outbox.purge(tx, sent_before=now - retention.telegram_messages)
     done_before = now - retention.delivery_bodies
     bodies = await tx.run(

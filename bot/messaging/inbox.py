@@ -1,12 +1,15 @@
-"""The inbox: every update stored once on arrival, then claimed one chat at a time.
+"""The inbox: every delivery stored once on arrival, then claimed one chat at a time.
 
-This module alone reads and writes the inbox table (``telegram_updates``). It is on the hot
-path (an update is stored and taken in the transaction that applies it), so its statements
-are SQL text on the driver layer.
+This module alone reads and writes the inbox table (``inbox_updates``), for every messenger:
+a delivery is keyed by its channel and the messenger's own id (``Delivery``), and one chat's
+deliveries are applied in the order of their ``position``. It is on the hot path (a delivery
+is stored and taken in the transaction that applies it), so its statements are SQL text on the
+driver layer.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,32 +17,42 @@ from bot.clock import utcnow
 from bot.storage.database import Params, Row, Transaction
 from bot.storage.values import as_json
 
-# An update waits while an older update of its chat is still pending.
+# A delivery waits while an older delivery of its chat is still pending.
 _NO_EARLIER_PENDING = (
-    "NOT EXISTS (SELECT 1 FROM telegram_updates earlier WHERE earlier.processed_at IS NULL"
-    " AND earlier.chat_id = telegram_updates.chat_id"
-    " AND earlier.update_id < telegram_updates.update_id)"
+    "NOT EXISTS (SELECT 1 FROM inbox_updates earlier WHERE earlier.processed_at IS NULL"
+    " AND earlier.channel = inbox_updates.channel AND earlier.chat_id = inbox_updates.chat_id"
+    " AND earlier.position < inbox_updates.position)"
 )
 
 
-async def accept(
-    tx: Transaction, update: dict[str, Any], chat_id: int | None, *, processed: bool
-) -> bool:
-    """Store an update unless its id was seen already; True when it is new.
+@dataclass(frozen=True)
+class Delivery:
+    """One thing a messenger delivered: its id there, its place in its chat, and its content."""
 
-    ``processed`` marks it taken by this transaction (which applies it); an update about no
+    channel: str
+    id: str
+    position: int
+    payload: dict[str, Any]
+
+
+async def accept(
+    tx: Transaction, delivery: Delivery, chat_id: int | None, *, processed: bool
+) -> bool:
+    """Store a delivery unless its id was seen already; True when it is new.
+
+    ``processed`` marks it taken by this transaction (which applies it); a delivery about no
     chat needs no processing, but its id is still remembered.
     """
     now = utcnow()
     return bool(
         await tx.execute(
-            "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at,"
-            " processed_at, attempts) VALUES (:update_id, :chat_id, :payload, :now,"
-            " :processed_at, :attempts) ON CONFLICT DO NOTHING",
+            "INSERT INTO inbox_updates (channel, delivery_id, chat_id, position, payload,"
+            " received_at, processed_at, attempts) VALUES (:channel, :delivery_id, :chat_id,"
+            " :position, :payload, :now, :processed_at, :attempts) ON CONFLICT DO NOTHING",
             {
-                "update_id": update["update_id"],
+                **_key(delivery),
                 "chat_id": chat_id,
-                "payload": update,
+                "payload": delivery.payload,
                 "now": now,
                 "processed_at": now if processed or chat_id is None else None,
                 "attempts": 1 if processed else 0,
@@ -48,33 +61,43 @@ async def accept(
     )
 
 
+def _key(delivery: Delivery) -> dict[str, Any]:
+    return {
+        "channel": delivery.channel,
+        "delivery_id": delivery.id,
+        "position": delivery.position,
+    }
+
+
 async def accept_in_turn(
     tx: Transaction,
-    update: dict[str, Any],
+    delivery: Delivery,
     chat_id: int,
     *,
     then: tuple[str, Params] | None = None,
 ) -> tuple[bool | None, Row | None]:
-    """Store an update of a chat, taken by this transaction unless an older one is waiting.
+    """Store a delivery of a chat, taken by this transaction unless an older one is waiting.
 
-    First: None when the update was seen before; True when it is stored taken (apply it now);
-    False when it must wait its turn. Second: the row of ``then``, a query of one row at most
-    (the chat's conversation), run after the insert. On PostgreSQL both go as one statement:
-    this runs for every message people send, and a round trip costs more CPU than the SQL.
+    First: None when the delivery was seen before; True when it is stored taken (apply it
+    now); False when it must wait its turn. Second: the row of ``then``, a query of one row at
+    most (the chat's conversation), run after the insert. On PostgreSQL both go as one
+    statement: this runs for every message people send, and a round trip costs more CPU than
+    the SQL.
     """
     now = utcnow()
     insert = (
-        "INSERT INTO telegram_updates (update_id, chat_id, payload, received_at, processed_at,"
-        " attempts) VALUES (:update_id, :chat_id, :payload, :now, CASE WHEN EXISTS ("
-        "SELECT 1 FROM telegram_updates WHERE processed_at IS NULL AND chat_id = :chat_id"
-        " AND update_id < :update_id) THEN NULL ELSE " + tx.timestamp("now") + " END, 1)"
+        "INSERT INTO inbox_updates (channel, delivery_id, chat_id, position, payload,"
+        " received_at, processed_at, attempts) VALUES (:channel, :delivery_id, :chat_id,"
+        " :position, :payload, :now, CASE WHEN EXISTS (SELECT 1 FROM inbox_updates"
+        " WHERE processed_at IS NULL AND channel = :channel AND chat_id = :chat_id"
+        " AND position < :position) THEN NULL ELSE " + tx.timestamp("now") + " END, 1)"
         " ON CONFLICT DO NOTHING RETURNING processed_at"
     )
-    params = {"update_id": update["update_id"], "chat_id": chat_id, "payload": update, "now": now}
+    params = {**_key(delivery), "chat_id": chat_id, "payload": delivery.payload, "now": now}
     if then is not None and tx.combines_statements:
         query, query_params = then
         # The query's snapshot is the statement's, taken after the chat's lock; FOR UPDATE in
-        # it still locks the row. No row at all: the update was seen before.
+        # it still locks the row. No row at all: the delivery was seen before.
         row = await tx.fetch_one(
             f"WITH _taken AS ({insert}), _then AS ({query}) SELECT _taken.processed_at"
             " AS _taken_at, _then.* FROM _taken LEFT JOIN _then ON TRUE",
@@ -91,73 +114,85 @@ async def accept_in_turn(
     return inserted["processed_at"] is not None, found
 
 
-async def next_batch(tx: Transaction, limit: int) -> list[int]:
-    """Ids of updates that can be processed now: the oldest pending one of each chat."""
+async def next_batch(tx: Transaction, channel: str, limit: int) -> list[str]:
+    """Ids of a channel's deliveries that can be processed now: each chat's oldest pending."""
     rows = await tx.fetch(
-        "SELECT update_id FROM telegram_updates WHERE processed_at IS NULL AND "
-        + _NO_EARLIER_PENDING
-        + " ORDER BY update_id LIMIT :limit",
-        {"limit": limit},
+        "SELECT delivery_id FROM inbox_updates WHERE processed_at IS NULL"
+        " AND channel = :channel AND " + _NO_EARLIER_PENDING + " ORDER BY position LIMIT :limit",
+        {"channel": channel, "limit": limit},
     )
-    return [row["update_id"] for row in rows]
+    return [row["delivery_id"] for row in rows]
 
 
-async def claim(tx: Transaction, update_id: int) -> bool:
-    """Take a pending update for this transaction, if no older update of its chat is pending.
+async def claim(tx: Transaction, channel: str, delivery_id: str) -> bool:
+    """Take a pending delivery for this transaction, if no older one of its chat is pending.
 
     One statement marks it processed: should the transaction fail, the mark goes with it. On
     PostgreSQL a second worker waits on the row, then finds it processed; on SQLite the write
     takes the database's write lock, with the same effect.
     """
     taken = await tx.execute(
-        "UPDATE telegram_updates SET processed_at = :now, attempts = attempts + 1"
-        " WHERE update_id = :update_id AND processed_at IS NULL AND " + _NO_EARLIER_PENDING,
-        {"now": utcnow(), "update_id": update_id},
+        "UPDATE inbox_updates SET processed_at = :now, attempts = attempts + 1"
+        " WHERE channel = :channel AND delivery_id = :delivery_id AND processed_at IS NULL"
+        " AND " + _NO_EARLIER_PENDING,
+        {"now": utcnow(), "channel": channel, "delivery_id": delivery_id},
     )
     return bool(taken)
 
 
-async def payloads(tx: Transaction, update_ids: list[int]) -> dict[int, dict[str, Any]]:
-    """The stored updates, for a worker that did not receive them itself."""
-    found: dict[int, dict[str, Any]] = {}
-    for update_id in update_ids:
+async def payloads(tx: Transaction, channel: str, ids: list[str]) -> dict[str, Delivery]:
+    """The stored deliveries, for a worker that did not receive them itself."""
+    found: dict[str, Delivery] = {}
+    for delivery_id in ids:
         row = await tx.fetch_one(
-            "SELECT payload FROM telegram_updates WHERE update_id = :update_id",
-            {"update_id": update_id},
+            "SELECT position, payload FROM inbox_updates"
+            " WHERE channel = :channel AND delivery_id = :delivery_id",
+            {"channel": channel, "delivery_id": delivery_id},
         )
         if row is not None:
-            found[update_id] = as_json(row["payload"])
+            payload = as_json(row["payload"])
+            found[delivery_id] = Delivery(channel, delivery_id, int(row["position"]), payload)
     return found
 
 
-async def count_failure(tx: Transaction, update_id: int, *, max_attempts: int) -> bool:
-    """Count a failed try; after ``max_attempts`` the update is set aside. True if set aside."""
-    await tx.execute(
-        "UPDATE telegram_updates SET attempts = attempts + 1 WHERE update_id = :update_id",
-        {"update_id": update_id},
-    )
+async def count_failure(
+    tx: Transaction, channel: str, delivery_id: str, *, max_attempts: int
+) -> bool:
+    """Count a failed try; after ``max_attempts`` the delivery is set aside. True if set aside."""
+    key = {"channel": channel, "delivery_id": delivery_id}
+    where = " WHERE channel = :channel AND delivery_id = :delivery_id"
+    await tx.execute("UPDATE inbox_updates SET attempts = attempts + 1" + where, key)
     return bool(
         await tx.execute(
-            "UPDATE telegram_updates SET processed_at = :now"
-            " WHERE update_id = :update_id AND attempts >= :max_attempts",
-            {"now": utcnow(), "update_id": update_id, "max_attempts": max_attempts},
+            "UPDATE inbox_updates SET processed_at = :now"
+            + where
+            + " AND attempts >= :max_attempts",
+            {**key, "now": utcnow(), "max_attempts": max_attempts},
         )
     )
 
 
-async def purge(tx: Transaction, *, received_before: datetime) -> int:
-    """Erase processed updates received before then, past their retention; how many."""
-    return await tx.execute(
-        "DELETE FROM telegram_updates WHERE processed_at IS NOT NULL AND received_at < :before",
-        {"before": received_before},
-    )
+async def purge(tx: Transaction, *, received_before: dict[str, datetime]) -> int:
+    """Erase processed deliveries past their channel's retention; how many.
+
+    ``received_before`` gives each channel's limit: an id is kept as long as its messenger may
+    deliver it again. A channel not named keeps its rows.
+    """
+    purged = 0
+    for channel, before in received_before.items():
+        purged += await tx.execute(
+            "DELETE FROM inbox_updates WHERE channel = :channel AND processed_at IS NOT NULL"
+            " AND received_at < :before",
+            {"channel": channel, "before": before},
+        )
+    return purged
 
 
-async def forget_payloads(tx: Transaction, chat_id: int) -> None:
+async def forget_payloads(tx: Transaction, channel: str, chat_id: int) -> None:
     """Erase what a person sent (ids stay, so that a retried delivery is still recognised)."""
     await tx.execute(
-        "UPDATE telegram_updates SET payload = :empty WHERE chat_id = :chat_id",
-        {"empty": {}, "chat_id": chat_id},
+        "UPDATE inbox_updates SET payload = :empty WHERE channel = :channel AND chat_id = :chat_id",
+        {"empty": {}, "channel": channel, "chat_id": chat_id},
     )
 
 
@@ -165,16 +200,22 @@ async def forget_payloads(tx: Transaction, chat_id: int) -> None:
 _ALBUM_LOOKBACK = 1000
 
 
-async def previous_album(tx: Transaction, chat_id: int, update_id: int) -> str | None:
-    """The album (``media_group_id``) the chat's previous update belonged to, if any.
+async def previous_album(tx: Transaction, channel: str, chat_id: int, position: int) -> str | None:
+    """The album (Telegram's ``media_group_id``) the chat's previous delivery belonged to.
 
-    Read only for album parts (rare); the id range keeps it a short scan of the primary key.
+    Read only for album parts (rare); the position range keeps it a short scan of the chat's
+    index.
     """
     row = await tx.fetch_one(
-        "SELECT payload FROM telegram_updates WHERE chat_id = :chat_id"
-        " AND update_id < :update_id AND update_id >= :oldest"
-        " ORDER BY update_id DESC LIMIT 1",
-        {"chat_id": chat_id, "update_id": update_id, "oldest": update_id - _ALBUM_LOOKBACK},
+        "SELECT payload FROM inbox_updates WHERE channel = :channel AND chat_id = :chat_id"
+        " AND position < :position AND position >= :oldest"
+        " ORDER BY position DESC LIMIT 1",
+        {
+            "channel": channel,
+            "chat_id": chat_id,
+            "position": position,
+            "oldest": position - _ALBUM_LOOKBACK,
+        },
     )
     if row is None:
         return None

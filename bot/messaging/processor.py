@@ -18,6 +18,7 @@ from bot.conversations import repository
 from bot.conversations.repository import ConversationRow, Found
 from bot.keyed_locks import KeyedLocks
 from bot.messaging import inbox, outbox
+from bot.messaging.inbox import Delivery
 from bot.messaging.outbox import ApiCall, Message, SentMarks
 from bot.storage.database import Database, Transaction
 from bot.waiting import wait_for_work
@@ -49,6 +50,9 @@ class Steps(Protocol):
     """A messenger's side of the inbox: reading its updates, and the step each one causes."""
 
     channel: str
+
+    def key(self, update: dict[str, Any]) -> tuple[str, int]:
+        """The update's id at its messenger, and its position among its chat's updates."""
 
     def chat_of(self, update: dict[str, Any]) -> int | None:
         """The chat an update is about; None when it is about none (or forged)."""
@@ -102,23 +106,28 @@ class InboxProcessor:
         With ``webhook``, a call the webhook's response can carry (Telegram: the answer to a
         pressed button) is handed back instead of being queued.
         """
+        delivery = self._delivery(update)
         chat_id = self.steps.chat_of(update)
         if chat_id is None:
-            return await self._accept_without_chat(update, webhook)
+            return await self._accept_without_chat(delivery, webhook)
         async with self._chats[chat_id]:
             try:
-                accepted, queued = await self._accept_and_apply(chat_id, update, webhook)
+                accepted, queued = await self._accept_and_apply(chat_id, delivery, webhook)
             except Exception:
-                logger.exception("update failed", extra={"update_id": update["update_id"]})
+                logger.exception("update failed", extra=_logged(delivery.channel, delivery.id))
                 async with self.database.transaction() as tx:
-                    new = await inbox.accept(tx, update, chat_id, processed=False)
+                    new = await inbox.accept(tx, delivery, chat_id, processed=False)
                 self.wake.set()
                 return Accepted(new)
         self._deliver(queued)
         return accepted
 
+    def _delivery(self, update: dict[str, Any]) -> Delivery:
+        delivery_id, position = self.steps.key(update)
+        return Delivery(self.steps.channel, delivery_id, position, update)
+
     async def _accept_and_apply(
-        self, chat_id: int, update: dict[str, Any], webhook: bool
+        self, chat_id: int, delivery: Delivery, webhook: bool
     ) -> tuple[Accepted, list[Message]]:
         async with self.database.transaction() as tx:
             await tx.lock_chat(chat_id)
@@ -126,22 +135,22 @@ class InboxProcessor:
             find = repository.find_statement(
                 tx, channel=self.steps.channel, external_id=str(chat_id), lock=True
             )
-            taken, conversation = await inbox.accept_in_turn(tx, update, chat_id, then=find)
+            taken, conversation = await inbox.accept_in_turn(tx, delivery, chat_id, then=find)
             if taken is None:
                 return Accepted(False), []
             if not taken:
                 self.wake.set()  # an older update of the chat goes first
                 return Accepted(True), []
             found = Found(ConversationRow.read(conversation) if conversation else None)
-            step = await self.steps.step(tx, update, found, webhook=webhook)
+            step = await self.steps.step(tx, delivery.payload, found, webhook=webhook)
             queued = await self._queue(tx, step)
             return Accepted(True, step.webhook_answer), queued
 
-    async def _accept_without_chat(self, update: dict[str, Any], webhook: bool) -> Accepted:
+    async def _accept_without_chat(self, delivery: Delivery, webhook: bool) -> Accepted:
         """Remember an update about no chat; its channel may still answer it."""
-        step = await self.steps.without_chat(update, webhook=webhook)
+        step = await self.steps.without_chat(delivery.payload, webhook=webhook)
         async with self.database.transaction() as tx:
-            new = await inbox.accept(tx, update, None, processed=True)
+            new = await inbox.accept(tx, delivery, None, processed=True)
             if not new or step is None:
                 return Accepted(new)
             queued = await self._queue(tx, step)
@@ -178,30 +187,40 @@ class InboxProcessor:
 
     async def process_pending(self) -> int:
         """Process what can be processed now from the inbox; the number of updates done."""
+        channel = self.steps.channel
         async with self.database.transaction() as tx:
-            ids = await inbox.next_batch(tx, self.concurrency)
-            stored = await inbox.payloads(tx, ids) if ids else {}
+            ids = await inbox.next_batch(tx, channel, self.concurrency)
+            stored = await inbox.payloads(tx, channel, ids) if ids else {}
         if not ids:
             return 0
-        results = await asyncio.gather(*(self._process(i, stored[i]) for i in ids if i in stored))
+        results = await asyncio.gather(*(self._process(stored[i]) for i in ids if i in stored))
         return sum(results)
 
-    async def _process(self, update_id: int, payload: dict[str, Any]) -> int:
-        chat_id = self.steps.chat_of(payload)
+    async def _process(self, delivery: Delivery) -> int:
+        chat_id = self.steps.chat_of(delivery.payload)
+        channel = delivery.channel
         try:
             async with self._chats[chat_id or 0], self.database.transaction() as tx:
                 if chat_id is not None:
                     await tx.lock_chat(chat_id)
-                if not await inbox.claim(tx, update_id):
+                if not await inbox.claim(tx, channel, delivery.id):
                     return 0
-                step = await self.steps.step(tx, payload, None, webhook=False)
+                step = await self.steps.step(tx, delivery.payload, None, webhook=False)
                 queued = await self._queue(tx, step)
         except Exception:
             # Never lose the update: count the failure, and give up only after a few tries.
-            logger.exception("update failed", extra={"update_id": update_id})
+            logger.exception("update failed", extra=_logged(channel, delivery.id))
             async with self.database.transaction() as tx:
-                if await inbox.count_failure(tx, update_id, max_attempts=MAX_ATTEMPTS):
-                    logger.error("update set aside", extra={"update_id": update_id})
+                failed = await inbox.count_failure(
+                    tx, channel, delivery.id, max_attempts=MAX_ATTEMPTS
+                )
+                if failed:
+                    logger.error("update set aside", extra=_logged(channel, delivery.id))
             return 0
         self._deliver(queued)
         return 1
+
+
+def _logged(channel: str, delivery_id: str) -> dict[str, str]:
+    """What a log line says of a delivery: the messenger's id of it, never its content."""
+    return {"channel": channel, "update_id": delivery_id}

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from bot.clock import new_id, utcnow
@@ -101,17 +102,30 @@ class FlowVersion(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class TelegramUpdate(Base):
-    """Every update Telegram delivered, kept so that each is processed once, in chat order.
+class InboxUpdate(Base):
+    """Every delivery a messenger made, kept so that each is processed once, in chat order.
 
-    Telegram retries a webhook delivery for up to 24 hours: the id is remembered longer.
+    Keyed by the messenger's own id, which is remembered as long as it may deliver it again
+    (Telegram retries for 24 hours, WhatsApp for 7 days). ``position`` orders one chat's
+    deliveries: Telegram's update id, WhatsApp's message timestamp.
     """
 
-    __tablename__ = "telegram_updates"
-    __table_args__ = (Index("ix_telegram_updates_pending", "processed_at", "chat_id", "update_id"),)
+    __tablename__ = "inbox_updates"
+    __table_args__ = (
+        Index("ix_inbox_updates_chat", "channel", "chat_id", "position"),
+        # Only what waits (a few rows at most): the scan and "is an older one waiting?".
+        Index(
+            "ix_inbox_updates_pending",
+            "position",
+            sqlite_where=sql_text("processed_at IS NULL"),
+            postgresql_where=sql_text("processed_at IS NULL"),
+        ),
+    )
 
-    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(256), primary_key=True)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    position: Mapped[int] = mapped_column(BigInteger)
     payload: Mapped[dict[str, Any]] = mapped_column()
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column()

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from bot.storage.database import Database
-from bot.storage.models import Base, Conversation, TelegramUpdate
+from bot.storage.models import Base, Conversation, InboxUpdate
 
 
 @dataclass(frozen=True)
@@ -59,8 +59,8 @@ async def telegram_update_row(database: Database, update_id: int) -> UpdateRow |
     """The stored Telegram update ``update_id``, or None when it was not kept."""
     async with database.transaction() as tx:
         row = await tx.first(
-            select(TelegramUpdate.processed_at, TelegramUpdate.attempts).where(
-                TelegramUpdate.update_id == update_id
+            select(InboxUpdate.processed_at, InboxUpdate.attempts).where(
+                InboxUpdate.channel == "telegram", InboxUpdate.delivery_id == str(update_id)
             )
         )
     return UpdateRow(*row) if row is not None else None

@@ -17,11 +17,11 @@ from bot.settings import SettingsError, load_settings
 from bot.storage.database import Database, open_database
 from bot.storage.models import (
     Conversation,
+    InboxUpdate,
     Lead,
     LeadNote,
     LeadStatusChange,
     OutboxMessage,
-    TelegramUpdate,
     TranscriptEntry,
     WebhookDelivery,
     WebhookEndpoint,
@@ -49,15 +49,21 @@ async def test_old_conversations_and_telegram_messages_are_erased(database: Data
             .values(updated_at=long_ago)
         )
         await tx.run(
-            insert(TelegramUpdate).values(
-                update_id=1,
+            insert(InboxUpdate).values(
+                channel="telegram",
+                delivery_id="1",
+                position=1,
                 chat_id=5,
                 payload={"x": 1},
                 received_at=long_ago,
                 processed_at=long_ago,
             )
         )
-        await tx.run(insert(TelegramUpdate).values(update_id=2, chat_id=5, payload={"x": 2}))
+        await tx.run(
+            insert(InboxUpdate).values(
+                channel="telegram", delivery_id="2", position=2, chat_id=5, payload={"x": 2}
+            )
+        )
         await tx.run(
             insert(OutboxMessage).values(
                 chat_id=5, method="sendMessage", payload={"text": "a"}, sent_at=long_ago
@@ -70,9 +76,9 @@ async def test_old_conversations_and_telegram_messages_are_erased(database: Data
     async with database.transaction() as tx:
         people = await tx.scalars(select(Conversation.external_id))
         transcripts = await tx.scalar(select(func.count()).select_from(TranscriptEntry))
-        updates = await tx.scalars(select(TelegramUpdate.update_id))
+        updates = await tx.scalars(select(InboxUpdate.position))
         outbox = await tx.scalars(select(OutboxMessage.payload))
-    assert (purged.conversations, purged.telegram_updates, purged.outbox_messages) == (1, 1, 1)
+    assert (purged.conversations, purged.inbox_updates, purged.outbox_messages) == (1, 1, 1)
     assert people == ["recent"]
     assert transcripts is not None
     assert transcripts > 0  # the recent one's transcript stays; the old one's went with it

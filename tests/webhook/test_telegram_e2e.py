@@ -14,7 +14,7 @@ from pydantic import SecretStr
 
 from bot.settings import Settings
 from bot.storage.database import Database, open_database
-from bot.storage.models import TelegramUpdate
+from bot.storage.models import InboxUpdate
 from flows import engine
 from flows.profile import Profile
 from flows.rules import orient
@@ -194,7 +194,7 @@ async def test_two_services_on_one_database_behave_as_one_bot(
         assert texts[-1].endswith("Quel est ton code postal ?")
     reader = open_database(settings.database_url)
     try:
-        pending = await count_rows(reader, TelegramUpdate, TelegramUpdate.processed_at.is_(None))
+        pending = await count_rows(reader, InboxUpdate, InboxUpdate.processed_at.is_(None))
     finally:
         await reader.close()
     assert pending == 0

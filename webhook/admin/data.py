@@ -28,8 +28,10 @@ Admin = Annotated[Viewer, Depends(allow("admin"))]
 COUNT_LABELS = {
     "conversations": N_("Conversations effacées"),
     "leads": N_("Contacts clos effacés"),
-    "telegram_updates": N_("Messages Telegram reçus effacés"),
-    "outbox_messages": N_("Messages Telegram envoyés effacés"),
+    "inbox_updates": N_("Messages reçus effacés (Telegram, WhatsApp)"),
+    # The name of that count in purges recorded before WhatsApp came.
+    "telegram_updates": N_("Messages reçus effacés (Telegram, WhatsApp)"),
+    "outbox_messages": N_("Messages envoyés effacés (Telegram, WhatsApp)"),
     "delivery_bodies": N_("Envois aux partenaires vidés de leurs données"),
 }
 _COUNT = re.compile(r"([a-z_]+)=(\d+)")
@@ -43,7 +45,7 @@ def retention_of(request: Request) -> Retention:
 def purge_detail(purged: Purged) -> str:
     """The audit detail of a purge: its counts, e.g. ``conversations=2 leads=1 …``."""
     counts = asdict(purged)
-    return " ".join(f"{name}={counts[name]}" for name in COUNT_LABELS)
+    return " ".join(f"{name}={counts[name]}" for name in COUNT_LABELS if name in counts)
 
 
 def counts_of(detail: str | None) -> dict[str, int]:
@@ -71,6 +73,7 @@ async def data_page(request: Request, viewer: Admin) -> Response:
         conversation_days=retention.conversations.days,
         lead_months=retention.closed_leads.days // MONTH_DAYS,
         telegram_hours=int(retention.telegram_messages.total_seconds() // 3600),
+        whatsapp_days=retention.whatsapp_messages.days,
         delivery_days=retention.delivery_bodies.days,
         last_purge=last_purge,
         count_labels=COUNT_LABELS,

@@ -26,8 +26,8 @@ def run(args: argparse.Namespace) -> int:
     announce_database(settings)
     purged = asyncio.run(_purge(settings))
     emit(
-        f"erased {purged.conversations} conversations, {purged.telegram_updates} Telegram"
-        f" updates, {purged.outbox_messages} sent messages, the data of"
+        f"erased {purged.conversations} conversations, {purged.inbox_updates} messages"
+        f" received, {purged.outbox_messages} sent messages, the data of"
         f" {purged.delivery_bodies} lead webhooks sent over 30 days ago and"
         f" {purged.leads} leads closed over {settings.retention_lead_months} months ago"
     )

@@ -38,6 +38,10 @@ class TelegramSteps:
     def __init__(self, service: ConversationService) -> None:
         self.service = service
 
+    def key(self, update: dict[str, Any]) -> tuple[str, int]:
+        """Telegram numbers its updates in order: the number is both the id and the position."""
+        return str(update["update_id"]), int(update["update_id"])
+
     def chat_of(self, update: dict[str, Any]) -> int | None:
         return chat_of(_typed(update))
 
@@ -94,7 +98,7 @@ class TelegramSteps:
         if found is not None and found.row is not None and found.row.external_id != str(chat_id):
             found = None  # not this chat's (never expected): read it again
         if inbound.media_group_id is not None and inbound.media_group_id == (
-            await inbox.previous_album(tx, chat_id, update_id)
+            await inbox.previous_album(tx, CHANNEL, chat_id, update_id)
         ):
             return  # the album's first part was re-prompted already
         received, found = await self._button_input(tx, inbound, calls, found)
@@ -157,7 +161,7 @@ class TelegramSteps:
         if Event.ERASE_CONFIRMED in reply.events:
             # The person's messages and our replies are erased too; update ids stay for dedup.
             await outbox.forget_chat(tx, CHANNEL, inbound.chat_id)
-            await inbox.forget_payloads(tx, inbound.chat_id)
+            await inbox.forget_payloads(tx, CHANNEL, inbound.chat_id)
         step = reply.state.step if reply.state else None
         calls.extend(
             reply_calls(

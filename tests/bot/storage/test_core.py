@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, insert, select, update
 
 from bot.storage.database import Database
-from bot.storage.models import AuditEntry, LoginAttempt, Referrer, TelegramUpdate
+from bot.storage.models import AuditEntry, InboxUpdate, LoginAttempt, Referrer
 
 AT = datetime(2026, 11, 22, 4, 5, 6, 789012, tzinfo=UTC)
 
@@ -45,8 +45,12 @@ async def test_python_defaults_json_and_returning(database: Database) -> None:
             insert(AuditEntry).values(actor="x", action="y").returning(AuditEntry.id)
         )
         assert isinstance(new_id, int)
-        await tx.run(insert(TelegramUpdate).values(update_id=7, payload={"n": [1, "é'"]}))
-        payload = await tx.scalar(select(TelegramUpdate.payload))
+        await tx.run(
+            insert(InboxUpdate).values(
+                channel="telegram", delivery_id="7", position=7, payload={"n": [1, "é'"]}
+            )
+        )
+        payload = await tx.scalar(select(InboxUpdate.payload))
         assert payload == {"n": [1, "é'"]}
 
 

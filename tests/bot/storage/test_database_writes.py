@@ -53,13 +53,13 @@ async def test_a_nul_character_is_left_out_instead_of_failing_the_write(
 
 async def test_awkward_json_is_stored_exactly(database: Database) -> None:
     payload: dict[str, Any] = {"update_id": 7, "message": {"text": AWKWARD, "chat": {"id": 1}}}
+    row = {"channel": "telegram", "delivery_id": "7", "chat_id": 1, "position": 7}
     async with database.transaction() as tx:
         await tx.insert_rows(
-            "telegram_updates",
-            [{"update_id": 7, "chat_id": 1, "payload": payload, "received_at": AT, "attempts": 0}],
+            "inbox_updates", [row | {"payload": payload, "received_at": AT, "attempts": 0}]
         )
     async with database.transaction() as tx:
-        row = await tx.fetch_one("SELECT payload FROM telegram_updates WHERE update_id = 7")
+        row = await tx.fetch_one("SELECT payload FROM inbox_updates WHERE delivery_id = '7'")
     assert row is not None
     stored = row["payload"]
     assert as_json(stored) == payload

@@ -15,7 +15,7 @@ from sqlalchemy import update as update_rows
 from sqlalchemy.orm import InstrumentedAttribute
 
 from bot.clock import utcnow
-from bot.storage.models import Conversation, OutboxMessage, TelegramUpdate
+from bot.storage.models import Conversation, InboxUpdate, OutboxMessage
 from flows import engine
 from flows.i18n import text as message_text
 from flows.profile import Profile
@@ -46,7 +46,7 @@ async def test_the_webhook_refuses_a_wrong_or_missing_secret(telegram: TelegramH
     assert (await telegram.post(tg.message(CHAT, "hi"), secret="wrong")).status_code == 403
     assert (await telegram.post(tg.message(CHAT, "hi"), secret=None)).status_code == 403
     assert (await telegram.post({"no": "update_id"})).status_code == 400
-    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 0
+    assert await count_rows(telegram.app.state.database, InboxUpdate) == 0
 
 
 async def test_the_webhook_refuses_malformed_deliveries_with_a_reason(
@@ -65,7 +65,7 @@ async def test_the_webhook_refuses_malformed_deliveries_with_a_reason(
     for response, status in cases:
         assert response.status_code == status
         assert response.json()["detail"]
-    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 0
+    assert await count_rows(telegram.app.state.database, InboxUpdate) == 0
 
 
 async def test_an_update_is_applied_before_the_webhook_answers(
@@ -108,7 +108,13 @@ async def test_updates_of_one_chat_are_processed_in_order(telegram: TelegramHarn
     # The first was stored but not applied yet (its worker died, say) when the second arrives.
     async with telegram.app.state.database.transaction() as tx:
         await tx.run(
-            insert(TelegramUpdate).values(update_id=first["update_id"], chat_id=CHAT, payload=first)
+            insert(InboxUpdate).values(
+                channel="telegram",
+                delivery_id=str(first["update_id"]),
+                position=first["update_id"],
+                chat_id=CHAT,
+                payload=first,
+            )
         )
     second["update_id"] = first["update_id"] + 1
     await telegram.post(second)
@@ -260,7 +266,7 @@ async def test_a_body_that_is_not_utf_8_is_refused_before_any_half_emoji_gets_in
     )
     assert response.status_code == 400
     assert response.json() == {"detail": "body is not JSON"}
-    assert await count_rows(telegram.app.state.database, TelegramUpdate) == 1
+    assert await count_rows(telegram.app.state.database, InboxUpdate) == 1
 
 
 def _nested(depth: int) -> dict[str, Any]:
@@ -296,8 +302,8 @@ async def test_a_forged_update_is_ignored_at_once_without_a_traceback(
     assert len(ignored) == 1  # one line for the operator, nothing of the content
     assert telegram.recorder.calls_to("sendMessage") == []
     database = telegram.app.state.database
-    pending = await count_rows(database, TelegramUpdate, TelegramUpdate.processed_at.is_(None))
-    retried = await count_rows(database, TelegramUpdate, TelegramUpdate.attempts > 1)
+    pending = await count_rows(database, InboxUpdate, InboxUpdate.processed_at.is_(None))
+    retried = await count_rows(database, InboxUpdate, InboxUpdate.attempts > 1)
     assert (pending, retried) == (0, 0)
 
 
@@ -355,9 +361,7 @@ async def test_my_data_then_erasure_after_confirmation(telegram: TelegramHarness
     assert "j'ai tout effacé" in done[0]["text"]
     assert await count_rows(telegram.app.state.database, Conversation) == 0
     async with telegram.app.state.database.transaction() as tx:
-        payloads = await tx.scalars(
-            select(TelegramUpdate.payload).order_by(TelegramUpdate.update_id)
-        )
+        payloads = await tx.scalars(select(InboxUpdate.payload).order_by(InboxUpdate.position))
         outbox = await tx.scalars(select(OutboxMessage.payload))
     assert all(p == {} for p in payloads[:-1])
     assert all("19" not in str(p) for p in outbox)
