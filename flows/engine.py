@@ -19,7 +19,7 @@ from flows.render import render
 from flows.rules import FIT_RANK, Orientation, orient
 from flows.state import ConversationState
 
-REPEAT_REASONS = ("unsupported", "edited", "forwarded", "old_button", "not_own_contact")
+REPEAT_REASONS = ("unsupported", "edited", "forwarded", "old_button", "not_own_contact", "voice")
 STUCK_AFTER = 3  # bad answers in a row before offering a counsellor
 MAX_STEPS_PER_TURN = 200  # a guard against a cycle of message-only steps
 
