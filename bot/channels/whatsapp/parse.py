@@ -33,8 +33,9 @@ SEPARATOR = "|"
 _NUMBER = r"(?:0|[1-9][0-9]?)"
 _NUMBERS = re.compile(rf"{_NUMBER}(?:(?:\s*(?:[,;/]|\bet\b|\band\b)\s*|\s+){_NUMBER}){{0,19}}")
 _NUMBER_SEPARATORS = re.compile(r"[,;/]|\bet\b|\band\b|\s+")
-# Message types that ask nothing (a reaction, an order, a number change): no answer, no re-prompt.
-_IGNORED = frozenset({"reaction", "order", "system"})
+# Message types that ask nothing (a reaction, an order, a number change, a chat opened for the
+# first time when the welcome-message option is on): no answer, and no re-prompt.
+_IGNORED = frozenset({"reaction", "order", "system", "request_welcome"})
 
 
 def _object(value: Any) -> dict[str, Any]:

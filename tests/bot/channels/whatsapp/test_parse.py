@@ -302,6 +302,9 @@ def test_reactions_and_system_messages_ask_nothing() -> None:
     assert _read(wp.reaction_message("wamid.ours")) == Inbound(CHAT)
     assert _read(wp.reaction_message("wamid.ours", emoji=None)) == Inbound(CHAT)
     assert _read(wp.system_message("33700000000")) == Inbound(CHAT)
+    opened = wp.text_message("") | {"type": "request_welcome"}
+    del opened["text"]
+    assert _read(opened) == Inbound(CHAT)
 
 
 # --- numbered answers -----------------------------------------------------------------------
