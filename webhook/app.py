@@ -24,6 +24,7 @@ from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
 from webhook.body_limit import BodyLimit
+from webhook.channels import whatsapp as whatsapp_webhook
 from webhook.channels.telegram import TelegramWebhook
 from webhook.errors import install_error_handlers
 from webhook.rate_limits import ChatLimits
@@ -49,6 +50,7 @@ def create_app(
     database = open_database(settings.database_url)
     services = build_services(settings, database, telegram_bot=telegram_bot)
     conversations, telegram = services.conversations, services.telegram
+    whatsapp = services.whatsapp
     idle = timedelta(minutes=settings.web_session_idle_minutes)
 
     retention = Retention.from_settings(settings)
@@ -58,6 +60,8 @@ def create_app(
         await conversations.prepare()
         if telegram is not None:
             await telegram.start(background=background)
+        if whatsapp is not None:
+            await whatsapp.start(background=background)
         purging = asyncio.create_task(purge_daily(database, retention)) if background else None
         try:
             async with AsyncExitStack() as delivering:
@@ -68,6 +72,8 @@ def create_app(
             await retention_stop(purging)
             if telegram is not None:
                 await telegram.stop()
+            if whatsapp is not None:
+                await whatsapp.stop()
             await database.close()
 
     app = FastAPI(
@@ -87,6 +93,7 @@ def create_app(
     app.state.conversations = conversations
     app.state.web_chat = WebChat(database, conversations, idle=idle)
     app.state.telegram = telegram
+    app.state.whatsapp = whatsapp
     app.state.handoff = services.handoff
     app.state.deliveries = services.deliveries
     app.state.chat_limits = ChatLimits.from_settings(settings)
@@ -94,6 +101,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
+    app.include_router(whatsapp_webhook.router)
     web.mount_static(app)
     mount_admin(app)
     mount_api_docs(app)

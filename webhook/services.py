@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from telegram import Bot
 
 from bot.channels.telegram.runtime import TelegramRuntime
+from bot.channels.whatsapp.runtime import WhatsAppRuntime
 from bot.conversations.service import ConversationService
 from bot.conversations.setup import conversation_service
 from bot.leads.handoff import LeadHandoff
+from bot.messaging.reminders import ReminderJob
 from bot.settings import Settings
 from bot.storage.database import Database
 from webhook.handoff.worker import DeliveryWorker
@@ -31,18 +33,35 @@ class Services:
     deliveries: DeliveryWorker
     # None when no Telegram token is configured (nor a bot given, in tests).
     telegram: TelegramRuntime | None
+    # None when the four WhatsApp settings are not set.
+    whatsapp: WhatsAppRuntime | None
 
 
 def build_services(
-    settings: Settings, database: Database, *, telegram_bot: Bot | None = None
+    settings: Settings,
+    database: Database,
+    *,
+    telegram_bot: Bot | None = None,
 ) -> Services:
     """The services these settings describe (nothing is started: the caller starts what it
     runs)."""
     handoff = LeadHandoff.from_settings(settings)
     conversations = conversation_service(settings, database, handoff=handoff)
+    # Reminders reach every channel that can be written to: one job, in the first runtime.
+    reminders = ReminderJob(conversations, database)
     telegram = (
-        TelegramRuntime(settings, conversations, database, bot=telegram_bot)
+        TelegramRuntime(settings, conversations, database, bot=telegram_bot, reminders=reminders)
         if telegram_bot is not None or settings.telegram_token is not None
+        else None
+    )
+    whatsapp = (
+        WhatsAppRuntime(
+            settings,
+            conversations,
+            database,
+            reminders=None if telegram is not None else reminders,
+        )
+        if settings.whatsapp_enabled
         else None
     )
     return Services(
@@ -50,4 +69,5 @@ def build_services(
         conversations=conversations,
         deliveries=DeliveryWorker(database, wake=handoff.queued),
         telegram=telegram,
+        whatsapp=whatsapp,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.channels.writers import calls_to
+from bot.channels.writers import WRITABLE, Writers
 from bot.conversations import repository
 from bot.conversations.repository import Held, conversation_of_lead
 from bot.conversations.service import ConversationService
@@ -27,9 +27,19 @@ class NoConversation(LookupError):
     """The lead's conversation is gone (erased by the person, or past its retention)."""
 
 
+@dataclass(frozen=True)
+class StaffMessage:
+    """A counsellor's message, recorded; ``reached``: False when the person's channel cannot
+    carry it now (WhatsApp more than 24 hours after their last message, without a template):
+    the counsellor is told to phone them."""
+
+    held: Held
+    reached: bool
+
+
 async def send_staff_message(
-    tx: Transaction, lead_id: str, *, author: str, body: str, now: datetime
-) -> Held:
+    tx: Transaction, writers: Writers, lead_id: str, *, author: str, body: str, now: datetime
+) -> StaffMessage:
     """Deliver a counsellor's message to the person, and pause the script for them."""
     held = await conversation_of_lead(tx, lead_id)
     if held is None:
@@ -39,10 +49,20 @@ async def send_staff_message(
     shown = text("staff.prefix", language) + "\n" + body[:MAX_MESSAGE]
     await repository.record_transcript(tx, held.conversation_id, [("staff", shown)], now=now)
     message = [RenderedMessage(text=shown)]
-    calls = calls_to(held.channel, held.external_id, message, step=None, language=language)
+    calls = await writers.calls_to(
+        tx,
+        held.channel,
+        held.external_id,
+        message,
+        step=None,
+        language=language,
+        purpose="counsellor",
+        now=now,
+    )
     if calls:
         await outbox.enqueue(tx, held.channel, calls, now=now)
-    return held
+    # The web chat polls for it; other channels need the calls.
+    return StaffMessage(held, reached=bool(calls) or held.channel not in WRITABLE)
 
 
 async def hand_back(
@@ -62,7 +82,16 @@ async def hand_back(
         messages += peeked[1][-1:]
     entries = [("staff", m.text) for m in messages]
     await repository.record_transcript(tx, held.conversation_id, entries, now=now)
-    calls = calls_to(held.channel, held.external_id, messages, step=step, language=language)
+    calls = await service.writers.calls_to(
+        tx,
+        held.channel,
+        held.external_id,
+        messages,
+        step=step,
+        language=language,
+        purpose="counsellor",
+        now=now,
+    )
     if calls:
         await outbox.enqueue(tx, held.channel, calls, now=now)
     return held

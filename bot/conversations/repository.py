@@ -174,6 +174,15 @@ async def set_reachable(
     )
 
 
+async def reachable_again(tx: Transaction, *, channel: str, external_id: str) -> None:
+    """Lift a person's "unreachable" mark, if any: they wrote to us again (after a STOP)."""
+    await tx.execute(
+        "UPDATE conversations SET unreachable_at = NULL WHERE channel = :channel"
+        " AND external_id = :external_id AND unreachable_at IS NOT NULL",
+        {"channel": channel, "external_id": external_id},
+    )
+
+
 async def activity(
     tx: Transaction, *, channel: str, external_id: str
 ) -> tuple[bool, datetime] | None:

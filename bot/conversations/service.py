@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.channels.writers import WRITABLE
+from bot.channels.writers import Writers
 from bot.clock import new_id, utcnow
 from bot.conversations import repository
 from bot.conversations.commands import typed_command
@@ -71,7 +71,7 @@ class ConversationService:
         context: Mapping[str, Any] | None = None,
         flow_id: str = DEFAULT_FLOW,
         timing: Timing | None = None,
-        reminder_channels: frozenset[str] = WRITABLE,
+        writers: Writers | None = None,
         handoff: LeadHandoff | None = None,
     ) -> None:
         self.database = database
@@ -82,7 +82,9 @@ class ConversationService:
         self.flow_id = flow_id
         self.timing = timing or Timing()
         # Only channels that can write first get reminders (a web page cannot be nudged).
-        self.reminder_channels = reminder_channels
+        # How to write first to a person (reminders, counsellors), on the channels that can.
+        self.writers = writers or Writers()
+        self.reminder_channels = self.writers.channels
         # Inputs of one person are applied one at a time, in order of arrival.
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.channels.writers import WhatsAppTemplates, Writers
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Timing
 from bot.leads.handoff import LeadHandoff
@@ -19,6 +20,14 @@ def timing(settings: Settings) -> Timing:
     )
 
 
+def privacy_link(settings: Settings) -> str:
+    """The privacy notice's address as messages show it: whole where the service's public
+    address is known, since a messenger cannot follow a path alone."""
+    if settings.privacy_url.startswith("/") and settings.public_url:
+        return settings.public_url + settings.privacy_url
+    return settings.privacy_url
+
+
 def conversation_service(
     settings: Settings, database: Database, *, handoff: LeadHandoff | None = None
 ) -> ConversationService:
@@ -26,7 +35,8 @@ def conversation_service(
     return ConversationService(
         database,
         FlowRegistry(settings.flow_folder),
-        context={"privacy_url": settings.privacy_url},
+        context={"privacy_url": privacy_link(settings)},
         timing=timing(settings),
         handoff=handoff,
+        writers=Writers(WhatsAppTemplates.from_settings(settings)),
     )

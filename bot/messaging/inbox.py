@@ -222,3 +222,13 @@ async def previous_album(tx: Transaction, channel: str, chat_id: int, position: 
     message = as_json(row["payload"]).get("message")
     album = message.get("media_group_id") if isinstance(message, dict) else None
     return album if isinstance(album, str) else None
+
+
+async def last_position(tx: Transaction, channel: str, chat_id: int) -> int | None:
+    """The position of a chat's newest delivery (WhatsApp: when the person last wrote)."""
+    row = await tx.fetch_one(
+        "SELECT MAX(position) AS newest FROM inbox_updates"
+        " WHERE channel = :channel AND chat_id = :chat_id",
+        {"channel": channel, "chat_id": chat_id},
+    )
+    return int(row["newest"]) if row is not None and row["newest"] is not None else None

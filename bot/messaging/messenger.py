@@ -11,11 +11,13 @@ from typing import Any, Protocol
 
 
 class SlowDown(Exception):  # noqa: N818 (a request from the messenger, not a fault)
-    """The messenger asked everyone to wait this long before the next call (HTTP 429)."""
+    """The messenger asked to wait this long before the next call (HTTP 429): every call, or
+    with ``chat_only`` only those to this chat (WhatsApp's limit per person)."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, *, chat_only: bool = False) -> None:
         super().__init__(f"retry after {seconds:g} s")
         self.seconds = seconds
+        self.chat_only = chat_only
 
 
 class Refused(Exception):  # noqa: N818

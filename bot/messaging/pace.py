@@ -72,9 +72,13 @@ class ChatPace:
         if delay > 0:
             await self.clock.sleep(delay)
 
-    def sent(self, chat_id: int) -> None:
+    def pause(self, chat_id: int, seconds: float) -> None:
+        """No message to this chat before then (the messenger's limit for one person)."""
+        self.sent(chat_id, interval=seconds)
+
+    def sent(self, chat_id: int, *, interval: float | None = None) -> None:
         now = self.clock.monotonic()
         if len(self._ready) >= MAX_REMEMBERED_CHATS:
             # Chats whose slot has come are free to send anyway: forget them.
             self._ready = {c: t for c, t in self._ready.items() if t > now}
-        self._ready[chat_id] = now + self.interval
+        self._ready[chat_id] = now + (self.interval if interval is None else interval)

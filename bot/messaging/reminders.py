@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from bot.channels.writers import calls_to
 from bot.clock import utcnow
 from bot.conversations import repository
 from bot.conversations.repository import Due
@@ -70,12 +69,15 @@ class ReminderJob:
             state, messages = peeked
             language = parse_language(conversation.language)
             nudge = RenderedMessage(text=text("reminder.nudge", language))
-            calls = calls_to(
+            calls = await self.service.writers.calls_to(
+                tx,
                 conversation.channel,
                 conversation.external_id,
                 [nudge, *messages],
                 step=state.step,
                 language=language,
+                purpose="reminder",
+                now=now,
             )
         if not calls:
             await repository.reminded(tx, conversation.id, at=None)

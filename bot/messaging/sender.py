@@ -201,7 +201,10 @@ class OutboxSender:
         try:
             await self.messenger.call(message.method, message.payload)
         except SlowDown as error:
-            self.pace.pause(error.seconds)
+            if error.chat_only:
+                self.chat_pace.pause(message.chat_id, error.seconds)
+            else:
+                self.pace.pause(error.seconds)
             return RetryLater(self.clock.utcnow() + timedelta(seconds=error.seconds))
         except Refused as error:
             # Blocked by the person: stop writing to them, keep their data as it is. Else the

@@ -202,7 +202,12 @@ async def test_a_hand_back_brings_the_question_with_its_buttons(
                 lead = await tx.fetch_one("SELECT id FROM leads")
                 assert lead is not None
                 await send_staff_message(
-                    tx, lead["id"], author="camille@poles.example", body="Bonjour !", now=utcnow()
+                    tx,
+                    service.writers,
+                    lead["id"],
+                    author="camille@poles.example",
+                    body="Bonjour !",
+                    now=utcnow(),
                 )
                 await hand_back(tx, service, lead["id"], now=utcnow())
         finally:

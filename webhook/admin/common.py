@@ -44,6 +44,11 @@ FLASH = {
     "site": N_("Site enregistré."),
     "site_moved": N_("Site enregistré : l'équipe de ce site suit maintenant ce contact."),
     "sent": N_("Message envoyé."),
+    "phone_only": N_(
+        "Message gardé dans l'historique, mais pas envoyé : WhatsApp ne laisse écrire que dans"
+        " les 24 heures qui suivent le dernier message de la personne (ou avec un modèle de"
+        " message approuvé, non configuré ici). Pour l'instant, appelez-la."
+    ),
     "handed_back": N_("L'assistant a repris la main."),
     "replayed": N_("Envoi relancé."),
     "purged": N_("Purge effectuée."),

@@ -390,13 +390,16 @@ async def reply(request: Request, viewer: Staff, lead_id: str) -> Response:
     async with database_of(request).transaction() as tx:
         lead = await _lead_in_scope(tx, viewer, lead_id)
         try:
-            await send_staff_message(tx, lead.id, author=viewer.email, body=body, now=utcnow())
+            service: ConversationService = request.app.state.conversations
+            sent = await send_staff_message(
+                tx, service.writers, lead.id, author=viewer.email, body=body, now=utcnow()
+            )
         except NoConversation:
             raise AdminRefused(
                 N_("La conversation n'existe plus : contactez la personne directement."), status=409
             ) from None
         await audit(tx, viewer, "reply", lead_id=lead.id)
-    return see_other(f"/admin/leads/{lead.id}?done=sent")
+    return see_other(f"/admin/leads/{lead.id}?done={'sent' if sent.reached else 'phone_only'}")
 
 
 @router.post("/leads/{lead_id}/hand-back")

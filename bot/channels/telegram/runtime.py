@@ -42,6 +42,7 @@ class TelegramRuntime:
         *,
         bot: Bot | None = None,
         clock: Clock | None = None,
+        reminders: ReminderJob | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -58,7 +59,8 @@ class TelegramRuntime:
             marks=marks,
             concurrency=concurrency,
         )
-        self.reminders = ReminderJob(service, database)
+        # Reminders for every channel run in one runtime of the process (webhook/services.py).
+        self.reminders = reminders
         self._background = False
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -78,7 +80,9 @@ class TelegramRuntime:
         self._background = background
         if background:
             self._stopping.clear()
-            jobs = (self.processor.run, self.sender.run, self.reminders.run)
+            jobs = [self.processor.run, self.sender.run]
+            if self.reminders is not None:
+                jobs.append(self.reminders.run)
             self._tasks = [asyncio.create_task(job(self._stopping)) for job in jobs]
 
     async def stop(self) -> None:

@@ -39,6 +39,7 @@ TRY_AGAIN_LATER = frozenset({2, 131000, 131016})
 REENGAGEMENT = 131047
 # Not a WhatsApp user, or blocked us (131026); stopped our marketing messages (131050).
 UNREACHABLE_PERSON = frozenset({131026, 131050})
+PAIR_RATE_LIMIT = 131056
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 TITLE_MAX = 80
 # The payload's fixed vocabulary, which a title may name without quoting anyone.
@@ -98,7 +99,8 @@ def translated(response: httpx.Response, payload: dict[str, Any]) -> Exception:
         default = (
             HTTP_429_SECONDS if code is None else SLOW_DOWN_SECONDS.get(code, HTTP_429_SECONDS)
         )
-        return SlowDown(_retry_after(response) or default)
+        # The pair limit is about one person: the others need not wait.
+        return SlowDown(_retry_after(response) or default, chat_only=code == PAIR_RATE_LIMIT)
     reason = _reason(status, code, error.get("message"), payload)
     if status >= 500 or code in TRY_AGAIN_LATER:
         return Unreachable(reason)

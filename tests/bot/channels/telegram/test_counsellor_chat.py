@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from bot.channels.writers import Writers
 from bot.clock import utcnow
 from bot.conversations.counsellor import hand_back, send_staff_message
 from bot.leads.notices import WORD_JOINER
@@ -69,6 +70,7 @@ async def test_the_person_gets_the_message_the_script_waits_then_resumes(
         assert lead is not None
         await send_staff_message(
             tx,
+            Writers(),
             lead["id"],
             author="camille@poles.example",
             body="Bonjour, on se parle ?",
