@@ -5,6 +5,10 @@ sendMessage to their chat that the fake Bot API receives) they wait the think ti
 it: a button when the reply has an inline keyboard, else a typed answer to its question.
 Latency is the reply's arrival at the fake (``ApiCall.at``, time.monotonic in this process)
 minus the moment the update's POST started, so it includes the webhook's own answer.
+
+The people's walk (``run_people``) knows no messenger: a ``Channel`` says what a person sends
+first, how it is posted, when the reply came and what they answer to it. Telegram's is here
+(``run_load``); WhatsApp's is bench/_whatsapp.py.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 
@@ -74,6 +78,26 @@ class ReplyWatch(FakeBotApi):
                 continue
 
 
+class Channel(Protocol):
+    """One messenger's side of a simulated person."""
+
+    def first(self, chat_id: int) -> Any:
+        """What the person sends to begin."""
+        ...
+
+    async def post(self, client: httpx.AsyncClient, update: Any) -> bool:
+        """Deliver it to the webhook as the messenger would; whether it was taken (200)."""
+        ...
+
+    async def next_reply(self, chat_id: int, after: float, within: float) -> float | None:
+        """When the first message to the chat at or after `after` arrived; None if none came."""
+        ...
+
+    def answer(self, chat_id: int) -> Any | None:
+        """What the person answers to the latest message; None when nothing more is asked."""
+        ...
+
+
 def start_command(chat_id: int) -> dict[str, Any]:
     """/start as Telegram sends it, with its bot_command entity (PTB's CommandHandler needs it)."""
     entity = {"type": "bot_command", "offset": 0, "length": len("/start")}
@@ -96,6 +120,31 @@ def next_update(chat_id: int, reply: dict[str, Any]) -> dict[str, Any] | None:
     question = text.rsplit("\n\n", 1)[-1].lower()
     answer = next((a for key, a in TEXT_ANSWERS if key in question), "ok")
     return telegram_updates.message(chat_id, answer)
+
+
+class TelegramChannel:
+    """Telegram's side: /start first, updates posted with the secret, replies at ReplyWatch."""
+
+    def __init__(self, watch: ReplyWatch) -> None:
+        self.watch = watch
+
+    def first(self, chat_id: int) -> dict[str, Any]:
+        return start_command(chat_id)
+
+    async def post(self, client: httpx.AsyncClient, update: Any) -> bool:
+        answer = await client.post(WEBHOOK_PATH, json=update)
+        if answer.status_code != 200:
+            return False
+        # Telegram makes the call a webhook's response may carry (any bot may use it).
+        await self.watch.take_webhook_answer(answer.content)
+        return True
+
+    async def next_reply(self, chat_id: int, after: float, within: float) -> float | None:
+        call = await self.watch.next_reply(chat_id, after, within)
+        return None if call is None else call.at
+
+    def answer(self, chat_id: int) -> dict[str, Any] | None:
+        return next_update(chat_id, self.watch.replies[chat_id][-1].params)
 
 
 @dataclass
@@ -125,7 +174,7 @@ class LoadResult:
 
 async def _person(
     client: httpx.AsyncClient,
-    watch: ReplyWatch,
+    channel: Channel,
     result: LoadResult,
     chat_id: int,
     *,
@@ -135,30 +184,26 @@ async def _person(
     reply_timeout: float,
 ) -> None:
     await asyncio.sleep(delay)
-    update: dict[str, Any] | None = start_command(chat_id)
+    update: Any | None = channel.first(chat_id)
     for step in range(steps):
         assert update is not None
         posted = time.monotonic()
         result.sent += 1
         try:
-            answer = await client.post(WEBHOOK_PATH, json=update)
-            if answer.status_code != 200:
+            if not await channel.post(client, update):
                 result.rejected += 1
-            else:
-                # Telegram makes the call a webhook's response may carry (any bot may use it).
-                await watch.take_webhook_answer(answer.content)
         except httpx.HTTPError:
             result.rejected += 1
-        reply = await watch.next_reply(chat_id, posted, reply_timeout)
-        if reply is None:
+        arrived = await channel.next_reply(chat_id, posted, reply_timeout)
+        if arrived is None:
             return  # counted as missing
         result.replied += 1
-        result.latencies.append(reply.at - posted)
-        result.finished = max(result.finished, reply.at)
+        result.latencies.append(arrived - posted)
+        result.finished = max(result.finished, arrived)
         if step == steps - 1:
             return
         await asyncio.sleep(think)
-        update = next_update(chat_id, watch.replies[chat_id][-1].params)  # the latest reply
+        update = channel.answer(chat_id)  # to the latest reply
         if update is None:
             return
 
@@ -175,16 +220,36 @@ async def run_load(
     cap: float,
     reply_timeout: float = 30.0,
 ) -> LoadResult:
+    """Telegram's load: `run_people` through the webhook with its secret token."""
+    return await run_people(
+        url, TelegramChannel(watch), headers={"X-Telegram-Bot-Api-Secret-Token": secret},
+        users=users, steps=steps, think=think, first_chat=first_chat, cap=cap,
+        reply_timeout=reply_timeout,
+    )  # fmt: skip
+
+
+async def run_people(
+    url: str,
+    channel: Channel,
+    *,
+    headers: dict[str, str],
+    users: int,
+    steps: int,
+    think: float,
+    first_chat: int,
+    cap: float,
+    reply_timeout: float = 30.0,
+) -> LoadResult:
     """Run `users` people at once (their starts spread over one think time) until done or cap."""
     result = LoadResult(users=users)
+    # Telegram's default; Meta names no limit, so WhatsApp's load gets the same.
     limits = httpx.Limits(max_connections=TELEGRAM_CONNECTIONS)
-    headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as c:
         result.started = time.monotonic()
         tasks = [
             asyncio.create_task(
                 _person(
-                    c, watch, result, first_chat + i, steps=steps, think=think,
+                    c, channel, result, first_chat + i, steps=steps, think=think,
                     delay=think * i / users, reply_timeout=reply_timeout,
                 )
             )
