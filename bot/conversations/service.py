@@ -307,7 +307,8 @@ class ConversationService:
             text("data.referrer", language, code=row.referrer_code) if row.referrer_code else ""
         )
         started = row.created_at.strftime("%d/%m/%Y")
-        body = text("data.meta", language, started=started, channel=row.channel, referrer=referrer)
+        channel = text(f"channel.{row.channel}", language)
+        body = text("data.meta", language, started=started, channel=channel, referrer=referrer)
         if lead is not None:
             status = text(f"lead.status.{lead.status}", language)
             date = lead.created_at.strftime("%d/%m/%Y")

@@ -242,6 +242,7 @@ class LeadHandoff:
             "site": lead.site_name or text("counsellor.no_site", language),
             "programmes": ", ".join(fitting) or text("counsellor.no_programme", language),
             "human": text("counsellor.human", language) if lead.human_requested else "",
+            "channel": text(f"channel.{lead.channel}", language),
         }
         url = self.admin_url(lead.id)
         link = (

@@ -39,6 +39,7 @@ async def test_the_counsellors_group_is_told_of_a_new_lead(telegram: TelegramHar
         c.params for c in telegram.recorder.calls_to("sendMessage") if c.params["chat_id"] == GROUP
     ]
     assert notice["text"].startswith("📥 Nouvelle demande : Samir")
+    assert " · Telegram\n" in notice["text"]  # the channel the person can be answered on
     assert "https://aiguillage.example/admin/leads/" in notice["text"]
     assert "+336" not in notice["text"]
 
