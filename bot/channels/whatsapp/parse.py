@@ -36,6 +36,9 @@ _NUMBER_SEPARATORS = re.compile(r"[,;/]|\bet\b|\band\b|\s+")
 # Message types that ask nothing (a reaction, an order, a number change, a chat opened for the
 # first time when the welcome-message option is on): no answer, and no re-prompt.
 _IGNORED = frozenset({"reaction", "order", "system", "request_welcome"})
+# The kinds of message whose content a step reads; of the others only this much is stored.
+_READ = frozenset({"text", "interactive", "button"})
+_KEPT = ("from", "id", "timestamp", "type")
 
 
 def _object(value: Any) -> dict[str, Any]:
@@ -99,6 +102,10 @@ def _item(
         clean_update(body)
     except MalformedUpdate:
         return None
+    if kind == "message" and _string(body.get("type")) not in _READ:
+        # Only re-prompted, never read: a photo's caption, a location, someone else's contact
+        # card are not ours to keep.
+        body = {key: body[key] for key in _KEPT if key in body}
     return Item(
         id=own_id if kind == "message" else f"{own_id}:failed",
         wa_id=wa_id,

@@ -356,3 +356,9 @@ def test_a_voice_note_is_answered_with_what_to_do_and_the_question_again() -> No
     assert said[0].text == text("repeat.voice", "fr")
     assert turn.question is not None
     assert turn.question.step == started.state.step
+
+
+def test_what_is_only_re_prompted_is_not_kept() -> None:
+    located = wp.location_message(48.89, 2.36, name="Chez moi", address="12 rue X, Pantin")
+    [item] = items_of(wp.notification(messages=[located]), wp.PHONE_NUMBER_ID)
+    assert set(item["body"]) == {"from", "id", "timestamp", "type"}
