@@ -19,8 +19,8 @@ from bot.channels.whatsapp.runtime import WhatsAppRuntime
 from bot.settings import Settings
 from tests.auxil.fake_graph_api import TOKEN, FakeGraphApi
 from tests.auxil.running_app import running
-from tests.auxil.whatsapp_payloads import APP_SECRET, PHONE_NUMBER_ID, notification, raw, sign
 from tests.auxil.webhook_receiver import register_referrer
+from tests.auxil.whatsapp_payloads import APP_SECRET, PHONE_NUMBER_ID, notification, raw, sign
 from webhook.app import create_app
 
 VERIFY_TOKEN = "verify-me-0123"
