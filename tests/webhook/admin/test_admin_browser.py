@@ -138,7 +138,7 @@ async def test_a_counsellor_follows_up_a_person_from_sign_in_to_export(
     await shot(page, "referrers")
     poster = await page.context.new_page()
     await poster.goto(f"{live}/admin/referrers/ML_POISSY/poster")
-    image = poster.locator('img[src$="qr.svg"]')
+    image = poster.locator("img.poster-qr").first
     await image.wait_for()
     assert await image.evaluate("img => img.complete && img.naturalWidth > 0")
     await shot(poster, "poster")

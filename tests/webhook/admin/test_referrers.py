@@ -8,11 +8,13 @@ import re
 import struct
 import xml.etree.ElementTree as ET
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 import segno
 from fastapi import FastAPI
+from pydantic import SecretStr
 
 from bot.channels.web.sessions import external_id_of
 from bot.clock import utcnow
@@ -20,6 +22,19 @@ from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.web_chat import drive, lead_of_session, send, token_of
 
 TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
+# A chat with the business number, the first message ready: "Bonjour ! Je viens de la part
+# de mon partenaire (code partenaire : ML_POISSY)".
+WHATSAPP_LINK = (
+    "https://wa.me/33612345678?text=Bonjour%20%21%20Je%20viens%20de%20la%20part%20de%20mon"
+    "%20partenaire%20%28code%20partenaire%20%3A%20ML_POISSY%29"
+)
+# The WhatsApp channel on (its four settings), without its number.
+WHATSAPP_ON = {
+    "whatsapp_token": SecretStr("EAAtest"),
+    "whatsapp_phone_number_id": "106540352242922",
+    "whatsapp_app_secret": SecretStr("test-app-secret"),
+    "whatsapp_verify_token": SecretStr("test-verify-token"),
+}
 WEB_LINK = "https://aiguillage.example/?start=ML_POISSY"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -60,6 +75,27 @@ def row_of(page: str, code: str) -> list[str]:
             cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
             return [" ".join(html.unescape(re.sub(r"<[^>]+>", " ", c)).split()) for c in cells]
     raise AssertionError(f"no row for {code}")
+
+
+def printables(page: str, code: str) -> list[str]:
+    """What the page offers to print for a code: its poster's and QR codes' addresses."""
+    prefix = f'href="/admin/referrers/{code}/'
+    return [link.replace("&amp;", "&") for link in re.findall(prefix + r'([^"]*)"', page)]
+
+
+def poster_codes(page: str) -> list[tuple[str, str | None]]:
+    """The poster's QR codes, in order: the channel each opens, and its caption (if any)."""
+    found = []
+    for figure in re.findall(r'<figure class="poster-code">(.*?)</figure>', page, re.S):
+        channel = re.search(r'<img class="poster-qr" src="qr\.svg\?channel=(\w+)"', figure)
+        assert channel is not None, figure
+        caption = re.search(r"<figcaption>(.*?)</figcaption>", figure, re.S)
+        found.append((channel.group(1), html.unescape(caption.group(1)) if caption else None))
+    return found
+
+
+def qr_files(*channels: str) -> list[str]:
+    return [f"qr.{kind}?channel={channel}" for channel in channels for kind in ("svg", "png")]
 
 
 def counts(page: str, code: str) -> list[int]:
@@ -119,8 +155,10 @@ async def test_each_code_shows_what_it_brought_and_its_links(
     assert WEB_LINK in poissy[1]
     assert f'href="{TELEGRAM_LINK}"' in page.text
     assert 'href="/admin/leads?referrer=ML_POISSY"' in page.text
-    for printable in ("poster", "qr.svg", "qr.png"):
-        assert f'href="/admin/referrers/ML_POISSY/{printable}"' in page.text
+    assert printables(page.text, "ML_POISSY") == ["poster", *qr_files("telegram", "web")]
+    # WhatsApp is off: no wa.me link, nor a word of WhatsApp.
+    assert "wa.me" not in page.text
+    assert "WhatsApp" not in page.text
     # Unregistered codes are shown as such, with no links or poster.
     assert "Codes non enregistrés" in row_of(page.text, "unknown")[0]
     assert row_of(page.text, "unknown")[1] == ""
@@ -220,10 +258,14 @@ async def test_the_poster_is_a_printable_page_with_the_code_and_its_link(
     assert poster.status_code == 200
     assert "Mission locale de Poissy &amp; &lt;Mantes&gt;" in poster.text
     assert "<Mantes>" not in poster.text
-    assert '<img class="poster-qr" src="qr.svg"' in poster.text
+    # A QR code a channel, each named; the links to type beside them.
+    assert poster_codes(poster.text) == [("telegram", "Telegram"), ("web", "Dans le navigateur")]
     assert f'href="{TELEGRAM_LINK}"' in poster.text
     assert "t.me/AiguillageBot?start=ML_POISSY" in poster.text
     assert "aiguillage.example/?start=ML_POISSY" in poster.text
+    assert "Sans application :" in poster.text
+    assert "Scanne l'un de ces codes" in poster.text
+    assert "WhatsApp" not in poster.text
     assert "Écris-nous !" in poster.text
     assert "<strong>PôleS</strong>" in poster.text  # who is behind the poster
     style = re.search(r'href="(/static/poster\.css\?v=[0-9a-f]+)"', poster.text)
@@ -255,14 +297,152 @@ async def test_a_plain_make_run_still_gives_links_qr_codes_and_a_poster_naming_p
         assert web_link in row_of(page.text, "ML_POISSY")[1]
         # The operator is told where the links come from, and how to set them for good.
         assert "AIGUILLAGE_PUBLIC_URL" in page.text
-        for printable in ("poster", "qr.svg", "qr.png"):
-            assert f'href="/admin/referrers/ML_POISSY/{printable}"' in page.text
+        assert printables(page.text, "ML_POISSY") == ["poster", *qr_files("web")]
+        for printable in printables(page.text, "ML_POISSY"):
             assert (await http.get(f"/admin/referrers/ML_POISSY/{printable}")).status_code == 200
-        svg = await http.get("/admin/referrers/ML_POISSY/qr.svg")
-        assert svg.text == _svg(segno.make_qr(web_link, error="m"))
+        for asked in ("qr.svg", "qr.svg?channel=web"):
+            svg = await http.get(f"/admin/referrers/ML_POISSY/{asked}")
+            assert svg.text == _svg(segno.make_qr(web_link, error="m"))
+        # No bot name: no Telegram QR code to ask for.
+        telegram = await http.get("/admin/referrers/ML_POISSY/qr.svg?channel=telegram")
+        assert telegram.status_code == 404
         poster = await http.get("/admin/referrers/ML_POISSY/poster")
         assert "<strong>PôleS</strong>" in poster.text
         assert "127.0.0.1:8000/?start=ML_POISSY" in poster.text
+        # One code: the one QR code, its link to type as the other way in.
+        assert poster_codes(poster.text) == [("web", None)]
+        assert "Scanne ce code" in poster.text
+        assert "Ou ouvre :" in poster.text
+
+
+async def test_with_whatsapp_each_code_offers_its_wa_me_link_and_qr_code(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account)
+    configure(
+        admin_app,
+        telegram_bot_username="AiguillageBot",
+        public_url="https://aiguillage.example",
+        whatsapp_number="33612345678",
+        **WHATSAPP_ON,
+    )
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await register(admin_app, "SALON", "Salon de l'emploi")
+
+    page = await http.get("/admin/referrers")
+    assert page.status_code == 200
+    poissy = row_of(page.text, "ML_POISSY")
+    assert f"WhatsApp : {WHATSAPP_LINK}" in poissy[1]
+    assert TELEGRAM_LINK in poissy[1]
+    assert WEB_LINK in poissy[1]
+    assert f'href="{WHATSAPP_LINK}"' in page.text
+    # Each code's link prefills the words the WhatsApp channel reads its code from.
+    salon = re.search(r'href="(https://wa\.me/[^"]*)"[^<]*SALON', page.text)
+    assert salon is not None
+    [prefilled] = parse_qs(urlsplit(salon.group(1)).query)["text"]
+    assert prefilled == "Bonjour ! Je viens de la part de mon partenaire (code partenaire : SALON)"
+    assert printables(page.text, "ML_POISSY") == [
+        "poster",
+        *qr_files("telegram", "web", "whatsapp"),
+    ]
+    assert "AIGUILLAGE_WHATSAPP_NUMBER" not in page.text
+
+    svg = await http.get("/admin/referrers/ML_POISSY/qr.svg?channel=whatsapp")
+    assert svg.status_code == 200
+    assert svg.text == _svg(segno.make_qr(WHATSAPP_LINK, error="m"))
+    assert 'filename="qr-ML_POISSY-whatsapp.svg"' in svg.headers["content-disposition"]
+    png = await http.get("/admin/referrers/ML_POISSY/qr.png?channel=whatsapp")
+    assert png.content == _png(segno.make_qr(WHATSAPP_LINK, error="m"))
+    # The other channels' QR codes, and the one QR code of before, are still theirs.
+    telegram = await http.get("/admin/referrers/ML_POISSY/qr.svg?channel=telegram")
+    assert telegram.text == _svg(segno.make_qr(TELEGRAM_LINK, error="m"))
+    web = await http.get("/admin/referrers/ML_POISSY/qr.svg?channel=web")
+    assert web.text == _svg(segno.make_qr(WEB_LINK, error="m"))
+    default = await http.get("/admin/referrers/ML_POISSY/qr.svg")
+    assert default.text == telegram.text
+
+
+@pytest.mark.parametrize(
+    ("changes", "says_why"),
+    [
+        pytest.param({}, False, id="channel off"),
+        pytest.param({"whatsapp_number": "33612345678"}, False, id="number without channel"),
+        pytest.param(WHATSAPP_ON, True, id="channel without number"),
+    ],
+)
+async def test_no_whatsapp_link_unless_the_channel_is_on_and_its_number_set(
+    admin_app: FastAPI,
+    http: httpx.AsyncClient,
+    account: Account,
+    changes: dict[str, Any],
+    says_why: bool,
+) -> None:
+    await staff(http, account)
+    configure(admin_app, telegram_bot_username="AiguillageBot", **changes)
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+
+    page = await http.get("/admin/referrers")
+    assert "https://wa.me" not in page.text
+    assert printables(page.text, "ML_POISSY") == ["poster", *qr_files("telegram", "web")]
+    # The operator who turned the channel on is told what is missing.
+    assert ("AIGUILLAGE_WHATSAPP_NUMBER" in page.text) is says_why
+    qr = await http.get("/admin/referrers/ML_POISSY/qr.svg?channel=whatsapp")
+    assert qr.status_code == 404
+    assert "Ce code n'a pas de lien sur cette messagerie." in qr.text
+    poster = await http.get("/admin/referrers/ML_POISSY/poster")
+    assert "wa.me" not in poster.text
+    assert [channel for channel, _ in poster_codes(poster.text)] == ["telegram", "web"]
+
+
+@pytest.mark.parametrize("channel", ["sms", "WHATSAPP", "web ", "<b>"])
+async def test_a_qr_code_of_a_channel_that_does_not_exist_is_not_found(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account, channel: str
+) -> None:
+    await staff(http, account)
+    configure(admin_app, whatsapp_number="33612345678", **WHATSAPP_ON)
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    for kind in ("svg", "png"):
+        response = await http.get(
+            f"/admin/referrers/ML_POISSY/qr.{kind}", params={"channel": channel}
+        )
+        assert response.status_code == 404
+        assert "<b>" not in response.text
+
+
+async def test_the_poster_puts_whatsapp_first_with_the_words_to_send(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await staff(http, account)
+    configure(
+        admin_app,
+        telegram_bot_username="AiguillageBot",
+        public_url="https://aiguillage.example",
+        whatsapp_number="33612345678",
+        **WHATSAPP_ON,
+    )
+    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+
+    poster = await http.get("/admin/referrers/ML_POISSY/poster")
+    assert poster.status_code == 200
+    assert poster_codes(poster.text) == [
+        ("whatsapp", "WhatsApp"),
+        ("telegram", "Telegram"),
+        ("web", "Dans le navigateur"),
+    ]
+    for channel in ("whatsapp", "telegram", "web"):
+        image = await http.get(f"/admin/referrers/ML_POISSY/qr.svg?channel={channel}")
+        assert image.status_code == 200
+    # Who cannot scan types the number's address and the code, spelt out.
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", poster.text)).split())
+    assert (
+        "Sur WhatsApp : wa.me/33612345678 avec le message « code partenaire : ML_POISSY »"
+    ) in text
+    assert f'href="{WHATSAPP_LINK}"' in poster.text
+    assert "Sur Telegram : t.me/AiguillageBot?start=ML_POISSY" in text
+    assert "Sans application : aiguillage.example/?start=ML_POISSY" in text
+    english = await http.get("/admin/referrers/ML_POISSY/poster?lang=en")
+    assert english.status_code == 200
+    assert "code partenaire : ML_POISSY" in english.text  # what the channel reads, in French
 
 
 @pytest.mark.parametrize(
