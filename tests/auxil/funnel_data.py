@@ -29,15 +29,16 @@ async def converse(
     answers: dict[str | None, dict[str, Any]] | None = None,
     stop_at: str | None = None,
     back_at: str | None = None,
+    channel: str = "web",
 ) -> str:
-    """Talk as a person on the web chat; the conversation's id.
+    """Talk as a person on a channel (the web chat unless told); the conversation's id.
 
     ``answers`` overrides the persona's answer for a field (None: the question without a
     field, under 15); the person leaves when asked ``stop_at``, and goes back once when asked
     ``back_at`` (then leaves).
     """
     reply = await service.handle(
-        channel="web",
+        channel=channel,
         external_id=person,
         received=Input(command="start", payload=referrer),
         language=language,
@@ -48,7 +49,7 @@ async def converse(
         if reply.done:
             break
         async with service.database.transaction() as tx:
-            peeked = await service.peek(tx, channel="web", external_id=person)
+            peeked = await service.peek(tx, channel=channel, external_id=person)
         assert peeked is not None
         rendered = peeked[1][-1].question
         assert rendered is not None
@@ -57,12 +58,13 @@ async def converse(
         if field == stop_at:
             break
         if field == back_at:
-            await service.handle(channel="web", external_id=person, received=Input(command="back"))
+            back = Input(command="back")
+            await service.handle(channel=channel, external_id=person, received=back)
             break
         body = (answers or {}).get(field) or answer_for(question, profile or SAMIR_IN_PANTIN)
         if "choices" in body:
             body = {"choices": tuple(body["choices"])}
-        reply = await service.handle(channel="web", external_id=person, received=Input(**body))
+        reply = await service.handle(channel=channel, external_id=person, received=Input(**body))
     else:
         raise AssertionError(f"{person}: the conversation did not end")
     return conversation_id

@@ -170,6 +170,25 @@ async def test_the_period_is_of_days_in_paris(service: ConversationService) -> N
         assert await referrer_codes(tx) == ["ML_POISSY", "SALON"]
 
 
+async def test_people_on_every_channel_count_alike(service: ConversationService) -> None:
+    async with service.database.transaction() as tx:
+        await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
+    # The same way through on the web chat, Telegram and WhatsApp: a lead, then a call.
+    for channel, person in (("web", "web-person"), ("telegram", "1234"), ("whatsapp", "3361234")):
+        conversation = await converse(service, person, channel=channel, referrer="ML_POISSY")
+        await change_statuses(service, conversation, "contacted")
+    # Someone on WhatsApp who leaves when asked the postal code.
+    await converse(
+        service, "3360000", channel="whatsapp", referrer="ML_POISSY", stop_at="postal_code"
+    )
+
+    for filters in (FunnelFilters(), FunnelFilters(referrer="ML_POISSY")):
+        found = counts(await figures(service, filters))
+        assert found["started"] == 4
+        assert found["question:postal_code"] == 3
+        assert (found["lead"], found["contacted"], found["enrolled"]) == (3, 3, 0)
+
+
 # --- the rule itself, on states written by hand ----------------------------------------------
 
 

@@ -15,6 +15,7 @@ from bot.leads.payload import SCHEMA_PATH
 from bot.leads.store import read_leads
 from bot.settings import Settings
 from bot.storage.database import Database
+from tests.auxil.funnel_data import converse
 from tests.auxil.personas import SAMIR_IN_PANTIN, answer_for
 from tests.auxil.web_chat import SESSION, drive, lead_of_session, send
 from tests.auxil.webhook_receiver import all_delivered, register_endpoint
@@ -100,6 +101,29 @@ async def test_a_confirmed_summary_becomes_one_lead_queued_for_the_endpoints_tha
     assert "Samir" not in shown
     assert "612345678" not in shown
     assert {"id": "ecole_du_web", "fit": "yes"} in follow_up["data"]["programmes"]
+
+
+async def test_a_whatsapp_conversation_sends_a_lead_event_naming_its_channel(
+    app: FastAPI,
+) -> None:
+    everything = await add_endpoint(app)
+    mission_locale = await add_endpoint(app, referrer="ML_POISSY")
+
+    # A person who came through the Mission locale's wa.me link, its code in their first message.
+    await converse(app.state.conversations, "33612345678", channel="whatsapp", referrer="ML_POISSY")
+
+    [full] = await events_for(app, everything)
+    jsonschema.validate(full, SCHEMA)
+    assert full["type"] == "lead.created"
+    assert full["data"]["channel"] == "whatsapp"
+    assert full["data"]["referrer_code"] == "ML_POISSY"
+    [follow_up] = await events_for(app, mission_locale)
+    jsonschema.validate(follow_up, SCHEMA)
+    assert "channel" not in follow_up["data"]
+    # The schema lists its channels: one it does not know is not a lead event.
+    full["data"]["channel"] = "sms"
+    with pytest.raises(jsonschema.ValidationError, match="'sms' is not one of"):
+        jsonschema.validate(full, SCHEMA)
 
 
 async def test_no_contact_wanted_means_no_lead(app: FastAPI, client: httpx.AsyncClient) -> None:
