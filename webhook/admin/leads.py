@@ -289,6 +289,8 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
         statuses=STATUS_LABELS,
         fits=FIT_LABELS,
         preferences=PREFERENCE_LABELS,
+        # Where the person wrote, named as the counsellors' notices name it.
+        channel_name=text(f"channel.{lead.channel}", language),
         profile=profile_lines(request, lead, language),
         phone=readable_phone(lead.phone) if lead.phone else None,
         programme_name=lambda pid: text(f"programme.{pid}", language),

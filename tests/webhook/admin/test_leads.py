@@ -9,9 +9,12 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 
+from bot.leads.store import lead_of_conversation
 from tests.auxil.admin_browser import PROFILE, Account, csrf_of, sign_in
+from tests.auxil.funnel_data import converse
 from tests.auxil.personas import answer_for
 from tests.auxil.web_chat import lead_of_session, pushed, send, web_chat_lead
 from tests.auxil.webhook_receiver import register_referrer
@@ -146,6 +149,25 @@ async def test_a_lead_page_shows_the_person_and_every_change_is_kept_and_audited
     actions = [a for _, a, lead in await audit_actions(admin_app) if lead == lead_id]
     assert actions[0] == "view_lead"  # every view of the person's data is kept
     assert [a for a in actions if a != "view_lead"] == ["change_status", "add_note"]
+
+
+@pytest.mark.parametrize(
+    ("channel", "label"),
+    [("whatsapp", "WhatsApp"), ("telegram", "Telegram"), ("web", "chat du site")],
+)
+async def test_a_lead_page_names_the_channel_the_person_wrote_on(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account, channel: str, label: str
+) -> None:
+    conversation = await converse(admin_app.state.conversations, "3361234", channel=channel)
+    async with admin_app.state.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, conversation)
+    assert lead is not None
+    await sign_in(http, await account("counsellor", sites=["pantin"]))
+
+    page = await http.get(f"/admin/leads/{lead.id}")
+    received = re.search(r'<p class="muted">Reçu le (.*?)</p>', page.text, re.S)
+    assert received is not None
+    assert f" · {label} · fr" in received.group(1)
 
 
 async def test_a_counsellor_talks_with_the_person_through_the_bot_then_hands_back(
