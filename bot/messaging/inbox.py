@@ -89,7 +89,9 @@ async def accept_in_turn(
         "INSERT INTO inbox_updates (channel, delivery_id, chat_id, position, payload,"
         " received_at, processed_at, attempts) VALUES (:channel, :delivery_id, :chat_id,"
         " :position, :payload, :now, CASE WHEN EXISTS (SELECT 1 FROM inbox_updates"
-        " WHERE processed_at IS NULL AND channel = :channel AND chat_id = :chat_id"
+        # The cast: PostgreSQL would type the second :channel as text, the first as varchar.
+        " WHERE processed_at IS NULL AND channel = CAST(:channel AS VARCHAR(16))"
+        " AND chat_id = :chat_id"
         " AND position < :position) THEN NULL ELSE " + tx.timestamp("now") + " END, 1)"
         " ON CONFLICT DO NOTHING RETURNING processed_at"
     )
