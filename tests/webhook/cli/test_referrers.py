@@ -43,3 +43,20 @@ def test_a_code_cannot_be_registered_twice(capsys: pytest.CaptureFixture[str]) -
     assert main(["referrers", "add", "FAIR", "--name", "Salon emploi"]) == 0
     assert main(["referrers", "add", "FAIR", "--name", "Autre"]) == 2
     assert "already registered" in capsys.readouterr().err
+
+
+def test_with_whatsapp_on_add_also_prints_the_wa_me_link(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in {
+        "TOKEN": "EAAtest",
+        "PHONE_NUMBER_ID": "106540352242922",
+        "APP_SECRET": "test-app-secret",
+        "VERIFY_TOKEN": "test-verify-token",
+        "NUMBER": "33612345678",
+    }.items():
+        monkeypatch.setenv(f"AIGUILLAGE_WHATSAPP_{name}", value)
+    assert main(["referrers", "add", "ML_POISSY", "--name", "Mission locale de Poissy"]) == 0
+    out = capsys.readouterr().out
+    assert "https://wa.me/33612345678?text=Bonjour%20" in out
+    assert "code%20partenaire%20%3A%20ML_POISSY" in out
