@@ -6,7 +6,6 @@ messenger; Telegram brings its steps (steps.py), its API calls (messenger.py) an
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -16,17 +15,18 @@ from bot.channels.telegram.messenger import TelegramMessenger, make_bot
 from bot.channels.telegram.parse import MalformedUpdate, clean_update
 from bot.channels.telegram.steps import TelegramSteps
 from bot.conversations.service import ConversationService
-from bot.messaging.outbox import SentMarks
 from bot.messaging.pace import Clock
-from bot.messaging.processor import Accepted, InboxProcessor
+from bot.messaging.pipeline import Pipeline
+from bot.messaging.processor import Accepted
 from bot.messaging.reminders import ReminderJob
-from bot.messaging.sender import OutboxSender
 from bot.settings import Settings
 from bot.storage.database import Database
 from flows.i18n import LANGUAGES, text
 
 logger = logging.getLogger(__name__)
 WEBHOOK_PATH = "/telegram/webhook"
+# The Bot API's overall limit: about 30 messages a second.
+MESSAGES_PER_SECOND = 30.0
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 MENU = ("start", "retour", "recommencer", "conseiller", "langue", "mes_donnees", "supprimer")
 
@@ -47,23 +47,17 @@ class TelegramRuntime:
         self.settings = settings
         self.database = database
         self.bot = bot or make_bot(settings)
-        # Replies delivered but not yet marked sent: the next step's transaction marks them.
-        marks = SentMarks(database)
-        self.sender = OutboxSender(database, TelegramMessenger(self.bot), marks, clock=clock)
-        # SQLite has one writer at a time: parallel chats would only wait for each other.
-        concurrency = 1 if settings.is_sqlite else 8
-        self.processor = InboxProcessor(
+        self.pipeline = Pipeline(
             database,
             TelegramSteps(service),
-            deliver=self.sender.deliver,
-            marks=marks,
-            concurrency=concurrency,
+            TelegramMessenger(self.bot),
+            sqlite=settings.is_sqlite,
+            overall_rate=MESSAGES_PER_SECOND,
+            clock=clock,
+            reminders=reminders,
         )
-        # Reminders for every channel run in one runtime of the process (webhook/services.py).
+        self.processor, self.sender = self.pipeline.processor, self.pipeline.sender
         self.reminders = reminders
-        self._background = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = asyncio.Event()
 
     async def start(self, *, webhook: bool = True, background: bool = True) -> None:
         """Connect, publish the command menu and the webhook, and start the background tasks."""
@@ -77,27 +71,11 @@ class TelegramRuntime:
                 allowed_updates=ALLOWED_UPDATES,
             )
             logger.info("telegram webhook set")
-        self._background = background
-        if background:
-            self._stopping.clear()
-            jobs = [self.processor.run, self.sender.run]
-            if self.reminders is not None:
-                jobs.append(self.reminders.run)
-            self._tasks = [asyncio.create_task(job(self._stopping)) for job in jobs]
+        self.pipeline.start(background=background)
 
     async def stop(self) -> None:
         """Stop the background tasks; what is queued stays in the database for next time."""
-        # Let each job finish the step it is in (a transaction cut short leaks its connection).
-        await self.processor.drain()
-        self._stopping.set()
-        self.processor.wake.set()
-        self.sender.wake.set()
-        _, late = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sender.flush()
-        self._tasks.clear()
+        await self.pipeline.stop()
         await self.bot.shutdown()
 
     async def accept(
@@ -112,11 +90,7 @@ class TelegramRuntime:
                 "telegram update ignored: %s", error, extra={"update_id": update.get("update_id")}
             )
             return Accepted(False)
-        accepted = await self.processor.accept(update, webhook=webhook)
-        if not self._background:
-            # Step-by-step tests see the replies once the update is accepted.
-            await self.processor.drain()
-        return accepted
+        return await self.pipeline.accept(update, webhook=webhook)
 
     async def _publish_commands(self) -> None:
         for language in LANGUAGES:

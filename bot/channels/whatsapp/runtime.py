@@ -9,7 +9,6 @@ others are only counted in the log.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -21,11 +20,9 @@ from bot.channels.whatsapp.updates import Item
 from bot.clock import utcnow
 from bot.conversations.repository import set_reachable
 from bot.conversations.service import ConversationService
-from bot.messaging.outbox import SentMarks
 from bot.messaging.pace import Clock
-from bot.messaging.processor import InboxProcessor
+from bot.messaging.pipeline import Pipeline
 from bot.messaging.reminders import ReminderJob
-from bot.messaging.sender import OutboxSender
 from bot.settings import Settings
 from bot.storage.database import Database
 
@@ -59,47 +56,25 @@ class WhatsAppRuntime:
             settings.whatsapp_phone_number_id,
             settings.whatsapp_token.get_secret_value(),
         )
-        marks = SentMarks(database)
-        self.sender = OutboxSender(
-            database, self.messenger, marks, overall_rate=MESSAGES_PER_SECOND, clock=clock
-        )
-        # SQLite has one writer at a time: parallel chats would only wait for each other.
-        concurrency = 1 if settings.is_sqlite else 8
-        self.processor = InboxProcessor(
+        self.pipeline = Pipeline(
             database,
             WhatsAppSteps(service),
-            deliver=self.sender.deliver,
-            marks=marks,
-            concurrency=concurrency,
+            self.messenger,
+            sqlite=settings.is_sqlite,
+            overall_rate=MESSAGES_PER_SECOND,
+            clock=clock,
+            reminders=reminders,
         )
-        # Reminders for every channel run in one runtime of the process (webhook/services.py).
+        self.processor, self.sender = self.pipeline.processor, self.pipeline.sender
         self.reminders = reminders
-        self._background = False
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = asyncio.Event()
 
     async def start(self, *, background: bool = True) -> None:
         """Start the background tasks (the webhook is set up in Meta's app dashboard)."""
-        self._background = background
-        if background:
-            self._stopping.clear()
-            jobs = [self.processor.run, self.sender.run]
-            if self.reminders is not None:
-                jobs.append(self.reminders.run)
-            self._tasks = [asyncio.create_task(job(self._stopping)) for job in jobs]
+        self.pipeline.start(background=background)
 
     async def stop(self) -> None:
         """Stop the background tasks; what is queued stays in the database for next time."""
-        await self.processor.drain()
-        self._stopping.set()
-        self.processor.wake.set()
-        self.sender.wake.set()
-        _, late = await asyncio.wait(self._tasks, timeout=10) if self._tasks else (set(), set())
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.sender.flush()
-        self._tasks.clear()
+        await self.pipeline.stop()
         await self.messenger.aclose()
 
     async def accept(self, notification: Any) -> int:
@@ -115,11 +90,8 @@ class WhatsAppRuntime:
             if item["kind"] == "status":
                 await self._failed(item)
                 continue
-            accepted = await self.processor.accept(dict(item))
+            accepted = await self.pipeline.accept(dict(item))
             new += accepted.new
-        if not self._background:
-            # Step-by-step tests see the replies once the notification is accepted.
-            await self.processor.drain()
         return new
 
     async def _failed(self, item: Item) -> None:
