@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
@@ -29,6 +30,8 @@ def serve(app: Any, *, port: int = 0, access_log: bool = False) -> Iterator[str]
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     port = sock.getsockname()[1]
+    access = logging.getLogger("uvicorn.access")
+    before = (access.handlers[:], access.propagate)
     config = uvicorn.Config(
         app,
         log_config=None,
@@ -36,6 +39,9 @@ def serve(app: Any, *, port: int = 0, access_log: bool = False) -> Iterator[str]
         access_log=access_log,
         ws="none",
     )
+    # Without access lines uvicorn silences its access logger for the whole process, and a
+    # later server asked for them would log nothing: this server's setting stays its own.
+    access.handlers, access.propagate = before
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
