@@ -77,6 +77,15 @@ class Writers:
             return self._template(external_id, messages, purpose)
         return None
 
+    async def can_write(
+        self, tx: Transaction, channel: str, external_id: str, *, purpose: Purpose, now: datetime
+    ) -> bool:
+        """Whether a message for this purpose would reach the person now (the web chat's
+        counsellor messages are polled, so they do)."""
+        if channel != WHATSAPP or getattr(self.templates, purpose) is not None:
+            return True
+        return await window.is_open(tx, external_id, now=now)
+
     def _template(
         self, wa_id: str, messages: list[RenderedMessage], purpose: Purpose
     ) -> list[ApiCall] | None:

@@ -272,6 +272,11 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
         followup = await followup_of(tx, lead.id)
         held = await conversation_of_lead(tx, lead.id)
         transcript = await transcript_of(tx, held.conversation_id) if held else []
+        # WhatsApp past its 24-hour window, without a template: only the phone reaches them.
+        writers = _conversations(request).writers
+        phone_only = held is not None and not await writers.can_write(
+            tx, held.channel, held.external_id, purpose="counsellor", now=utcnow()
+        )
         deliveries = await endpoints.list_deliveries(tx, lead_id=lead.id, limit=100)
         counsellors = await who_may_follow(tx, lead)
         await audit(tx, viewer, "view_lead", lead_id=lead.id)
@@ -282,6 +287,7 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
         lead=lead,
         followup=followup,
         held=held,
+        phone_only=phone_only,
         transcript=transcript,
         deliveries=deliveries,
         counsellors=counsellors,
@@ -297,9 +303,13 @@ async def lead_page(request: Request, viewer: Anyone, lead_id: str) -> Response:
     )
 
 
-def _handoff(request: Request) -> LeadHandoff:
+def _conversations(request: Request) -> ConversationService:
     service: ConversationService = request.app.state.conversations
-    return service.handoff
+    return service
+
+
+def _handoff(request: Request) -> LeadHandoff:
+    return _conversations(request).handoff
 
 
 @router.post("/leads/{lead_id}/status")
@@ -392,9 +402,13 @@ async def reply(request: Request, viewer: Staff, lead_id: str) -> Response:
     async with database_of(request).transaction() as tx:
         lead = await _lead_in_scope(tx, viewer, lead_id)
         try:
-            service: ConversationService = request.app.state.conversations
             sent = await send_staff_message(
-                tx, service.writers, lead.id, author=viewer.email, body=body, now=utcnow()
+                tx,
+                _conversations(request).writers,
+                lead.id,
+                author=viewer.email,
+                body=body,
+                now=utcnow(),
             )
         except NoConversation:
             raise AdminRefused(
@@ -407,7 +421,7 @@ async def reply(request: Request, viewer: Staff, lead_id: str) -> Response:
 @router.post("/leads/{lead_id}/hand-back")
 async def give_back(request: Request, viewer: Staff, lead_id: str) -> Response:
     await checked_form(request, viewer)
-    service: ConversationService = request.app.state.conversations
+    service = _conversations(request)
     async with database_of(request).transaction() as tx:
         lead = await _lead_in_scope(tx, viewer, lead_id)
         try:

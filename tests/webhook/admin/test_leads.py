@@ -479,3 +479,37 @@ async def test_a_held_lead_says_so_and_a_counsellor_releases_it_once(
     assert held == {"held_at": None}
     actions = [a for _, a, lead in await audit_actions(admin_app) if lead == lead_id]
     assert actions.count("release") == 1
+
+
+async def test_a_whatsapp_lead_past_its_window_is_to_be_phoned(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    # No template configured, and nothing heard from the person in the last 24 hours.
+    conversation = await converse(admin_app.state.conversations, "33612345", channel="whatsapp")
+    async with admin_app.state.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, conversation)
+    assert lead is not None
+    await sign_in(http, await account("counsellor", sites=["pantin"]))
+    page = await http.get(f"/admin/leads/{lead.id}")
+    assert "Pour l'instant, appelez-la" in page.text
+    token = await csrf_of(http, f"/admin/leads/{lead.id}")
+
+    sent = await http.post(
+        f"/admin/leads/{lead.id}/reply", data={"csrf_token": token, "body": "Bonjour !"}
+    )
+    assert sent.headers["location"].endswith("?done=phone_only")
+    after = await http.get(sent.headers["location"])
+    assert "pas envoyé" in after.text
+    assert "Bonjour !" in after.text  # kept in the history
+
+
+async def test_a_telegram_lead_is_not_told_to_be_phoned(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    conversation = await converse(admin_app.state.conversations, "3361234", channel="telegram")
+    async with admin_app.state.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, conversation)
+    assert lead is not None
+    await sign_in(http, await account("counsellor", sites=["pantin"]))
+    page = await http.get(f"/admin/leads/{lead.id}")
+    assert "appelez-la" not in page.text
