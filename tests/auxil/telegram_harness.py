@@ -41,6 +41,7 @@ class TelegramHarness:
     async def settle(self) -> None:
         for _ in range(50):
             done = await self.runtime.processor.process_pending()
+            await self.runtime.processor.drain()  # the scan's replies are sent in the background
             await self.runtime.sender.flush()  # replies delivered at once are marked in batches
             sent = await self.runtime.sender.send_pending()
             if not done and not sent:

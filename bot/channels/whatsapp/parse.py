@@ -55,8 +55,11 @@ def _string(value: Any) -> str | None:
 
 
 def _values(notification: Any) -> Iterator[dict[str, Any]]:
-    """The ``value`` of each ``messages`` change of a notification."""
-    for entry in _list(_object(notification).get("entry")):
+    """The ``value`` of each ``messages`` change of a WhatsApp notification."""
+    notification = _object(notification)
+    if notification.get("object") != "whatsapp_business_account":
+        return  # the same app's webhooks about a Page or Instagram: not ours to answer
+    for entry in _list(notification.get("entry")):
         for change in _list(_object(entry).get("changes")):
             change = _object(change)
             if change.get("field") == "messages":

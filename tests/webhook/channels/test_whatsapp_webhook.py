@@ -316,11 +316,6 @@ async def test_a_signed_notification_of_the_wrong_shape_stores_and_sends_nothing
     await _still_answers(whatsapp)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/channels/whatsapp/parse.items_of never reads the notification's object: a"
-    " Page or Instagram notification shaped like WhatsApp's is answered",
-)
 async def test_a_notification_about_another_object_than_whatsapp_is_ignored(
     whatsapp: WhatsAppHarness,
 ) -> None:
