@@ -13,6 +13,7 @@ from bot.settings import Settings, load_settings
 from bot.storage.database import Database, open_database
 from tests.auxil.databases import PostgresDatabases, SqliteDatabases
 from tests.auxil.paths import ROOT
+from tests.auxil.whatsapp_harness import WhatsAppHarness, whatsapp_service
 from webhook.app import create_app
 
 POSTGRES_URL_VARIABLE = "AIGUILLAGE_TEST_POSTGRES_URL"
@@ -115,3 +116,11 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
         yield http
+
+
+@pytest.fixture
+async def whatsapp(settings: Settings) -> AsyncIterator[WhatsAppHarness]:
+    """The service with the WhatsApp channel on, against a fake Graph API, driven step by
+    step."""
+    async with whatsapp_service(settings) as harness:
+        yield harness

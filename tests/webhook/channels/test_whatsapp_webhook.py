@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -15,21 +14,14 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
 
-from bot.settings import Settings
 from bot.storage.models import Conversation, InboxUpdate
 from tests.auxil import whatsapp_payloads as wa
 from tests.auxil.stored_rows import count_rows
-from tests.auxil.whatsapp_harness import VERIFY_TOKEN, WhatsAppHarness, whatsapp_service
+from tests.auxil.whatsapp_harness import VERIFY_TOKEN, WhatsAppHarness
 from webhook.body_limit import MAX_BODY_BYTES
 
 URL = "/whatsapp/webhook"
 CHALLENGE = "1158201444"
-
-
-@pytest.fixture
-async def whatsapp(settings: Settings) -> AsyncIterator[WhatsAppHarness]:
-    async with whatsapp_service(settings) as harness:
-        yield harness
 
 
 def _handshake(**overrides: str | None) -> dict[str, str]:

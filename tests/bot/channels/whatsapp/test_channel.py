@@ -3,17 +3,15 @@
 
 from __future__ import annotations
 
-from bot.settings import Settings
 from tests.auxil import whatsapp_payloads as wa
 from tests.auxil.whatsapp_chat import offered
-from tests.auxil.whatsapp_harness import whatsapp_service
+from tests.auxil.whatsapp_harness import WhatsAppHarness
 
 
 async def test_a_first_message_gets_the_welcome_and_the_consent_buttons(
-    settings: Settings,
+    whatsapp: WhatsAppHarness,
 ) -> None:
-    async with whatsapp_service(settings) as whatsapp:
-        [welcome] = await whatsapp.send(wa.text_message("Bonjour"))
+    [welcome] = await whatsapp.send(wa.text_message("Bonjour"))
     assert welcome["to"] == wa.USER_WA_ID
     assert welcome["interactive"]["body"]["text"].startswith("Salut ! 👋")
     assert [title for _, title in offered(welcome)] == ["Oui, c'est OK", "Non merci"]

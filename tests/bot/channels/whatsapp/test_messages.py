@@ -4,7 +4,7 @@ to the fake Graph API: what the person sees (or does not), and what the conversa
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -12,24 +12,17 @@ from sqlalchemy import select, update
 
 from bot.channels.whatsapp.words import whatsapp_wording
 from bot.clock import utcnow
-from bot.settings import Settings
 from bot.storage.models import Conversation, InboxUpdate, OutboxMessage
 from flows.i18n import text
 from flows.state import ConversationState
 from tests.auxil import whatsapp_payloads as wa
 from tests.auxil.stored_rows import conversation_row, count_rows
-from tests.auxil.whatsapp_harness import WhatsAppHarness, whatsapp_service
+from tests.auxil.whatsapp_harness import WhatsAppHarness
 
 ASKER = "C'est pour toi, ou pour ton enfant ?"
 AGE = "Quel âge as-tu ?"
 POSTAL_CODE = "Quel est ton code postal ?"
 CONSENT = "C'est OK pour toi ?"
-
-
-@pytest.fixture
-async def whatsapp(settings: Settings) -> AsyncIterator[WhatsAppHarness]:
-    async with whatsapp_service(settings) as harness:
-        yield harness
 
 
 # --- What the person sees, and what is kept -------------------------------------------------
