@@ -191,9 +191,11 @@ async def purge(tx: Transaction, *, received_before: dict[str, datetime]) -> int
 
 
 async def forget_payloads(tx: Transaction, channel: str, chat_id: int) -> None:
-    """Erase what a person sent (ids stay, so that a retried delivery is still recognised)."""
+    """Erase what a person sent, and which chat it came from (a WhatsApp chat is a phone
+    number): the bare ids stay, so that a retried delivery is still recognised."""
     await tx.execute(
-        "UPDATE inbox_updates SET payload = :empty WHERE channel = :channel AND chat_id = :chat_id",
+        "UPDATE inbox_updates SET payload = :empty, chat_id = NULL"
+        " WHERE channel = :channel AND chat_id = :chat_id",
         {"empty": {}, "channel": channel, "chat_id": chat_id},
     )
 

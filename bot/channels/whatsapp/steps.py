@@ -7,6 +7,7 @@ numbered answer against the current question, and rendering the reply (render.py
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from typing import Any, cast
 
@@ -32,6 +33,11 @@ from flows.state import ConversationState
 logger = logging.getLogger(__name__)
 
 
+def message_key(message_id: str) -> str:
+    """What the inbox keeps of a message id: enough to recognise it, nothing to read in it."""
+    return hashlib.sha256(message_id.encode()).hexdigest()
+
+
 class WhatsAppSteps:
     """WhatsApp's side of the inbox (``bot.messaging.processor.Steps``)."""
 
@@ -41,9 +47,13 @@ class WhatsAppSteps:
         self.service = service
 
     def key(self, update: dict[str, Any]) -> tuple[str, int]:
-        """Meta's message id, and its position (its timestamp, then its order in the
-        notification)."""
-        return str(update["id"]), int(update["position"])
+        """A digest of Meta's message id, and its position (its timestamp, then its order in
+        the notification).
+
+        The digest, because a message id ("wamid.HBgL…") encodes the sender's number: the id
+        kept for de-duplication, and named in logs, must not.
+        """
+        return message_key(str(update["id"])), int(update["position"])
 
     def chat_of(self, update: dict[str, Any]) -> int | None:
         wa_id = update.get("wa_id")

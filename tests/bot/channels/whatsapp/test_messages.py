@@ -635,9 +635,13 @@ async def test_erasure_once_confirmed_leaves_nothing_of_the_conversation(
     assert await count_rows(database, Conversation) == 0
     async with database.transaction() as tx:
         payloads = await tx.scalars(select(InboxUpdate.payload))
+        kept_ids = await tx.all(select(InboxUpdate.delivery_id, InboxUpdate.chat_id))
         outbox = await tx.scalars(select(OutboxMessage.payload))
     assert payloads  # the ids stay, to recognise a retried delivery
     assert all(payload == {} for payload in payloads)
+    # Nor the number: not as the chat, nor inside Meta's message ids (which encode it).
+    assert all(chat_id is None for _, chat_id in kept_ids)
+    assert not any("wamid" in delivery_id for delivery_id, _ in kept_ids)
     for kept in map(str, outbox):
         assert "93500" not in kept
         assert AGE not in kept
