@@ -24,8 +24,8 @@ from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
 from webhook.body_limit import BodyLimit
-from webhook.channels import whatsapp as whatsapp_webhook
 from webhook.channels.telegram import TelegramWebhook
+from webhook.channels.whatsapp import WhatsAppWebhook
 from webhook.errors import install_error_handlers
 from webhook.rate_limits import ChatLimits
 from webhook.services import build_services
@@ -101,14 +101,14 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
-    app.include_router(whatsapp_webhook.router)
     web.mount_static(app)
     mount_admin(app)
     mount_api_docs(app)
     install_error_handlers(app)
-    # Inside the Telegram webhook, which has its own limit for updates.
+    # Inside the messengers' webhooks, which have their own limit for deliveries.
     app.add_middleware(BodyLimit)
     app.add_middleware(TelegramWebhook)
+    app.add_middleware(WhatsAppWebhook)
     # Around the routes and the Telegram webhook, so that it times and records every request.
     app.add_middleware(AccessLog)
     if settings.public_url and settings.public_url.startswith("https://"):

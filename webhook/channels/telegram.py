@@ -15,18 +15,14 @@ import json
 import logging
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bot.channels.telegram.runtime import WEBHOOK_PATH, TelegramRuntime
+from webhook.channels.asgi import TooLarge, error, read_body, respond
 
 logger = logging.getLogger(__name__)
-MAX_UPDATE_BYTES = 1_000_000
 SECRET_HEADER = b"x-telegram-bot-api-secret-token"
 _OK = b'{"ok":true}'
-
-
-class TooLarge(Exception):
-    """The body went past MAX_UPDATE_BYTES."""
 
 
 class TelegramWebhook:
@@ -40,68 +36,37 @@ class TelegramWebhook:
             await self.app(scope, receive, send)
             return
         status, body = await self._handle(scope, receive)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await respond(send, status, body)
 
     async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, bytes]:
         if scope["method"] != "POST":
-            return _error(405, "the Telegram webhook takes POST only")
+            return error(405, "the Telegram webhook takes POST only")
         runtime: TelegramRuntime | None = scope["app"].state.telegram
         if runtime is None:
-            return _error(404, "the Telegram channel is not configured")
+            return error(404, "the Telegram channel is not configured")
         expected = runtime.settings.telegram_webhook_secret
         given = next((v for k, v in scope["headers"] if k == SECRET_HEADER), b"")
         # Without a configured secret anyone could post fake updates: refuse them all.
         if expected is None or not hmac.compare_digest(given, expected.get_secret_value().encode()):
-            return _error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
+            return error(403, "wrong or missing X-Telegram-Bot-Api-Secret-Token")
         try:
-            raw = await _read_body(receive)
+            raw = await read_body(receive)
         except TooLarge:
-            return _error(413, "update too large")
+            return error(413, "update too large")
         try:
             # Strict UTF-8, as Telegram sends: json.loads(bytes) would also read UTF-16 and
             # surrogates written as bytes, which clean_update's search of the raw bytes misses.
             update: Any = json.loads(raw.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
-            return _error(400, "body is not JSON")
+            return error(400, "body is not JSON")
         except RecursionError:
             # Nested past what the parser takes: no Telegram server sends that. A 200 so it
             # is not delivered again; one line, nothing of its content.
             logger.warning("telegram update ignored: nested too deeply")
             return 200, _OK
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-            return _error(400, "an update needs an integer update_id")
+            return error(400, "an update needs an integer update_id")
         accepted = await runtime.accept(update, webhook=True, raw=raw)
         if accepted.webhook_answer is not None:
             return 200, json.dumps(accepted.webhook_answer).encode()
         return 200, _OK
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_UPDATE_BYTES:
-            raise TooLarge
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
-
-
-def _error(status: int, detail: str) -> tuple[int, bytes]:
-    return status, json.dumps({"detail": detail}).encode()

@@ -18,7 +18,7 @@ from bot.storage.models import Conversation, InboxUpdate
 from tests.auxil import whatsapp_payloads as wa
 from tests.auxil.stored_rows import count_rows
 from tests.auxil.whatsapp_harness import VERIFY_TOKEN, WhatsAppHarness
-from webhook.body_limit import MAX_BODY_BYTES
+from webhook.channels.asgi import MAX_BODY_BYTES
 
 URL = "/whatsapp/webhook"
 CHALLENGE = "1158201444"
@@ -320,7 +320,7 @@ async def test_a_notification_about_another_object_than_whatsapp_is_ignored(
 async def test_a_signed_body_past_the_limit_gets_413_before_anything_reads_it(
     whatsapp: WhatsAppHarness,
 ) -> None:
-    notification = wa.notification(messages=[wa.text_message("a" * 300_000)])
+    notification = wa.notification(messages=[wa.text_message("a" * (MAX_BODY_BYTES + 1))])
     body = wa.raw(notification)
     assert len(body) > MAX_BODY_BYTES
     response = await whatsapp.post(body)

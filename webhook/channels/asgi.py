@@ -1,0 +1,59 @@
+"""What the messengers' webhooks share: served as plain ASGI in front of FastAPI.
+
+A messenger's webhook takes every message people send, and FastAPI's routing, dependency
+solving and request objects cost more CPU than the rest of such a request (see the README's
+benchmark). Each webhook is a small middleware answering its one path and passing everything
+else on; these are its body reading and its answers.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.types import Message, Receive, Send
+
+# A delivery is a few kilobytes; this is far above any a messenger sends.
+MAX_BODY_BYTES = 1_000_000
+
+
+class TooLarge(Exception):
+    """The body went past MAX_BODY_BYTES."""
+
+
+async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The request's body, refused (TooLarge) as soon as it passes ``limit``."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
+
+
+async def respond(
+    send: Send, status: int, body: bytes, content_type: bytes = b"application/json"
+) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", content_type),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def error(status: int, detail: str) -> tuple[int, bytes]:
+    """An answer naming the problem, as the JSON APIs do."""
+    return status, json.dumps({"detail": detail}).encode()
