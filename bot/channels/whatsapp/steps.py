@@ -22,6 +22,7 @@ from bot.conversations import repository
 from bot.conversations.repository import Found
 from bot.conversations.service import ConversationService
 from bot.messaging import inbox, outbox
+from bot.messaging.outbox import ApiCall
 from bot.messaging.processor import Step
 from bot.storage.database import Transaction
 from flows.events import Event
@@ -122,12 +123,11 @@ class WhatsAppSteps:
         answer = numbered_answer(received.text, question) if question else None
         return answer or received, found
 
-    async def _help(self, tx: Transaction, wa_id: str) -> list[Any]:
+    async def _help(self, tx: Transaction, wa_id: str) -> list[ApiCall]:
         """The words that work at any time, then the current question again."""
         peeked = await self.service.peek(tx, channel=CHANNEL, external_id=wa_id)
         if peeked is None:
-            line = RenderedMessage(text=help_line("fr"))
-            return text_calls(wa_id, line.text)
+            return text_calls(wa_id, help_line("fr"))  # no conversation yet: French, as its start
         state, messages = peeked
         language = parse_language(state.language)
         shown = [RenderedMessage(text=help_line(language)), *messages[-1:]]
