@@ -16,6 +16,7 @@ from telegram import Bot
 from bot.channels.telegram.runtime import TelegramRuntime
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest
+from tests.auxil.settling import settle
 from tests.auxil.virtual_clock import ClockedRecorder, VirtualClock
 
 # The webhook's secret token in the tests' settings.
@@ -39,13 +40,7 @@ class TelegramHarness:
         return response
 
     async def settle(self) -> None:
-        for _ in range(50):
-            done = await self.runtime.processor.process_pending()
-            await self.runtime.processor.drain()  # the scan's replies are sent in the background
-            await self.runtime.sender.flush()  # replies delivered at once are marked in batches
-            sent = await self.runtime.sender.send_pending()
-            if not done and not sent:
-                return
+        await settle(self.runtime.pipeline)
 
     async def send(self, update: dict[str, Any]) -> list[dict[str, Any]]:
         """Deliver one update and return the sendMessage calls it caused."""

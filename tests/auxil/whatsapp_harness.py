@@ -19,6 +19,7 @@ from bot.channels.whatsapp.runtime import WhatsAppRuntime
 from bot.settings import Settings
 from tests.auxil.fake_graph_api import TOKEN, FakeGraphApi
 from tests.auxil.running_app import running
+from tests.auxil.settling import settle
 from tests.auxil.webhook_receiver import register_referrer
 from tests.auxil.whatsapp_payloads import APP_SECRET, PHONE_NUMBER_ID, notification, raw, sign
 from webhook.app import create_app
@@ -63,13 +64,7 @@ class WhatsAppHarness:
         )
 
     async def settle(self) -> None:
-        for _ in range(50):
-            done = await self.runtime.processor.process_pending()
-            await self.runtime.processor.drain()  # the scan's replies are sent in the background
-            await self.runtime.sender.flush()  # replies delivered at once are marked in batches
-            sent = await self.runtime.sender.send_pending()
-            if not done and not sent:
-                return
+        await settle(self.runtime.pipeline)
 
     async def send(self, *messages: dict[str, Any]) -> list[dict[str, Any]]:
         """Deliver messages in one notification; the Graph API messages they caused."""

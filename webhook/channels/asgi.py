@@ -9,8 +9,10 @@ else on; these are its body reading and its answers.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
+from typing import NamedTuple
 
-from starlette.types import Message, Receive, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # A delivery is a few kilobytes; this is far above any a messenger sends.
 MAX_BODY_BYTES = 1_000_000
@@ -38,22 +40,47 @@ async def read_body(receive: Receive, limit: int = MAX_BODY_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-async def respond(
-    send: Send, status: int, body: bytes, content_type: bytes = b"application/json"
-) -> None:
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", content_type),
-                (b"content-length", str(len(body)).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+class Answer(NamedTuple):
+    """A webhook's whole response."""
+
+    status: int
+    body: bytes
+    content_type: bytes = b"application/json"
 
 
-def error(status: int, detail: str) -> tuple[int, bytes]:
+OK = Answer(200, b'{"ok":true}')
+
+
+def error(status: int, detail: str) -> Answer:
     """An answer naming the problem, as the JSON APIs do."""
-    return status, json.dumps({"detail": detail}).encode()
+    return Answer(status, json.dumps({"detail": detail}).encode())
+
+
+class ChannelWebhook(ABC):
+    """ASGI middleware serving one messenger's webhook path and passing everything else on."""
+
+    path: str
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != self.path:
+            await self.app(scope, receive, send)
+            return
+        answer = await self.handle(scope, receive)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": answer.status,
+                "headers": [
+                    (b"content-type", answer.content_type),
+                    (b"content-length", str(len(answer.body)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": answer.body})
+
+    @abstractmethod
+    async def handle(self, scope: Scope, receive: Receive) -> Answer:
+        """The answer to a request on the webhook's path."""

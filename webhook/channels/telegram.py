@@ -15,30 +15,21 @@ import json
 import logging
 from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from bot.channels.telegram.runtime import WEBHOOK_PATH, TelegramRuntime
-from webhook.channels.asgi import TooLarge, error, read_body, respond
+from webhook.channels.asgi import OK, Answer, ChannelWebhook, TooLarge, error, read_body
 
 logger = logging.getLogger(__name__)
 SECRET_HEADER = b"x-telegram-bot-api-secret-token"
-_OK = b'{"ok":true}'
 
 
-class TelegramWebhook:
-    """ASGI middleware serving the webhook path and passing everything else on."""
+class TelegramWebhook(ChannelWebhook):
+    """ASGI middleware serving Telegram's webhook path and passing everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    path = WEBHOOK_PATH
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != WEBHOOK_PATH:
-            await self.app(scope, receive, send)
-            return
-        status, body = await self._handle(scope, receive)
-        await respond(send, status, body)
-
-    async def _handle(self, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+    async def handle(self, scope: Scope, receive: Receive) -> Answer:
         if scope["method"] != "POST":
             return error(405, "the Telegram webhook takes POST only")
         runtime: TelegramRuntime | None = scope["app"].state.telegram
@@ -63,10 +54,10 @@ class TelegramWebhook:
             # Nested past what the parser takes: no Telegram server sends that. A 200 so it
             # is not delivered again; one line, nothing of its content.
             logger.warning("telegram update ignored: nested too deeply")
-            return 200, _OK
+            return OK
         if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
             return error(400, "an update needs an integer update_id")
         accepted = await runtime.accept(update, webhook=True, raw=raw)
         if accepted.webhook_answer is not None:
-            return 200, json.dumps(accepted.webhook_answer).encode()
-        return 200, _OK
+            return Answer(200, json.dumps(accepted.webhook_answer).encode())
+        return OK

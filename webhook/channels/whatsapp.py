@@ -16,54 +16,47 @@ import logging
 from typing import Any
 from urllib.parse import parse_qsl
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope
 
 from bot.channels.whatsapp.runtime import WEBHOOK_PATH, WhatsAppRuntime
 from bot.channels.whatsapp.signature import valid_signature, verification_answer
-from webhook.channels.asgi import TooLarge, error, read_body, respond
+from webhook.channels.asgi import OK, Answer, ChannelWebhook, TooLarge, error, read_body
 
 logger = logging.getLogger(__name__)
 SIGNATURE_HEADER = b"x-hub-signature-256"
 # A query string of the handshake is three short parameters.
 MAX_QUERY_BYTES = 2048
-_OK = b'{"ok":true}'
 
 
-class WhatsAppWebhook:
-    """ASGI middleware serving the webhook path and passing everything else on."""
+class WhatsAppWebhook(ChannelWebhook):
+    """ASGI middleware serving WhatsApp's webhook path and passing everything else on."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+    path = WEBHOOK_PATH
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != WEBHOOK_PATH:
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive) -> Answer:
         runtime: WhatsAppRuntime | None = scope["app"].state.whatsapp
         if runtime is None:
-            await respond(send, *error(404, "the WhatsApp channel is not configured"))
-        elif scope["method"] == "GET":
-            await _subscribe(runtime, scope, send)
-        elif scope["method"] == "POST":
-            await respond(send, *await _notify(runtime, scope, receive))
-        else:
-            await respond(send, *error(405, "the WhatsApp webhook takes GET and POST only"))
+            return error(404, "the WhatsApp channel is not configured")
+        if scope["method"] == "GET":
+            return _subscribe(runtime, scope)
+        if scope["method"] == "POST":
+            return await _notify(runtime, scope, receive)
+        return error(405, "the WhatsApp webhook takes GET and POST only")
 
 
-async def _subscribe(runtime: WhatsAppRuntime, scope: Scope, send: Send) -> None:
+def _subscribe(runtime: WhatsAppRuntime, scope: Scope) -> Answer:
     query: bytes = scope.get("query_string", b"")
     token = runtime.settings.whatsapp_verify_token
     assert token is not None
     params = dict(parse_qsl(query[:MAX_QUERY_BYTES].decode("latin-1")))
     challenge = verification_answer(params, token.get_secret_value())
     if challenge is None:
-        await respond(send, *error(403, "wrong hub.mode, hub.verify_token or hub.challenge"))
-        return
+        return error(403, "wrong hub.mode, hub.verify_token or hub.challenge")
     logger.info("whatsapp webhook verified")
-    await respond(send, 200, challenge.encode(), b"text/plain; charset=utf-8")
+    return Answer(200, challenge.encode(), b"text/plain; charset=utf-8")
 
 
-async def _notify(runtime: WhatsAppRuntime, scope: Scope, receive: Receive) -> tuple[int, bytes]:
+async def _notify(runtime: WhatsAppRuntime, scope: Scope, receive: Receive) -> Answer:
     secret = runtime.settings.whatsapp_app_secret
     assert secret is not None
     given = next((v for k, v in scope["headers"] if k == SIGNATURE_HEADER), None)
@@ -79,6 +72,6 @@ async def _notify(runtime: WhatsAppRuntime, scope: Scope, receive: Receive) -> t
     except (ValueError, UnicodeDecodeError, RecursionError):
         # Signed by Meta, yet unreadable: never expected, and a retry would not read better.
         logger.warning("whatsapp notification ignored: not JSON")
-        return 200, _OK
+        return OK
     await runtime.accept(notification)
-    return 200, _OK
+    return OK
