@@ -11,15 +11,24 @@ from webhook.handoff.worker import DeliveryWorker
 
 
 def rows(settings: Settings, sql: str, **params: Any) -> list[dict[str, Any]]:
-    async def fetch() -> list[dict[str, Any]]:
-        database = open_database(settings.database_url)
+    return run_sql(settings.database_url, sql, params)
+
+
+def run_sql(database_url: str, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
+    """Run one statement in its own transaction; the rows of a SELECT."""
+
+    async def run() -> list[Any]:
+        database = open_database(database_url)
         try:
             async with database.transaction() as tx:
-                return await tx.fetch(sql, params)
+                if sql.lstrip().upper().startswith("SELECT"):
+                    return await tx.fetch(sql, params or {})
+                await tx.execute(sql, params or {})
+                return []
         finally:
             await database.close()
 
-    return asyncio.run(fetch())
+    return asyncio.run(run())
 
 
 def deliver_once(settings: Settings) -> int:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import httpx
 import pytest
 from alembic import command
@@ -13,8 +10,8 @@ from fastapi import FastAPI
 from bot.clock import utcnow
 from bot.leads.queries import LeadFilters, Scope, search_leads
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
-from bot.storage.database import open_database
 from bot.storage.migrate import alembic_config
+from tests.auxil.outside_loop import run_sql
 from tests.auxil.personas import OTHER_ANSWERS, SAMIR_IN_PANTIN
 from tests.auxil.web_chat import SESSION, drive, lead_of_session
 
@@ -35,25 +32,10 @@ def test_the_key_has_no_accent_no_case_and_spells_ligatures_out(name: str, key: 
     assert search_key(name) == key
 
 
-def _run(database_url: str, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
-    async def go() -> list[Any]:
-        database = open_database(database_url)
-        try:
-            async with database.transaction() as tx:
-                if sql.startswith("SELECT"):
-                    return await tx.fetch(sql, params or {})
-                await tx.execute(sql, params or {})
-                return []
-        finally:
-            await database.close()
-
-    return asyncio.run(go())
-
-
 def test_the_migration_gives_the_leads_already_there_their_key(database_url: str) -> None:
     config = alembic_config(database_url)
     command.downgrade(config, "0006")
-    _run(
+    run_sql(
         database_url,
         "INSERT INTO leads (id, created_at, updated_at, channel, language, first_name,"
         " human_requested, profile, orientation, programmes, status) VALUES ('old', :now, :now,"
@@ -61,7 +43,7 @@ def test_the_migration_gives_the_leads_already_there_their_key(database_url: str
         {"now": utcnow(), "no": False},
     )
     command.upgrade(config, "head")
-    [row] = _run(database_url, "SELECT first_name, first_name_key FROM leads")
+    [row] = run_sql(database_url, "SELECT first_name, first_name_key FROM leads")
     assert (row["first_name"], row["first_name_key"]) == ("Inès", "ines")
 
 
@@ -69,7 +51,7 @@ def test_the_migration_cuts_a_key_that_grows_past_its_column(database_url: str) 
     config = alembic_config(database_url)
     command.downgrade(config, "0006")
     name = "Ali " + "\ufdfa" * 56
-    _run(
+    run_sql(
         database_url,
         "INSERT INTO leads (id, created_at, updated_at, channel, language, first_name,"
         " human_requested, profile, orientation, programmes, status) VALUES ('old', :now, :now,"
@@ -77,7 +59,7 @@ def test_the_migration_cuts_a_key_that_grows_past_its_column(database_url: str) 
         {"now": utcnow(), "no": False, "name": name},
     )
     command.upgrade(config, "head")
-    [row] = _run(database_url, "SELECT first_name, first_name_key FROM leads")
+    [row] = run_sql(database_url, "SELECT first_name, first_name_key FROM leads")
     assert row["first_name"] == name
     assert row["first_name_key"] == search_key(name)[:MAX_KEY_LENGTH]
 
