@@ -1,4 +1,5 @@
-"""A service with the Telegram channel on a recording request, driven step by step."""
+"""The conversation service on a fresh database (the funnel's and the partners' figures), and
+a service with the Telegram channel on a recording request, driven step by step."""
 
 from __future__ import annotations
 
@@ -9,13 +10,28 @@ import pytest
 from pydantic import SecretStr
 from telegram import Bot
 
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import ConversationService
 from bot.settings import Settings
+from bot.storage.database import open_database
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.recording_request import RecordingRequest
 from tests.auxil.telegram_harness import SECRET, ClockedTelegram, TelegramHarness
 from tests.auxil.virtual_clock import ClockedRecorder, VirtualClock
 from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
+
+
+@pytest.fixture
+async def service(database_url: str) -> AsyncIterator[ConversationService]:
+    """The conversation service alone, its flows loaded, on the test's database."""
+    database = open_database(database_url)
+    conversations = ConversationService(database, FlowRegistry())
+    await conversations.prepare()
+    try:
+        yield conversations
+    finally:
+        await database.close()
 
 
 @pytest.fixture

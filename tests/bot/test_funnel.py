@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import date
 from typing import Any
 
@@ -21,7 +20,6 @@ from bot.funnel import (
     referrer_codes,
     stage_definitions,
 )
-from bot.storage.database import open_database
 from flows.flow import Flow
 from flows.state import ConversationState
 from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
@@ -93,17 +91,6 @@ async def populate(service: ConversationService) -> dict[str, str]:
     await move_to(service, ids["enrolled"], EARLY)
     await move_to(service, ids["refused"], EARLY)
     return ids
-
-
-@pytest.fixture
-async def service(database_url: str) -> AsyncIterator[ConversationService]:
-    database = open_database(database_url)
-    conversations = ConversationService(database, FlowRegistry())
-    await conversations.prepare()
-    try:
-        yield conversations
-    finally:
-        await database.close()
 
 
 def counts(stages: list[Stage]) -> dict[str, int]:
