@@ -481,21 +481,30 @@ async def test_a_held_lead_says_so_and_a_counsellor_releases_it_once(
     assert actions.count("release") == 1
 
 
-async def test_a_whatsapp_lead_past_its_window_is_to_be_phoned(
-    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
-) -> None:
-    # No template configured, and nothing heard from the person in the last 24 hours.
-    conversation = await converse(admin_app.state.conversations, "33612345", channel="whatsapp")
+async def lead_page(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account, chat: str, channel: str
+) -> tuple[str, str]:
+    """A lead from a conversation on ``channel``, as a counsellor of Pantin sees its page: the
+    lead's id and the page."""
+    conversation = await converse(admin_app.state.conversations, chat, channel=channel)
     async with admin_app.state.database.transaction() as tx:
         lead = await lead_of_conversation(tx, conversation)
     assert lead is not None
     await sign_in(http, await account("counsellor", sites=["pantin"]))
     page = await http.get(f"/admin/leads/{lead.id}")
-    assert "Pour l'instant, appelez-la" in page.text
-    token = await csrf_of(http, f"/admin/leads/{lead.id}")
+    return lead.id, page.text
+
+
+async def test_a_whatsapp_lead_past_its_window_is_to_be_phoned(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    # No template configured, and nothing heard from the person in the last 24 hours.
+    lead_id, page = await lead_page(admin_app, http, account, "33612345", "whatsapp")
+    assert "Pour l'instant, appelez-la" in page
+    token = await csrf_of(http, f"/admin/leads/{lead_id}")
 
     sent = await http.post(
-        f"/admin/leads/{lead.id}/reply", data={"csrf_token": token, "body": "Bonjour !"}
+        f"/admin/leads/{lead_id}/reply", data={"csrf_token": token, "body": "Bonjour !"}
     )
     assert sent.headers["location"].endswith("?done=phone_only")
     after = await http.get(sent.headers["location"])
@@ -506,10 +515,5 @@ async def test_a_whatsapp_lead_past_its_window_is_to_be_phoned(
 async def test_a_telegram_lead_is_not_told_to_be_phoned(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    conversation = await converse(admin_app.state.conversations, "3361234", channel="telegram")
-    async with admin_app.state.database.transaction() as tx:
-        lead = await lead_of_conversation(tx, conversation)
-    assert lead is not None
-    await sign_in(http, await account("counsellor", sites=["pantin"]))
-    page = await http.get(f"/admin/leads/{lead.id}")
-    assert "appelez-la" not in page.text
+    _, page = await lead_page(admin_app, http, account, "3361234", "telegram")
+    assert "appelez-la" not in page
