@@ -72,6 +72,13 @@ async def current_state(whatsapp: WhatsAppHarness) -> ConversationState:
     return state
 
 
+async def unreachable(whatsapp: WhatsAppHarness) -> bool:
+    """Whether the service holds the person as unreachable: no reminder goes to them."""
+    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
+    assert row is not None
+    return row.unreachable_at is not None
+
+
 async def to_asker(whatsapp: WhatsAppHarness) -> list[dict[str, Any]]:
     """Start a conversation and consent: the question "for you or your child?" is on screen."""
     welcome = await whatsapp.send(wa.text_message("Bonjour"))
@@ -327,17 +334,12 @@ async def test_an_undeliverable_message_marks_the_person_unreachable_until_they_
     await to_asker(whatsapp)
     failed = wa.failed_status(wa.new_message_id(), 131026)
     assert await post(whatsapp, wa.notification(statuses=[failed])) == []
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is not None
+    assert await unreachable(whatsapp)
     await due_now(whatsapp)
     assert await reminders_sent(whatsapp) == []
     # They write again: they can be reached, and the conversation goes on where it was.
-    sent = await whatsapp.send(wa.text_message("bonjour"))
-    assert asks(sent, ASKER)
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is None
+    assert asks(await whatsapp.send(wa.text_message("bonjour")), ASKER)
+    assert not await unreachable(whatsapp)
 
 
 async def test_the_same_failure_retried_by_meta_is_harmless(whatsapp: WhatsAppHarness) -> None:
@@ -345,9 +347,7 @@ async def test_the_same_failure_retried_by_meta_is_harmless(whatsapp: WhatsAppHa
     failed = wa.notification(statuses=[wa.failed_status(wa.new_message_id(), 131026)])
     assert await post(whatsapp, failed) == []
     assert await post(whatsapp, failed) == []
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is not None
+    assert await unreachable(whatsapp)
 
 
 async def test_a_failure_for_someone_without_a_conversation_is_harmless(
@@ -388,21 +388,14 @@ async def test_stop_gets_no_answer_and_nothing_more_until_they_write_again(
 ) -> None:
     await to_asker(whatsapp)
     assert await whatsapp.send(wa.text_message(word)) == []
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is not None
+    assert await unreachable(whatsapp)
     await due_now(whatsapp)
     assert await reminders_sent(whatsapp) == []
     # A reaction or a number change is no "writing again".
     assert await whatsapp.send(wa.reaction_message(wa.new_message_id())) == []
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is not None
-    sent = await whatsapp.send(wa.text_message("Bonjour"))
-    assert asks(sent, ASKER)
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is None
+    assert await unreachable(whatsapp)
+    assert asks(await whatsapp.send(wa.text_message("Bonjour")), ASKER)
+    assert not await unreachable(whatsapp)
 
 
 async def test_stop_as_a_first_message_gets_no_answer(whatsapp: WhatsAppHarness) -> None:
@@ -417,9 +410,7 @@ async def test_stop_inside_a_sentence_is_an_answer_not_an_opt_out(
     await to_age(whatsapp)
     sent = await whatsapp.send(wa.text_message("stop, j'ai 19 ans"))
     assert sent  # answered: only the bare word stops the conversation
-    row = await conversation_row(whatsapp.app.state.database, wa.USER_WA_ID)
-    assert row is not None
-    assert row.unreachable_at is None
+    assert not await unreachable(whatsapp)
 
 
 # --- Retries and order ----------------------------------------------------------------------
