@@ -8,7 +8,8 @@ minus the moment the update's POST started, so it includes the webhook's own ans
 
 The people's walk (``run_people``) knows no messenger: a ``Channel`` says what a person sends
 first, how it is posted, when the reply came and what they answer to it. Telegram's is here
-(``run_load``); WhatsApp's is bench/_whatsapp.py.
+(``TelegramChannel``); WhatsApp's is bench/_whatsapp.py. Both fakes keep their replies in a
+``RepliesByChat``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import asyncio
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import httpx
 
@@ -37,14 +38,54 @@ TEXT_ANSWERS = (
 TELEGRAM_CONNECTIONS = 40  # setWebhook's default max_connections
 
 
+class Arrived(Protocol):
+    """A call a fake API recorded, with the moment it arrived."""
+
+    @property
+    def at(self) -> float:  # time.monotonic() in this process
+        ...
+
+
+CallT = TypeVar("CallT", bound=Arrived)
+
+
+class RepliesByChat(Generic[CallT]):
+    """The messages each chat was sent, in order, and a wait for the next (in the event loop)."""
+
+    def __init__(self) -> None:
+        self._calls: defaultdict[int, list[CallT]] = defaultdict(list)
+        self._events: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+
+    def __getitem__(self, chat_id: int) -> list[CallT]:
+        return self._calls[chat_id]
+
+    def add(self, chat_id: int, call: CallT) -> None:
+        self._calls[chat_id].append(call)
+        self._events[chat_id].set()
+
+    async def arrival(self, chat_id: int, after: float, within: float) -> float | None:
+        """When the first message to the chat at or after `after` arrived; None if none came."""
+        deadline = time.monotonic() + within
+        event = self._events[chat_id]
+        while True:
+            event.clear()
+            found = next((c for c in self._calls[chat_id] if c.at >= after), None)
+            remaining = deadline - time.monotonic()
+            if found is not None or remaining <= 0:
+                return None if found is None else found.at
+            try:
+                await asyncio.wait_for(event.wait(), remaining)
+            except TimeoutError:
+                continue
+
+
 class ReplyWatch(FakeBotApi):
     """The fake Bot API, telling the generator's event loop about each message it receives."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__(port=0)
         self.loop = loop
-        self.replies: defaultdict[int, list[ApiCall]] = defaultdict(list)
-        self._events: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.replies = RepliesByChat[ApiCall]()
         self._seen = 0
 
     async def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -57,29 +98,14 @@ class ReplyWatch(FakeBotApi):
         calls = self.calls
         for call in calls[self._seen :]:
             if call.method.lower() == "sendmessage" and call.status == 200:
-                chat_id = int(call.params["chat_id"])
-                self.replies[chat_id].append(call)
-                self._events[chat_id].set()
+                self.replies.add(int(call.params["chat_id"]), call)
         self._seen = len(calls)
-
-    async def next_reply(self, chat_id: int, after: float, within: float) -> ApiCall | None:
-        """The first message to the chat that arrived at or after `after`; None if none came."""
-        deadline = time.monotonic() + within
-        event = self._events[chat_id]
-        while True:
-            event.clear()
-            found = next((c for c in self.replies[chat_id] if c.at >= after), None)
-            remaining = deadline - time.monotonic()
-            if found is not None or remaining <= 0:
-                return found
-            try:
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                continue
 
 
 class Channel(Protocol):
     """One messenger's side of a simulated person."""
+
+    headers: dict[str, str]  # sent with every update
 
     def first(self, chat_id: int) -> Any:
         """What the person sends to begin."""
@@ -125,8 +151,9 @@ def next_update(chat_id: int, reply: dict[str, Any]) -> dict[str, Any] | None:
 class TelegramChannel:
     """Telegram's side: /start first, updates posted with the secret, replies at ReplyWatch."""
 
-    def __init__(self, watch: ReplyWatch) -> None:
+    def __init__(self, watch: ReplyWatch, secret: str) -> None:
         self.watch = watch
+        self.headers = {"X-Telegram-Bot-Api-Secret-Token": secret}
 
     def first(self, chat_id: int) -> dict[str, Any]:
         return start_command(chat_id)
@@ -140,8 +167,7 @@ class TelegramChannel:
         return True
 
     async def next_reply(self, chat_id: int, after: float, within: float) -> float | None:
-        call = await self.watch.next_reply(chat_id, after, within)
-        return None if call is None else call.at
+        return await self.watch.replies.arrival(chat_id, after, within)
 
     def answer(self, chat_id: int) -> dict[str, Any] | None:
         return next_update(chat_id, self.watch.replies[chat_id][-1].params)
@@ -208,31 +234,10 @@ async def _person(
             return
 
 
-async def run_load(
-    url: str,
-    secret: str,
-    watch: ReplyWatch,
-    *,
-    users: int,
-    steps: int,
-    think: float,
-    first_chat: int,
-    cap: float,
-    reply_timeout: float = 30.0,
-) -> LoadResult:
-    """Telegram's load: `run_people` through the webhook with its secret token."""
-    return await run_people(
-        url, TelegramChannel(watch), headers={"X-Telegram-Bot-Api-Secret-Token": secret},
-        users=users, steps=steps, think=think, first_chat=first_chat, cap=cap,
-        reply_timeout=reply_timeout,
-    )  # fmt: skip
-
-
 async def run_people(
     url: str,
     channel: Channel,
     *,
-    headers: dict[str, str],
     users: int,
     steps: int,
     think: float,
@@ -244,6 +249,7 @@ async def run_people(
     result = LoadResult(users=users)
     # Telegram's default; Meta names no limit, so WhatsApp's load gets the same.
     limits = httpx.Limits(max_connections=TELEGRAM_CONNECTIONS)
+    headers = channel.headers
     async with httpx.AsyncClient(base_url=url, headers=headers, limits=limits, timeout=30) as c:
         result.started = time.monotonic()
         tasks = [

@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections import defaultdict
 from typing import Any
 
 import httpx
 
-from bench._load import PREFERRED, TEXT_ANSWERS
+from bench._load import PREFERRED, TEXT_ANSWERS, RepliesByChat
 from tests.auxil import whatsapp_payloads as wa
 from tests.auxil.fake_graph_api import FakeGraphApi, GraphCall
 
@@ -34,35 +32,15 @@ class GraphWatch(FakeGraphApi):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         super().__init__()
         self.loop = loop
-        self.replies: defaultdict[int, list[GraphCall]] = defaultdict(list)
-        self._events: defaultdict[int, asyncio.Event] = defaultdict(asyncio.Event)
+        self.replies = RepliesByChat[GraphCall]()
 
     def _record(self, call: GraphCall) -> None:
         # FakeGraphApi has no public hook: this is where each call is recorded, with the
         # moment it arrived (``call.at``), in the server's thread.
         super()._record(call)
-        if call.status == 200:
-            self.loop.call_soon_threadsafe(self._collect, call)
-
-    def _collect(self, call: GraphCall) -> None:
-        chat_id = int(call.body["to"])
-        self.replies[chat_id].append(call)
-        self._events[chat_id].set()
-
-    async def next_reply(self, chat_id: int, after: float, within: float) -> GraphCall | None:
-        """The first message to the number that arrived at or after `after`; None if none came."""
-        deadline = time.monotonic() + within
-        event = self._events[chat_id]
-        while True:
-            event.clear()
-            found = next((c for c in self.replies[chat_id] if c.at >= after), None)
-            remaining = deadline - time.monotonic()
-            if found is not None or remaining <= 0:
-                return found
-            try:
-                await asyncio.wait_for(event.wait(), remaining)
-            except TimeoutError:
-                continue
+        # Only messages have a recipient (a read receipt, say, has none).
+        if call.status == 200 and isinstance(call.body, dict) and "to" in call.body:
+            self.loop.call_soon_threadsafe(self.replies.add, int(call.body["to"]), call)
 
 
 def shown_text(message: dict[str, Any]) -> str:
@@ -112,6 +90,7 @@ class WhatsAppChannel:
     def __init__(self, watch: GraphWatch, app_secret: str) -> None:
         self.watch = watch
         self.app_secret = app_secret
+        self.headers = {"Content-Type": "application/json"}
 
     def first(self, chat_id: int) -> dict[str, Any]:
         return wa.text_message(FIRST_MESSAGE, wa_id=str(chat_id))
@@ -124,8 +103,7 @@ class WhatsAppChannel:
         return answer.status_code == 200
 
     async def next_reply(self, chat_id: int, after: float, within: float) -> float | None:
-        call = await self.watch.next_reply(chat_id, after, within)
-        return None if call is None else call.at
+        return await self.watch.replies.arrival(chat_id, after, within)
 
     def answer(self, chat_id: int) -> dict[str, Any] | None:
         return answer_to(str(chat_id), self.watch.replies[chat_id][-1].body)
