@@ -189,51 +189,27 @@ def text_message(
     )
 
 
-def button_reply(
-    button_id: str,
-    title: str,
-    *,
-    wa_id: str = USER_WA_ID,
-    context_id: str | None = None,
-    message_id: str | None = None,
-    timestamp: int | None = None,
-) -> dict[str, Any]:
-    """reference/messages/interactive: a tap on a reply button of our message ``context_id``."""
-    interactive = {"type": "button_reply", "button_reply": {"id": button_id, "title": title}}
-    context = {"from": DISPLAY_PHONE_NUMBER, "id": context_id or new_message_id()}
-    return _message(
-        "interactive",
-        interactive,
-        wa_id=wa_id,
-        message_id=message_id,
-        timestamp=timestamp,
-        context=context,
-    )
+def button_reply(button_id: str, title: str, *, wa_id: str = USER_WA_ID) -> dict[str, Any]:
+    """reference/messages/interactive: a tap on a reply button of one of our messages."""
+    return _tap("button_reply", {"id": button_id, "title": title}, wa_id=wa_id)
 
 
 def list_reply(
-    row_id: str,
-    title: str,
-    description: str | None = None,
-    *,
-    wa_id: str = USER_WA_ID,
-    context_id: str | None = None,
-    message_id: str | None = None,
-    timestamp: int | None = None,
+    row_id: str, title: str, description: str | None = None, *, wa_id: str = USER_WA_ID
 ) -> dict[str, Any]:
-    """reference/messages/interactive: a row chosen in our list message ``context_id``."""
+    """reference/messages/interactive: a row chosen in one of our list messages."""
     row = {"id": row_id, "title": title}
     if description is not None:
         row["description"] = description
-    interactive = {"type": "list_reply", "list_reply": row}
-    context = {"from": DISPLAY_PHONE_NUMBER, "id": context_id or new_message_id()}
+    return _tap("list_reply", row, wa_id=wa_id)
+
+
+def _tap(reply_type: str, reply: dict[str, str], *, wa_id: str) -> dict[str, Any]:
+    """An interactive reply, now: its context names our message (``from`` our number)."""
+    interactive = {"type": reply_type, reply_type: reply}
+    context = {"from": DISPLAY_PHONE_NUMBER, "id": new_message_id()}
     return _message(
-        "interactive",
-        interactive,
-        wa_id=wa_id,
-        message_id=message_id,
-        timestamp=timestamp,
-        context=context,
+        "interactive", interactive, wa_id=wa_id, message_id=None, timestamp=None, context=context
     )
 
 
@@ -279,63 +255,39 @@ def location_message(
     return _message("location", location, wa_id=wa_id, message_id=message_id, timestamp=timestamp)
 
 
-def _media(mime_type: str, **extra: Any) -> dict[str, Any]:
+def _media_message(
+    kind: str, mime_type: str, *, caption: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """A media message from the person, now: Meta's media object (its id, sha256 and download
+    address), the kind's own keys, and the caption if one was typed."""
     media_id = str(1000000000000000 + next(_serial))
     digest = base64.b64encode(hashlib.sha256(media_id.encode()).digest()).decode()
     media = {"mime_type": mime_type, "sha256": digest, "id": media_id}
     media["url"] = f"https://lookaside.fbsbx.com/whatsapp_business/attachments/?mid={media_id}"
-    return media | extra
+    media |= extra | ({"caption": caption} if caption is not None else {})
+    return _message(kind, media, wa_id=USER_WA_ID, message_id=None, timestamp=None)
 
 
-def image_message(
-    caption: str | None = None,
-    *,
-    wa_id: str = USER_WA_ID,
-    message_id: str | None = None,
-    timestamp: int | None = None,
-) -> dict[str, Any]:
+def image_message(caption: str | None = None) -> dict[str, Any]:
     """reference/messages/image."""
-    image = _media("image/jpeg") | ({"caption": caption} if caption is not None else {})
-    return _message("image", image, wa_id=wa_id, message_id=message_id, timestamp=timestamp)
+    return _media_message("image", "image/jpeg", caption=caption)
 
 
-def audio_message(
-    *,
-    voice: bool = True,
-    wa_id: str = USER_WA_ID,
-    message_id: str | None = None,
-    timestamp: int | None = None,
-) -> dict[str, Any]:
+def audio_message(*, voice: bool = True) -> dict[str, Any]:
     """reference/messages/audio: ``voice`` is a voice note recorded in WhatsApp."""
-    audio = _media("audio/ogg; codecs=opus", voice=voice)
-    return _message("audio", audio, wa_id=wa_id, message_id=message_id, timestamp=timestamp)
+    return _media_message("audio", "audio/ogg; codecs=opus", voice=voice)
 
 
-def sticker_message(
-    *,
-    animated: bool = False,
-    wa_id: str = USER_WA_ID,
-    message_id: str | None = None,
-    timestamp: int | None = None,
-) -> dict[str, Any]:
+def sticker_message(*, animated: bool = False) -> dict[str, Any]:
     """reference/messages/sticker."""
-    sticker = _media("image/webp", animated=animated)
-    return _message("sticker", sticker, wa_id=wa_id, message_id=message_id, timestamp=timestamp)
+    return _media_message("sticker", "image/webp", animated=animated)
 
 
 def document_message(
-    filename: str = "attestation.pdf",
-    caption: str | None = None,
-    *,
-    wa_id: str = USER_WA_ID,
-    message_id: str | None = None,
-    timestamp: int | None = None,
+    filename: str = "attestation.pdf", caption: str | None = None
 ) -> dict[str, Any]:
     """reference/messages/document."""
-    document = _media("application/pdf", filename=filename)
-    if caption is not None:
-        document["caption"] = caption
-    return _message("document", document, wa_id=wa_id, message_id=message_id, timestamp=timestamp)
+    return _media_message("document", "application/pdf", caption=caption, filename=filename)
 
 
 def reaction_message(
