@@ -6,7 +6,6 @@ python -m tests.auxil.fake_bot_api --port 8081 [--delay 0.05] [--token 123456:AB
 from __future__ import annotations
 
 import argparse
-import asyncio
 import dataclasses
 import email.message
 import email.parser
@@ -15,7 +14,6 @@ import socket
 import sys
 import threading
 import time
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -26,11 +24,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.auxil.bot_api_results import ApiCall, BotApiRecorder, decode_param
+from tests.auxil.servers import ServedInThread
 
 __all__ = ["ApiCall", "FakeBotApi"]
 
 
-class FakeBotApi(BotApiRecorder):
+class FakeBotApi(BotApiRecorder, ServedInThread):
     """The Bot API subset Aiguillage uses, served by uvicorn on 127.0.0.1 in a daemon thread.
 
     Point python-telegram-bot at it with ``Bot(token, base_url=fake.base_url)``, where
@@ -116,25 +115,6 @@ class FakeBotApi(BotApiRecorder):
             server.run(sockets=[self._socket] if self._socket else None)
         finally:
             self.stop()
-
-    def __enter__(self) -> FakeBotApi:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeBotApi:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     def _bind(self, **options: Any) -> uvicorn.Server:
         options |= {"lifespan": "off", "http": "h11", "loop": "asyncio"}

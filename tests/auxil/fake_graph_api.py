@@ -22,7 +22,6 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from http import HTTPStatus
-from types import TracebackType
 from typing import Any
 
 from starlette.applications import Starlette
@@ -30,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.auxil.servers import serve
+from tests.auxil.servers import ServedInThread, serve
 from tests.auxil.whatsapp_payloads import PHONE_NUMBER_ID, graph_error, new_message_id
 
 TOKEN = "EAAG-test-token-0123456789"
@@ -57,7 +56,7 @@ class _Programmed:
     retry_after: str | None
 
 
-class FakeGraphApi:
+class FakeGraphApi(ServedInThread):
     """Records each POST, answers like Meta, fails or delays the next calls when told to."""
 
     def __init__(
@@ -171,25 +170,6 @@ class FakeGraphApi:
         if self._stack is not None:
             self._stack.close()
         self._stack = None
-
-    def __enter__(self) -> FakeGraphApi:
-        self.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    async def __aenter__(self) -> FakeGraphApi:
-        await asyncio.to_thread(self.start)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await asyncio.to_thread(self.stop)
 
     def app(self) -> Starlette:
         return Starlette(

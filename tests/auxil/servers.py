@@ -1,14 +1,18 @@
-"""The service on a real socket: uvicorn in a thread, on a free 127.0.0.1 port."""
+"""The service on a real socket: uvicorn in a thread, on a free 127.0.0.1 port; and the
+fakes served that way, used as context managers alike."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import uvicorn
 
@@ -58,3 +62,36 @@ def serve(app: Any, *, port: int = 0, access_log: bool = False) -> Iterator[str]
         server.should_exit = True
         thread.join(timeout=15)
         sock.close()
+
+
+class ServedInThread(ABC):
+    """A fake served in a thread of its own, whose ``start`` and ``stop`` block until done:
+    ``with`` in sync tests, ``async with`` in async ones, where they run in a worker thread so
+    that the test's event loop goes on meanwhile."""
+
+    @abstractmethod
+    def start(self) -> None:
+        """Serve; return once connections are accepted."""
+
+    @abstractmethod
+    def stop(self) -> None:
+        """Stop serving and free the port."""
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Self:
+        await asyncio.to_thread(self.start)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await asyncio.to_thread(self.stop)
