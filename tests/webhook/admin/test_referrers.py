@@ -35,6 +35,10 @@ WHATSAPP_ON = {
     "whatsapp_app_secret": SecretStr("test-app-secret"),
     "whatsapp_verify_token": SecretStr("test-verify-token"),
 }
+# Telegram's and the web chat's links on: the bot's name and the public address.
+LINKS_ON = {"telegram_bot_username": "AiguillageBot", "public_url": "https://aiguillage.example"}
+# Every channel's link on, WhatsApp's with its number.
+ALL_LINKS_ON = LINKS_ON | WHATSAPP_ON | {"whatsapp_number": "33612345678"}
 WEB_LINK = "https://aiguillage.example/?start=ML_POISSY"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -107,16 +111,19 @@ async def staff(http: httpx.AsyncClient, account: Account, role: str = "counsell
     assert (await sign_in(http, email)).status_code == 303
 
 
+async def counsellor_with_poissy(
+    app: FastAPI, http: httpx.AsyncClient, account: Account, **changes: Any
+) -> None:
+    """A counsellor signed in, the settings changed, the Mission locale of Poissy registered."""
+    await staff(http, account)
+    configure(app, **changes)
+    await register(app, "ML_POISSY", "Mission locale de Poissy")
+
+
 async def test_each_code_shows_what_it_brought_and_its_links(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    await staff(http, account)
-    configure(
-        admin_app,
-        telegram_bot_username="AiguillageBot",
-        public_url="https://aiguillage.example",
-    )
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(admin_app, http, account, **LINKS_ON)
     await register(admin_app, "SALON", 'Salon "Jeunes" <b>Pantin</b> & co')
     await register(admin_app, "QUIET", "Forum sans visiteurs")
     async with chat_client(admin_app) as chat:
@@ -193,13 +200,7 @@ async def test_the_page_works_in_english_and_without_any_code(
 async def test_qr_codes_open_the_telegram_link_else_the_web_chat(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    await staff(http, account)
-    configure(
-        admin_app,
-        telegram_bot_username="AiguillageBot",
-        public_url="https://aiguillage.example",
-    )
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(admin_app, http, account, **LINKS_ON)
 
     png = await http.get("/admin/referrers/ML_POISSY/qr.png")
     assert png.status_code == 200
@@ -247,11 +248,7 @@ async def test_the_poster_is_a_printable_page_with_the_code_and_its_link(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
     await staff(http, account)
-    configure(
-        admin_app,
-        telegram_bot_username="AiguillageBot",
-        public_url="https://aiguillage.example",
-    )
+    configure(admin_app, **LINKS_ON)
     await register(admin_app, "ML_POISSY", "Mission locale de Poissy & <Mantes>")
 
     poster = await http.get("/admin/referrers/ML_POISSY/poster")
@@ -318,15 +315,7 @@ async def test_a_plain_make_run_still_gives_links_qr_codes_and_a_poster_naming_p
 async def test_with_whatsapp_each_code_offers_its_wa_me_link_and_qr_code(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    await staff(http, account)
-    configure(
-        admin_app,
-        telegram_bot_username="AiguillageBot",
-        public_url="https://aiguillage.example",
-        whatsapp_number="33612345678",
-        **WHATSAPP_ON,
-    )
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(admin_app, http, account, **ALL_LINKS_ON)
     await register(admin_app, "SALON", "Salon de l'emploi")
 
     page = await http.get("/admin/referrers")
@@ -377,9 +366,9 @@ async def test_no_whatsapp_link_unless_the_channel_is_on_and_its_number_set(
     changes: dict[str, Any],
     says_why: bool,
 ) -> None:
-    await staff(http, account)
-    configure(admin_app, telegram_bot_username="AiguillageBot", **changes)
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(
+        admin_app, http, account, telegram_bot_username="AiguillageBot", **changes
+    )
 
     page = await http.get("/admin/referrers")
     assert "https://wa.me" not in page.text
@@ -398,9 +387,9 @@ async def test_no_whatsapp_link_unless_the_channel_is_on_and_its_number_set(
 async def test_a_qr_code_of_a_channel_that_does_not_exist_is_not_found(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account, channel: str
 ) -> None:
-    await staff(http, account)
-    configure(admin_app, whatsapp_number="33612345678", **WHATSAPP_ON)
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(
+        admin_app, http, account, whatsapp_number="33612345678", **WHATSAPP_ON
+    )
     for kind in ("svg", "png"):
         response = await http.get(
             f"/admin/referrers/ML_POISSY/qr.{kind}", params={"channel": channel}
@@ -412,15 +401,7 @@ async def test_a_qr_code_of_a_channel_that_does_not_exist_is_not_found(
 async def test_the_poster_puts_whatsapp_first_with_the_words_to_send(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
-    await staff(http, account)
-    configure(
-        admin_app,
-        telegram_bot_username="AiguillageBot",
-        public_url="https://aiguillage.example",
-        whatsapp_number="33612345678",
-        **WHATSAPP_ON,
-    )
-    await register(admin_app, "ML_POISSY", "Mission locale de Poissy")
+    await counsellor_with_poissy(admin_app, http, account, **ALL_LINKS_ON)
 
     poster = await http.get("/admin/referrers/ML_POISSY/poster")
     assert poster.status_code == 200
