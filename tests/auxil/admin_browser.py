@@ -10,6 +10,8 @@ import httpx
 from tests.auxil.personas import SAMIR_IN_PANTIN
 
 PASSWORD = "correct horse battery staple"
+# The counsellor of Pantin the browser tests sign in as (``counsellor_and_poissy``).
+COUNSELLOR = "camille@poles.example"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 # The person whose lead the admin tests look at.
 PROFILE = SAMIR_IN_PANTIN

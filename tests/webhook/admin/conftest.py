@@ -17,8 +17,10 @@ from fastapi import FastAPI
 from bot.accounts.users import Passwords, add_user
 from bot.clock import utcnow
 from bot.settings import Settings
-from tests.auxil.admin_browser import PASSWORD, Account
+from bot.storage.database import open_database
+from tests.auxil.admin_browser import COUNSELLOR, PASSWORD, Account
 from tests.auxil.passwords import CountingHasher
+from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
 
 
@@ -82,3 +84,26 @@ def account(admin_app: FastAPI, passwords: Passwords, clock: Callable[[], dateti
         return email
 
     return create
+
+
+@pytest.fixture
+async def counsellor_and_poissy(settings: Settings, passwords: Passwords) -> Settings:
+    """For the browser tests: COUNSELLOR, of Pantin, and the Mission locale of Poissy's code,
+    stored before the service runs on a real socket; the settings to start it with."""
+    database = open_database(settings.database_url)
+    try:
+        async with database.transaction() as tx:
+            await add_user(
+                tx,
+                email=COUNSELLOR,
+                password=PASSWORD,
+                role="counsellor",
+                sites=["pantin"],
+                referrers=[],
+                now=utcnow(),
+                passwords=passwords,
+            )
+            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
+    finally:
+        await database.close()
+    return settings

@@ -16,51 +16,27 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
-from bot.accounts.users import Passwords, add_user
-from bot.clock import utcnow
+from bot.accounts.users import Passwords
 from bot.settings import Settings
-from bot.storage.database import open_database
-from tests.auxil.admin_browser import PASSWORD
+from tests.auxil.admin_browser import COUNSELLOR, PASSWORD
 from tests.auxil.chat_page import PHONE, converse
 from tests.auxil.page_problems import Problems
 from tests.auxil.paths import ARTIFACTS
 from tests.auxil.servers import serve
-from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
 
 LAPTOP = ViewportSize(width=1280, height=900)
-COUNSELLOR = "camille@poles.example"
 WAIT_MS = 15_000
 
 
 @pytest.fixture
-async def prepared(settings: Settings, passwords: Passwords) -> Settings:
-    """A counsellor of Pantin and the Mission locale of Poissy's code, before the service runs."""
-    database = open_database(settings.database_url)
-    try:
-        async with database.transaction() as tx:
-            await add_user(
-                tx,
-                email=COUNSELLOR,
-                password=PASSWORD,
-                role="counsellor",
-                sites=["pantin"],
-                referrers=[],
-                now=utcnow(),
-                passwords=passwords,
-            )
-            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
-    finally:
-        await database.close()
-    return settings.model_copy(update={"telegram_bot_username": "AiguillageBot"})
-
-
-@pytest.fixture
-def live(chromium: Path, prepared: Settings, passwords: Passwords) -> Iterator[str]:
+def live(chromium: Path, counsellor_and_poissy: Settings, passwords: Passwords) -> Iterator[str]:
+    # The bot's name: the partners' page offers its t.me link and QR code.
+    settings = counsellor_and_poissy.model_copy(update={"telegram_bot_username": "AiguillageBot"})
     # The conftest's cheap hasher: Argon2 would add half a second to the sign-in.
-    with serve(create_app(prepared, passwords=passwords)) as url:
+    with serve(create_app(settings, passwords=passwords)) as url:
         yield url
 
 

@@ -13,20 +13,16 @@ from fastapi import FastAPI
 from playwright.async_api import Browser, Page, ViewportSize
 from pydantic import SecretStr
 
-from bot.accounts.users import Passwords, add_user
-from bot.clock import utcnow
+from bot.accounts.users import Passwords
 from bot.settings import Settings
-from bot.storage.database import open_database
-from tests.auxil.admin_browser import PASSWORD
+from tests.auxil.admin_browser import COUNSELLOR, PASSWORD
 from tests.auxil.page_problems import Problems
 from tests.auxil.paths import ARTIFACTS
 from tests.auxil.servers import serve
-from tests.auxil.webhook_receiver import register_referrer
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
 
-COUNSELLOR = "camille@poles.example"
 LAPTOP = ViewportSize(width=1280, height=800)
 # A4 less the poster's 12 mm margins (webhook/static/poster.css), in CSS pixels (96 per inch).
 PRINTED_AREA = ViewportSize(width=round(186 / 25.4 * 96), height=round(273 / 25.4 * 96))
@@ -35,34 +31,12 @@ PDF_PAGE = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
 
 
 @pytest.fixture
-async def prepared(settings: Settings, passwords: Passwords) -> Settings:
-    """A counsellor and the Mission locale of Poissy's code, before the service runs."""
-    database = open_database(settings.database_url)
-    try:
-        async with database.transaction() as tx:
-            await add_user(
-                tx,
-                email=COUNSELLOR,
-                password=PASSWORD,
-                role="counsellor",
-                sites=["pantin"],
-                referrers=[],
-                now=utcnow(),
-                passwords=passwords,
-            )
-            await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
-    finally:
-        await database.close()
-    return settings
-
-
-@pytest.fixture
-def live(chromium: object, prepared: Settings, passwords: Passwords) -> Iterator[str]:
-    app: FastAPI = create_app(prepared, passwords=passwords)
+def live(chromium: object, counsellor_and_poissy: Settings, passwords: Passwords) -> Iterator[str]:
+    app: FastAPI = create_app(counsellor_and_poissy, passwords=passwords)
     with serve(app) as url:
         # Every link on: the longest poster. Set once started, as the pages read them: the
         # service's WhatsApp channel itself has nothing to do with a poster.
-        app.state.settings = prepared.model_copy(
+        app.state.settings = counsellor_and_poissy.model_copy(
             update={
                 "telegram_bot_username": "AiguillageBot",
                 "public_url": "https://aiguillage.example",
