@@ -17,7 +17,6 @@ The audit log keeps its lines: they name the lead's id only, never its data.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +30,7 @@ from bot.clock import utcnow
 from bot.messaging import inbox, outbox
 from bot.storage.database import Database, Transaction
 from bot.storage.models import Conversation, Lead, WebhookDelivery
+from bot.waiting import wait_for_work
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -144,25 +144,39 @@ async def _erase_closed_leads(tx: Transaction, closed_before: datetime, now: dat
     return erased
 
 
-async def purge_daily(
-    database: Database,
-    retention: Retention,
-    *,
-    every: timedelta = timedelta(hours=24),
-) -> None:
-    """Purge at start, then every day, until cancelled (runs inside ``aiguillage serve``)."""
-    while True:
-        try:
-            async with database.transaction() as tx:
-                await purge(tx, retention)
-        except Exception:
-            logger.exception("purge failed")
-        await asyncio.sleep(every.total_seconds())
+class DailyPurge:
+    """Purge at start, then every day, until stopped (runs inside ``aiguillage serve``).
 
+    Stopping lets a purge under way finish: cancelled in the middle of its transaction, it
+    would leave its connection checked out, and closing the database would wait for it
+    forever (PostgreSQL's pool waits for every connection to come back).
+    """
 
-async def stop(task: asyncio.Task[None] | None) -> None:
-    """Cancel the purge loop between two runs (it holds no transaction while it sleeps)."""
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    def __init__(
+        self, database: Database, retention: Retention, *, every: timedelta = timedelta(hours=24)
+    ) -> None:
+        self.database = database
+        self.retention = retention
+        self.every = every
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stopping.clear()
+        self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                async with self.database.transaction() as tx:
+                    await purge(tx, self.retention)
+            except Exception:
+                logger.exception("purge failed")
+            await wait_for_work(self._stopping, self.every.total_seconds(), clear=False)
+
+    async def stop(self) -> None:
+        """Stop after the purge under way, if any (it holds no transaction while it waits)."""
+        if self._task is not None:
+            self._stopping.set()
+            await self._task
+            self._task = None

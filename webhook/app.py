@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import datetime, timedelta
@@ -13,8 +12,7 @@ from telegram import Bot
 from bot.accounts.users import DEFAULT_PASSWORDS, Passwords
 from bot.channels.web.chat import WebChat
 from bot.clock import utcnow
-from bot.retention import Retention, purge_daily
-from bot.retention import stop as retention_stop
+from bot.retention import DailyPurge, Retention
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
@@ -62,14 +60,17 @@ def create_app(
             await telegram.start(background=background)
         if whatsapp is not None:
             await whatsapp.start(background=background)
-        purging = asyncio.create_task(purge_daily(database, retention)) if background else None
+        purging = DailyPurge(database, retention) if background else None
+        if purging is not None:
+            purging.start()
         try:
             async with AsyncExitStack() as delivering:
                 if background:
                     await delivering.enter_async_context(services.deliveries.running())
                 yield
         finally:
-            await retention_stop(purging)
+            if purging is not None:
+                await purging.stop()
             if telegram is not None:
                 await telegram.stop()
             if whatsapp is not None:

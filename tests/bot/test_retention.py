@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select, update
 
+from bot import retention as retention_module
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
-from bot.retention import Purged, Retention, purge
+from bot.retention import DailyPurge, Purged, Retention, purge
 from bot.settings import SettingsError, load_settings
-from bot.storage.database import Database, open_database
+from bot.storage.database import Database, Transaction, open_database
 from bot.storage.models import (
     Conversation,
     InboxUpdate,
@@ -269,3 +270,29 @@ def test_the_purge_command_reports_the_erased_leads(
     asyncio.run(close_a_lead())
     assert main(["purge"]) == 0
     assert capsys.readouterr().out.rstrip().endswith("and 1 leads closed over 3 months ago")
+
+
+async def test_stopping_the_daily_purge_lets_the_purge_under_way_finish(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entered, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def slow_purge(tx: Transaction, retention: Retention) -> None:
+        await tx.fetch("SELECT 1 AS one")  # the transaction holds its connection now
+        entered.set()
+        await release.wait()
+        finished.set()
+
+    monkeypatch.setattr(retention_module, "purge", slow_purge)
+    daily = DailyPurge(database, Retention())
+    daily.start()
+    await entered.wait()
+    stopping = asyncio.create_task(daily.stop())  # the service stops during the purge
+    await asyncio.sleep(0)
+    assert not stopping.done()
+    release.set()
+    await stopping
+    # The purge ran to its end instead of being cut off inside its transaction (which would
+    # keep a connection out of the pool, and closing the database would wait for it forever).
+    assert finished.is_set()
+    await asyncio.wait_for(database.close(), timeout=30)
