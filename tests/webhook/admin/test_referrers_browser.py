@@ -62,6 +62,9 @@ async def counsellor(live: str, browser: Browser) -> AsyncIterator[Page]:
     await page.get_by_label("Mot de passe").fill(PASSWORD)
     await page.get_by_role("button", name="Se connecter").click()
     await page.wait_for_url("**/admin/referrers")
+    # Its icon too: the browser fetches it after the load event, and a test going straight to
+    # the next page would cut that fetch (a failed request, though nobody would see it).
+    await page.wait_for_load_state("networkidle")
     yield page
     assert problems.found == []
     await context.close()
