@@ -66,7 +66,7 @@ async def one_run(database_url: str, chats: int, messages: list[str]) -> tuple[f
     bot = Bot(TEST_TOKEN, request=RecordingRequest(), get_updates_request=RecordingRequest())
     app = create_app(settings, telegram_bot=bot, background=False)
     async with app.router.lifespan_context(app):
-        processor = app.state.telegram.processor
+        processor = app.state.telegram.pipeline.processor
         processor.deliver = None  # the replies stay queued: only the step is measured
         for update in chat_updates(1, 1):  # warm-up: imports, caches, the first connections
             await processor.accept(update, webhook=True)

@@ -84,5 +84,5 @@ async def whatsapp_service(settings: Settings, **more: Any) -> AsyncIterator[Wha
             # The tests' referral links are a registered partner's: other codes count as unknown.
             async with app.state.database.transaction() as tx:
                 await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
-            app.state.whatsapp.sender.chat_pace.interval = 0
+            app.state.whatsapp.pipeline.sender.chat_pace.interval = 0
             yield WhatsAppHarness(app, client, fake)

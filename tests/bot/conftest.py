@@ -60,7 +60,7 @@ async def telegram(
         # The tests' referral links are a registered partner's: other codes count as unknown.
         async with app.state.database.transaction() as tx:
             await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
-        app.state.telegram.sender.chat_pace.interval = 0
+        app.state.telegram.pipeline.sender.chat_pace.interval = 0
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield TelegramHarness(app, client, recorder)
@@ -76,4 +76,4 @@ async def clocked(telegram_settings: Settings) -> AsyncIterator[ClockedTelegram]
         harness = ClockedTelegram(app, clock, recorder)
         await harness.runtime.bot.initialize()
         yield harness
-        await harness.runtime.sender.flush()
+        await harness.runtime.pipeline.sender.flush()

@@ -50,7 +50,7 @@ def telegram_app(settings: Settings, fake: FakeBotApi, *, pace: float = 0.05) ->
     )
     app = create_app(configured)
     # Real Telegram allows a message a second per chat; tests keep the mechanism, shorter.
-    app.state.telegram.sender.chat_pace.interval = pace
+    app.state.telegram.pipeline.sender.chat_pace.interval = pace
     return app
 
 

@@ -80,7 +80,7 @@ async def test_from_a_wa_me_link_to_a_signed_lead_and_a_template_after_a_day(
             public_url="https://bot.example.org",
         )
         app = create_app(configured)
-        app.state.whatsapp.sender.chat_pace.interval = 0.05
+        app.state.whatsapp.pipeline.sender.chat_pace.interval = 0.05
         with receiver.running() as hook, serve(app) as url:
             await register_endpoint(reader, hook, secret=secret)
             async with reader.transaction() as tx:

@@ -56,8 +56,6 @@ class TelegramRuntime:
             clock=clock,
             reminders=reminders,
         )
-        self.processor, self.sender = self.pipeline.processor, self.pipeline.sender
-        self.reminders = reminders
 
     async def start(self, *, webhook: bool = True, background: bool = True) -> None:
         """Connect, publish the command menu and the webhook, and start the background tasks."""

@@ -65,8 +65,6 @@ class WhatsAppRuntime:
             clock=clock,
             reminders=reminders,
         )
-        self.processor, self.sender = self.pipeline.processor, self.pipeline.sender
-        self.reminders = reminders
 
     async def start(self, *, background: bool = True) -> None:
         """Start the background tasks (the webhook is set up in Meta's app dashboard)."""

@@ -66,7 +66,7 @@ async def _wait_for_claim(h: ClockedTelegram, message_id: int) -> None:
 
 
 async def test_a_reply_that_waited_past_its_lease_is_sent_once(clocked: ClockedTelegram) -> None:
-    sender, processor = clocked.runtime.sender, clocked.runtime.processor
+    sender, processor = clocked.runtime.pipeline.sender, clocked.runtime.pipeline.processor
     # Telegram asked us to slow down: the step's reply waits in the pace queue.
     sender.pace.pause(100)
     await processor.accept(tg.message(CHAT, "/start"))
@@ -88,7 +88,7 @@ async def test_a_reply_that_waited_past_its_lease_is_sent_once(clocked: ClockedT
 async def test_a_step_whose_lease_ran_out_unclaimed_still_sends_its_reply(
     clocked: ClockedTelegram,
 ) -> None:
-    sender, processor = clocked.runtime.sender, clocked.runtime.processor
+    sender, processor = clocked.runtime.pipeline.sender, clocked.runtime.pipeline.processor
     sender.pace.pause(100)
     await processor.accept(tg.message(CHAT, "/start"))
     # Nobody else took the row: the lease is renewed before the call, and the reply goes out.
@@ -101,7 +101,7 @@ async def test_a_step_whose_lease_ran_out_unclaimed_still_sends_its_reply(
 
 async def test_parameters_a_method_does_not_name_are_still_sent(clocked: ClockedTelegram) -> None:
     payload: dict[str, Any] = {"chat_id": CHAT, "text": "Bonjour", "future_option": True}
-    await clocked.clock.run(clocked.runtime.sender.messenger.call("sendMessage", payload))
+    await clocked.clock.run(clocked.runtime.pipeline.sender.messenger.call("sendMessage", payload))
     [(method, params, _)] = clocked.recorder.stamped[-1:]
     assert method == "sendMessage"
     assert params == payload
@@ -111,7 +111,7 @@ async def test_a_reply_waiting_for_a_retry_is_not_overtaken_by_the_next(
     clocked: ClockedTelegram,
 ) -> None:
     await _reach_the_age_question(clocked)
-    sender = clocked.runtime.sender
+    sender = clocked.runtime.pipeline.sender
     clocked.recorder.fail_next("sendMessage", status=429, retry_after=5)
     await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "19")))
     await clocked.clock.run(clocked.runtime.accept(tg.message(CHAT, "/retour")))

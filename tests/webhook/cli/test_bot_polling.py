@@ -31,7 +31,7 @@ async def test_polled_updates_get_replies(settings: Settings) -> None:
         database = open_database(settings.database_url)
         service = ConversationService(database, FlowRegistry())
         runtime = TelegramRuntime(configured, service, database)
-        runtime.sender.chat_pace.interval = 0
+        runtime.pipeline.sender.chat_pace.interval = 0
         await runtime.start(webhook=False)
         fake.queue_update(tg.message(42, "/start"))
         fake.queue_update(tg.press(42, "c|consent|yes"))
@@ -81,7 +81,7 @@ async def test_polling_runs_with_the_configured_reminder_and_closing_delays(
         )
         await bot_polling._main(configured)
     [runtime] = polled
-    assert runtime.reminders.service.timing == Timing(
+    assert runtime.pipeline.reminders.service.timing == Timing(
         reminder_after=timedelta(hours=2), close_after=timedelta(days=3)
     )
 

@@ -407,7 +407,7 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
     await telegram.send(tg.message(CHAT, "/start"))
     await telegram.send(tg.press(CHAT, "c|consent|yes"))
     await due_now(telegram, Conversation.remind_at)
-    await telegram.runtime.reminders.run_due()
+    await telegram.runtime.pipeline.reminders.run_due()
     await telegram.settle()
     nudge = telegram.recorder.sent_texts(CHAT)[-1]
     assert nudge.startswith("Coucou")
@@ -418,7 +418,7 @@ async def test_one_reminder_after_the_delay_cancelled_by_an_answer(
     # One reminder only: after an answer just the closing is scheduled again.
     assert row.remind_at is None
     assert row.close_at is not None
-    await telegram.runtime.reminders.run_due()
+    await telegram.runtime.pipeline.reminders.run_due()
     await telegram.settle()
     assert sum(t.startswith("Coucou") for t in telegram.recorder.sent_texts(CHAT)) == 1
 
@@ -438,7 +438,7 @@ async def test_an_answer_before_the_delay_cancels_the_reminder(telegram: Telegra
 async def test_an_abandoned_conversation_is_closed_after_a_week(telegram: TelegramHarness) -> None:
     await telegram.send(tg.message(CHAT, "/start"))
     await due_now(telegram, Conversation.close_at)
-    await telegram.runtime.reminders.run_due()
+    await telegram.runtime.pipeline.reminders.run_due()
     row = await conversation_row(telegram.app.state.database)
     assert row is not None
     assert row.status == "closed"

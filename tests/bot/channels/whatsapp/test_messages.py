@@ -118,7 +118,7 @@ async def due_now(whatsapp: WhatsAppHarness) -> None:
 
 async def reminders_sent(whatsapp: WhatsAppHarness) -> list[dict[str, Any]]:
     """Run the due reminders; the messages they sent."""
-    reminders = whatsapp.runtime.reminders
+    reminders = whatsapp.runtime.pipeline.reminders
     assert reminders is not None
     before = len(whatsapp.fake.messages())
     await reminders.run_due()

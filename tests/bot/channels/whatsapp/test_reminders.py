@@ -29,7 +29,7 @@ async def _remind_now(whatsapp: WhatsAppHarness) -> list[dict]:
             .values(remind_at=utcnow())
         )
     before = len(whatsapp.fake.messages())
-    reminders = whatsapp.runtime.reminders
+    reminders = whatsapp.runtime.pipeline.reminders
     assert reminders is not None  # Telegram is off: WhatsApp's runtime runs them
     await reminders.run_due()
     await whatsapp.settle()
