@@ -14,7 +14,7 @@ from typing import Any, Literal
 from bot.channels.telegram.parse import MalformedUpdate, clean_update
 from bot.channels.whatsapp import words
 from bot.channels.whatsapp.render import numbered_choice
-from bot.channels.whatsapp.updates import Item
+from bot.channels.whatsapp.updates import Item, position_of
 from bot.partners.whatsapp_link import referral_code_in
 from flows.messages import Input
 from flows.render import RenderedQuestion
@@ -22,8 +22,6 @@ from flows.render import RenderedQuestion
 # A WhatsApp id is a phone number's digits in international form (E.164: at most 15).
 WA_ID = re.compile(r"[1-9][0-9]{5,14}")
 MAX_ID_LENGTH = 256
-# Positions give a second's messages 1000 places.
-MAX_INDEX = 999
 # Button and list-row ids: "<kind>|<step>|<value>" (c = choice, m = multi answered with none,
 # p = the phone number WhatsApp knows), as bot/channels/telegram/render.callback_data builds.
 SEPARATOR = "|"
@@ -113,7 +111,7 @@ def _item(
         id=own_id if kind == "message" else f"{own_id}:failed",
         wa_id=wa_id,
         kind=kind,
-        position=int(timestamp) * 1000 + min(index, MAX_INDEX),
+        position=position_of(int(timestamp), index),
         body=body,
     )
 

@@ -8,7 +8,12 @@ https://developers.facebook.com/docs/whatsapp/cloud-api/webhooks/components.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal, TypedDict
+
+# An item's position: Meta's timestamp of the message in seconds, times this, plus its index
+# in the notification, so that two messages of one second keep their order.
+POSITIONS_PER_SECOND = 1000
 
 
 class Item(TypedDict):
@@ -19,8 +24,17 @@ class Item(TypedDict):
     # The person's WhatsApp id: their phone number's digits, without "+".
     wa_id: str
     kind: Literal["message", "status"]
-    # Order within the chat: the message's timestamp (seconds) * 1000 + its index in the
-    # notification (capped at 999), so that two messages of one second keep their order.
+    # Order within the chat (``position_of``).
     position: int
     # Meta's message object, or status object, unchanged.
     body: dict[str, Any]
+
+
+def position_of(timestamp: int, index: int) -> int:
+    """The position of a message: Meta's timestamp, then its order in the notification."""
+    return timestamp * POSITIONS_PER_SECOND + min(index, POSITIONS_PER_SECOND - 1)
+
+
+def written_at(position: int) -> datetime:
+    """When the person wrote the message at this position (Meta's clock)."""
+    return datetime.fromtimestamp(position // POSITIONS_PER_SECOND, UTC)

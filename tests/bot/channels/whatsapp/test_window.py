@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.channels.whatsapp import CHANNEL
+from bot.channels.whatsapp.updates import position_of
 from bot.channels.writers import WhatsAppTemplates, Writers
 from bot.messaging import inbox
 from bot.messaging.inbox import Delivery
@@ -23,7 +24,7 @@ TEMPLATES = WhatsAppTemplates(reminder="relance", counsellor="message_conseiller
 
 
 async def _person_wrote(database: Database, at: datetime) -> None:
-    position = int(at.timestamp()) * 1000
+    position = position_of(int(at.timestamp()), 0)
     delivery = Delivery(CHANNEL, f"wamid.{position}", position, {"wa_id": PERSON})
     async with database.transaction() as tx:
         await inbox.accept(tx, delivery, int(PERSON), processed=True)
