@@ -19,6 +19,7 @@ from bot.channels.telegram import render as telegram
 from bot.channels.whatsapp import CHANNEL as WHATSAPP
 from bot.channels.whatsapp import render as whatsapp
 from bot.channels.whatsapp import window
+from bot.messaging import outbox
 from bot.messaging.outbox import ApiCall
 from bot.settings import Settings
 from bot.storage.database import Transaction
@@ -55,6 +56,33 @@ class Writers:
     templates: WhatsAppTemplates = WhatsAppTemplates()
     # The channels a reminder can reach.
     channels: frozenset[str] = WRITABLE
+
+    async def write(
+        self,
+        tx: Transaction,
+        channel: str,
+        external_id: str,
+        messages: list[RenderedMessage],
+        *,
+        step: str | None,
+        language: Language,
+        purpose: Purpose,
+        now: datetime,
+    ) -> bool:
+        """Queue these messages for the person in the outbox; False where we cannot write."""
+        calls = await self.calls_to(
+            tx,
+            channel,
+            external_id,
+            messages,
+            step=step,
+            language=language,
+            purpose=purpose,
+            now=now,
+        )
+        if calls:
+            await outbox.enqueue(tx, channel, calls, now=now)
+        return bool(calls)
 
     async def calls_to(
         self,

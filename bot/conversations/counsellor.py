@@ -15,7 +15,6 @@ from bot.channels.writers import WRITABLE, Writers
 from bot.conversations import repository
 from bot.conversations.repository import Held, conversation_of_lead
 from bot.conversations.service import ConversationService
-from bot.messaging import outbox
 from bot.storage.database import Transaction
 from flows.i18n import parse_language, text
 from flows.render import RenderedMessage, RenderedQuestion
@@ -48,21 +47,18 @@ async def send_staff_message(
     language = parse_language(held.language)
     shown = text("staff.prefix", language) + "\n" + body[:MAX_MESSAGE]
     await repository.record_transcript(tx, held.conversation_id, [("staff", shown)], now=now)
-    message = [RenderedMessage(text=shown)]
-    calls = await writers.calls_to(
+    written = await writers.write(
         tx,
         held.channel,
         held.external_id,
-        message,
+        [RenderedMessage(text=shown)],
         step=None,
         language=language,
         purpose="counsellor",
         now=now,
     )
-    if calls:
-        await outbox.enqueue(tx, held.channel, calls, now=now)
-    # The web chat polls for it; other channels need the calls.
-    return StaffMessage(held, reached=bool(calls) or held.channel not in WRITABLE)
+    # The web chat polls for it; other channels need it written.
+    return StaffMessage(held, reached=written or held.channel not in WRITABLE)
 
 
 async def hand_back(
@@ -82,7 +78,7 @@ async def hand_back(
         messages += peeked[1][-1:]
     entries = [("staff", m.text) for m in messages]
     await repository.record_transcript(tx, held.conversation_id, entries, now=now)
-    calls = await service.writers.calls_to(
+    await service.writers.write(
         tx,
         held.channel,
         held.external_id,
@@ -92,8 +88,6 @@ async def hand_back(
         purpose="counsellor",
         now=now,
     )
-    if calls:
-        await outbox.enqueue(tx, held.channel, calls, now=now)
     return held
 
 

@@ -9,7 +9,6 @@ from bot.clock import utcnow
 from bot.conversations import repository
 from bot.conversations.repository import Due
 from bot.conversations.service import ConversationService
-from bot.messaging import outbox
 from bot.storage.database import Database, Transaction
 from bot.waiting import wait_for_work
 from flows.i18n import parse_language, text
@@ -64,12 +63,12 @@ class ReminderJob:
             if conversation.reachable
             else None
         )
-        calls = None
+        written = False
         if peeked is not None:
             state, messages = peeked
             language = parse_language(conversation.language)
             nudge = RenderedMessage(text=text("reminder.nudge", language))
-            calls = await self.service.writers.calls_to(
+            written = await self.service.writers.write(
                 tx,
                 conversation.channel,
                 conversation.external_id,
@@ -79,9 +78,8 @@ class ReminderJob:
                 purpose="reminder",
                 now=now,
             )
-        if not calls:
+        if not written:
             await repository.reminded(tx, conversation.id, at=None)
             return
-        await outbox.enqueue(tx, conversation.channel, calls, now=now)
         await repository.reminded(tx, conversation.id, at=now)
         logger.info("reminder queued", extra={"conversation": conversation.id})
