@@ -44,6 +44,8 @@ class Step:
     chat_id: int
     calls: list[ApiCall] = field(default_factory=list)
     webhook_answer: dict[str, Any] | None = None
+    # The person's data was erased: what they sent and what we wrote to them goes too.
+    erased: bool = False
 
 
 class Steps(Protocol):
@@ -158,8 +160,15 @@ class InboxProcessor:
         return Accepted(True, step.webhook_answer)
 
     async def _queue(self, tx: Transaction, step: Step) -> list[Message]:
-        """Queue a step's calls leased to this process; earlier replies' marks go along."""
+        """Queue a step's calls leased to this process; earlier replies' marks go along.
+
+        After an erasure, the chat's stored messages go first (ids stay, to recognise a retried
+        delivery): the step's own calls, the goodbye, are still sent.
+        """
         now = utcnow()
+        if step.erased:
+            await outbox.forget_chat(tx, self.steps.channel, step.chat_id)
+            await inbox.forget_payloads(tx, self.steps.channel, step.chat_id)
         queued = await outbox.enqueue_leased(
             tx, self.steps.channel, step.chat_id, step.calls, now=now
         )

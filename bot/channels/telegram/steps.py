@@ -18,7 +18,7 @@ from bot.clock import utcnow
 from bot.conversations import repository
 from bot.conversations.repository import Found
 from bot.conversations.service import ConversationService
-from bot.messaging import inbox, outbox
+from bot.messaging import inbox
 from bot.messaging.outbox import ApiCall
 from bot.messaging.processor import Step
 from bot.storage.database import Transaction
@@ -66,15 +66,16 @@ class TelegramSteps:
         chat_id = inbound.chat_id
         if chat_id is None:
             return _with_webhook_answer(Step(0, calls), webhook)
-        await self._apply(tx, inbound, update["update_id"], calls, found)
-        return _with_webhook_answer(Step(chat_id, calls), webhook)
+        step = Step(chat_id, calls)
+        await self._apply(tx, inbound, update["update_id"], step, found)
+        return _with_webhook_answer(step, webhook)
 
     async def _apply(
         self,
         tx: Transaction,
         inbound: Inbound,
         update_id: int,
-        calls: list[ApiCall],
+        step: Step,
         found: Found | None,
     ) -> None:
         chat_id = inbound.chat_id
@@ -84,7 +85,7 @@ class TelegramSteps:
             if await group_notices.first_group_notice(tx, chat_id, now=utcnow()):
                 language = parse_language(inbound.language_code)
                 reply = {"chat_id": chat_id, "text": text("repeat.group", language)}
-                calls.append(ApiCall("sendMessage", reply))
+                step.calls.append(ApiCall("sendMessage", reply))
             return
         if inbound.blocked is not None:
             await repository.set_reachable(
@@ -101,9 +102,9 @@ class TelegramSteps:
             await inbox.previous_album(tx, CHANNEL, chat_id, update_id)
         ):
             return  # the album's first part was re-prompted already
-        received, found = await self._button_input(tx, inbound, calls, found)
+        received, found = await self._button_input(tx, inbound, step.calls, found)
         if received is not None:
-            await self._answer(tx, inbound, received, calls, found)
+            await self._answer(tx, inbound, received, step, found)
 
     async def _button_input(
         self, tx: Transaction, inbound: Inbound, calls: list[ApiCall], found: Found | None
@@ -146,7 +147,7 @@ class TelegramSteps:
         tx: Transaction,
         inbound: Inbound,
         received: Input,
-        calls: list[ApiCall],
+        step: Step,
         found: Found | None,
     ) -> None:
         assert inbound.chat_id is not None
@@ -158,16 +159,13 @@ class TelegramSteps:
             language=inbound.language_code,
             found=found,
         )
-        if Event.ERASE_CONFIRMED in reply.events:
-            # The person's messages and our replies are erased too; update ids stay for dedup.
-            await outbox.forget_chat(tx, CHANNEL, inbound.chat_id)
-            await inbox.forget_payloads(tx, CHANNEL, inbound.chat_id)
-        step = reply.state.step if reply.state else None
-        calls.extend(
+        step.erased = Event.ERASE_CONFIRMED in reply.events
+        current = reply.state.step if reply.state else None
+        step.calls.extend(
             reply_calls(
                 inbound.chat_id,
                 reply.messages,
-                step=step,
+                step=current,
                 language=reply.language,
                 remove_keyboard=reply.answered_kind == "phone",
                 typing=Event.ORIENTATION_READY in reply.events,

@@ -21,7 +21,6 @@ from bot.clock import utcnow
 from bot.conversations import repository
 from bot.conversations.repository import Found
 from bot.conversations.service import ConversationService
-from bot.messaging import inbox, outbox
 from bot.messaging.outbox import ApiCall
 from bot.messaging.processor import Step
 from bot.storage.database import Transaction
@@ -88,10 +87,7 @@ class WhatsAppSteps:
         reply = await self.service.handle_in(
             tx, channel=CHANNEL, external_id=wa_id, received=received, found=found
         )
-        if Event.ERASE_CONFIRMED in reply.events:
-            # Their messages and our replies go too; message ids stay, to recognise a retry.
-            await outbox.forget_chat(tx, CHANNEL, inbound.chat_id)
-            await inbox.forget_payloads(tx, CHANNEL, inbound.chat_id)
+        step.erased = Event.ERASE_CONFIRMED in reply.events
         current = reply.state.step if reply.state else None
         step.calls = reply_calls(wa_id, reply.messages, step=current, language=reply.language)
         return step
