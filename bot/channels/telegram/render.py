@@ -2,45 +2,15 @@
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
+from bot.channels.buttons import callback_data
+from bot.channels.text_pieces import split_text
 from bot.messaging.outbox import ApiCall
 from flows.i18n import Language, text
 from flows.render import RenderedMessage, RenderedQuestion
 
 MAX_TEXT = 4096
-MAX_CALLBACK_DATA = 64
-
-
-def callback_data(kind: str, step: str, value: str) -> str:
-    """``kind|step|value`` within Telegram's 64 bytes (a long step id is shortened)."""
-    data = f"{kind}|{step}|{value}"
-    if len(data.encode()) <= MAX_CALLBACK_DATA:
-        return data
-    short = hashlib.sha256(step.encode()).hexdigest()[:8]
-    data = f"{kind}|{short}|{value}"
-    if len(data.encode()) > MAX_CALLBACK_DATA:
-        raise ValueError(f"choice value too long for a Telegram button: {value!r}")
-    return data
-
-
-def step_matches(button_step: str, current_step: str) -> bool:
-    """Whether a button belongs to the current step (also in its shortened form)."""
-    short = hashlib.sha256(current_step.encode()).hexdigest()[:8]
-    return button_step in (current_step, short)
-
-
-def split_text(body: str, limit: int = MAX_TEXT) -> list[str]:
-    """Pieces of at most ``limit`` characters, cut at paragraph, line or word ends."""
-    pieces: list[str] = []
-    while len(body) > limit:
-        # Prefer a paragraph end, then a line end, then a word end; else cut mid-word.
-        cuts = (body.rfind(sep, 0, limit) for sep in ("\n\n", "\n", " "))
-        cut = next((c for c in cuts if c > limit // 2), limit)
-        pieces.append(body[:cut].rstrip())
-        body = body[cut:].lstrip()
-    return [*pieces, body] if body else pieces
 
 
 def keyboard(
@@ -112,7 +82,7 @@ def reply_calls(
             )
         )
         messages, remove_keyboard = messages[-1:], False
-    pieces = split_text("\n\n".join(m.text for m in messages if m.text))
+    pieces = split_text("\n\n".join(m.text for m in messages if m.text), MAX_TEXT)
     for index, piece in enumerate(pieces):
         payload: dict[str, Any] = {"chat_id": chat_id, "text": piece}
         if index == len(pieces) - 1 and markup is not None:

@@ -11,8 +11,8 @@ from typing import Any
 
 from telegram import Bot, BotCommand
 
+from bot.channels.payloads import MalformedUpdate, clean_update
 from bot.channels.telegram.messenger import TelegramMessenger, make_bot
-from bot.channels.telegram.parse import MalformedUpdate, clean_update
 from bot.channels.telegram.steps import TelegramSteps
 from bot.conversations.service import ConversationService
 from bot.messaging.pace import Clock

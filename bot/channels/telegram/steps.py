@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from bot.channels.buttons import step_matches
 from bot.channels.telegram import CHANNEL, group_notices
 from bot.channels.telegram.parse import Inbound, chat_of, forged, presser, read_update
-from bot.channels.telegram.render import keyboard, reply_calls, step_matches
+from bot.channels.telegram.render import keyboard, reply_calls
 from bot.channels.telegram.updates import Update
 from bot.clock import utcnow
 from bot.conversations import repository

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from bot.channels.telegram.parse import MalformedUpdate, clean_update
+from bot.channels import buttons
+from bot.channels.payloads import MalformedUpdate, clean_update
 from bot.channels.whatsapp import words
 from bot.channels.whatsapp.render import numbered_choice
 from bot.channels.whatsapp.updates import Item, position_of
@@ -22,9 +23,6 @@ from flows.render import RenderedQuestion
 # A WhatsApp id is a phone number's digits in international form (E.164: at most 15).
 WA_ID = re.compile(r"[1-9][0-9]{5,14}")
 MAX_ID_LENGTH = 256
-# Button and list-row ids: "<kind>|<step>|<value>" (c = choice, m = multi answered with none,
-# p = the phone number WhatsApp knows), as bot/channels/telegram/render.callback_data builds.
-SEPARATOR = "|"
 # "2", "1, 3", "1 et 3", "1 and 3", "1/3", "0": numbers a numbered question is answered with.
 # Numbers are always apart (a separator or a space): "1234" has one reading, not dozens.
 # No leading zero: "06 12 34 56 78" is a phone number.
@@ -208,7 +206,7 @@ def _ours(reply_id: str) -> bool:
 
 
 def _pressed(chat_id: int, reply_id: str, own_number: str) -> Inbound:
-    kind, step, value = (reply_id.split(SEPARATOR, 2) + ["", ""])[:3]
+    kind, step, value = buttons.parts(reply_id)
     if not _ours(reply_id):
         # An id we never sent (an old release, a forged press): show where we are.
         return Inbound(chat_id, Input(command="repeat", payload="old_button"))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bot.channels.telegram.render import callback_data, split_text
+from bot.channels.buttons import callback_data
+from bot.channels.text_pieces import split_text
 from bot.channels.whatsapp.words import whatsapp_wording
 from bot.messaging.outbox import ApiCall
 from flows.i18n import Language, text

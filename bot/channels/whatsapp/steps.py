@@ -11,7 +11,7 @@ import hashlib
 import logging
 from typing import Any, cast
 
-from bot.channels.telegram.render import step_matches
+from bot.channels.buttons import step_matches
 from bot.channels.whatsapp import CHANNEL
 from bot.channels.whatsapp.parse import WA_ID, Inbound, numbered_answer, read_item
 from bot.channels.whatsapp.render import reply_calls, text_calls

@@ -7,13 +7,8 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram.parse import (
-    MAX_DEPTH,
-    MalformedUpdate,
-    chat_of,
-    clean_update,
-    read_update,
-)
+from bot.channels.payloads import MAX_DEPTH, MalformedUpdate, clean_update
+from bot.channels.telegram.parse import chat_of, read_update
 from flows.messages import Input
 from tests.auxil import telegram_updates as tg
 

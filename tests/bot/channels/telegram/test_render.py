@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from bot.channels.telegram.render import (
-    callback_data,
-    keyboard,
-    reply_calls,
-    split_text,
-    step_matches,
-)
+from bot.channels.buttons import callback_data, step_matches
+from bot.channels.telegram.render import MAX_TEXT, keyboard, reply_calls
+from bot.channels.text_pieces import split_text
 from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
 
 
 def test_long_texts_are_split_at_line_ends_within_4096() -> None:
     body = "\n".join(f"ligne {i} " + "x" * 80 for i in range(200))
-    pieces = split_text(body)
+    pieces = split_text(body, MAX_TEXT)
     assert len(pieces) > 1
     assert all(len(p) <= 4096 for p in pieces)
     assert "".join(pieces).replace("\n", "") == body.replace("\n", "")
 
 
 def test_a_single_word_longer_than_a_message_is_cut() -> None:
-    assert [len(p) for p in split_text("y" * 9000)] == [4096, 4096, 808]
+    assert [len(p) for p in split_text("y" * 9000, MAX_TEXT)] == [4096, 4096, 808]
 
 
 def test_callback_data_fits_64_bytes_and_long_steps_are_shortened() -> None:

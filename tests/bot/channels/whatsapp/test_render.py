@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram.render import step_matches
+from bot.channels.buttons import step_matches
 from bot.channels.whatsapp.parse import numbered_answer, read_item
 from bot.channels.whatsapp.render import (
     clean_parameter,
