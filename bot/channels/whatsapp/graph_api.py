@@ -68,19 +68,14 @@ class WhatsAppMessenger:
         self._client = client if client is not None else httpx.AsyncClient(timeout=TIMEOUT)
 
     async def call(self, method: str, payload: dict[str, Any]) -> None:
-        """One call (``method`` only names it for the outbox); errors in the pipeline's terms."""
-        await self.send(payload)
-
-    async def send(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST the payload; Meta's answer (see ``sent_message_id``), or the translated error."""
+        """POST the payload (``method`` only names it for the outbox); errors in the pipeline's
+        terms. Meta's answer (the message's id) is not read: nothing here needs it."""
         try:
             response = await self._client.post(self.url, json=payload, headers=self._headers)
         except httpx.HTTPError as error:  # connection refused, timeouts, broken answers
             raise Unreachable(type(error).__name__) from error
-        if response.is_success:
-            answer = _json(response)
-            return answer if isinstance(answer, dict) else {}
-        raise translated(response, payload)
+        if not response.is_success:
+            raise translated(response, payload)
 
     async def aclose(self) -> None:
         """Close the HTTP client if this messenger made it."""
@@ -107,15 +102,6 @@ def translated(response: httpx.Response, payload: dict[str, Any]) -> Exception:
     if code == REENGAGEMENT:
         return Refused(f"{REENGAGEMENT} re-engagement needed")
     return Refused(reason, blocked=code in UNREACHABLE_PERSON)
-
-
-def sent_message_id(answer: Any) -> str | None:
-    """The ``wamid.…`` Meta gave the message, from its answer to a send."""
-    messages = answer.get("messages") if isinstance(answer, dict) else None
-    if isinstance(messages, list) and messages and isinstance(messages[0], dict):
-        message_id = messages[0].get("id")
-        return message_id if isinstance(message_id, str) else None
-    return None
 
 
 def _json(response: httpx.Response) -> Any:

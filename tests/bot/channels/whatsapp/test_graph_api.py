@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.channels.whatsapp.graph_api import WhatsAppMessenger, sent_message_id
+from bot.channels.whatsapp.graph_api import WhatsAppMessenger
 from bot.messaging.messenger import Messenger, Refused, SlowDown, Unreachable
 from tests.auxil.fake_graph_api import FakeGraphApi
 from tests.auxil.servers import unused_port
@@ -53,19 +53,6 @@ async def test_a_message_reaches_meta_with_the_bearer_token_and_its_json(
     assert call.authorization == f"Bearer {graph.token}"
     assert call.body == text_payload()
     assert graph.messages() == [text_payload()]
-
-
-async def test_send_returns_the_wamid_meta_gave_the_message(
-    messenger: WhatsAppMessenger,
-) -> None:
-    answer = await messenger.send(text_payload(to="+16505551234"))
-
-    assert answer["contacts"] == [{"input": "+16505551234", "wa_id": "16505551234"}]
-    message_id = sent_message_id(answer)
-    assert message_id is not None
-    assert message_id.startswith("wamid.")
-    assert sent_message_id({"messages": []}) is None
-    assert sent_message_id(None) is None
 
 
 async def test_it_is_a_messenger_whose_calls_are_all_messages(
