@@ -15,15 +15,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, insert, or_, select, union_all
 
 from bot.storage.database import Transaction
+from bot.storage.lock_keys import SIGN_IN_LOCK
 from bot.storage.models import LoginAttempt
 
 THROTTLE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_ACCOUNT_AND_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 20
 MAX_FAILURES_PER_ACCOUNT = 100
-# Sign-ins take their turn on PostgreSQL's transaction-level advisory lock (the one the chats
-# use, bot/storage/database.py), on a key no Telegram chat has: ids have at most 52 bits.
-SIGN_IN_LOCK = -(2**62) + 1
 
 
 def _keys(email: str, address: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from bot.messaging import outbox
 from bot.messaging.outbox import ApiCall
 from bot.settings import Settings
 from bot.storage.database import Transaction
+from bot.storage.lock_keys import DIGEST_LOCK
 from flows.catalogue import default_catalogue
 from flows.events import Event
 from flows.i18n import Language, text
@@ -200,20 +201,23 @@ class LeadHandoff:
         """One message for the notices beyond the rate, sent when the window closes.
 
         The window's first held-back notice writes it, the next ones bring its count up to
-        date. Until the first one's transaction commits the others cannot see its row: were
-        they to write one when they find none, notices held back together (PostgreSQL runs
-        them at once) would each send a digest.
+        date. Notices held back together (PostgreSQL runs them at once) take turns on a lock
+        held until their transaction ends, so each finds the row its predecessor committed,
+        and writes the count as it is when its turn comes: the last one writes them all.
         """
+        await tx.lock_chat(DIGEST_LOCK)
         gate = self.notices
-        if digest.count > 1:
-            if gate.digest_id is not None:
-                await outbox.rewrite_waiting(tx, gate.digest_id, self._digest_payload(digest))
+        current = gate.now_reads(digest)
+        if current is None:
+            return  # its window's digest is sent or being sent
+        payload = self._digest_payload(current)
+        if gate.digest_id is not None:
+            await outbox.rewrite_waiting(tx, gate.digest_id, payload)
             return
-        call = ApiCall("sendMessage", self._digest_payload(digest))
-        row_id = await outbox.enqueue_later(tx, TELEGRAM, call, now=now, not_before=digest.due)
-        newer = gate.written(digest, row_id)
-        if newer is not None and row_id is not None:
-            await outbox.rewrite_waiting(tx, row_id, self._digest_payload(newer))
+        call = ApiCall("sendMessage", payload)
+        gate.digest_id = await outbox.enqueue_later(
+            tx, TELEGRAM, call, now=now, not_before=current.due
+        )
 
     def _digest_payload(self, digest: Digest) -> dict[str, Any]:
         minutes = round(self.notices.window.total_seconds() / 60)

@@ -68,10 +68,9 @@ class NoticeGate:
         self._held_back += 1
         return Digest(self._held_back, self._opened + self.window)
 
-    def written(self, digest: Digest, row_id: int | None) -> Digest | None:
-        """The digest's outbox row is written: kept for the window's next notices; the digest
-        as it must read now if more notices were held back meanwhile, else None."""
+    def now_reads(self, digest: Digest) -> Digest | None:
+        """The digest as it must read now (more notices may have joined it), or None if its
+        window has closed meanwhile."""
         if self._opened is None or digest.due != self._opened + self.window:
-            return None  # its window has closed meanwhile
-        self.digest_id = row_id
-        return Digest(self._held_back, digest.due) if self._held_back != digest.count else None
+            return None
+        return Digest(self._held_back, digest.due)
