@@ -107,6 +107,19 @@ class Settings(BaseSettings):
     # The counsellors' group gets at most this many notices a window; the rest in one digest.
     counsellor_notices_per_window: int = Field(default=10, ge=1, le=1000)
     counsellor_notice_window_minutes: float = Field(default=10.0, gt=0, le=24 * 60)
+    # Sessions and appointments (bot/appointments): how far ahead dates are offered, how
+    # many, and the two reminders: the day before at this Paris hour, and hours before.
+    appointment_horizon_days: int = Field(default=28, ge=1, le=365)
+    appointment_offers: int = Field(default=3, ge=1, le=9)
+    appointment_reminder_evening_hour: int = Field(default=18, ge=0, le=23)
+    appointment_reminder_hours_before: float = Field(default=2.0, gt=0, le=72)
+    # SMS reminders for web chat people who agreed (Brevo transactional SMS): off without a key.
+    sms_api_key: SecretStr | None = None
+    sms_api_url: str = "https://api.brevo.com/v3"
+    # The sender name shown on the phone (3 to 11 letters or digits, as operators require).
+    sms_sender: str = Field(default="PoleS", pattern=r"^[A-Za-z0-9]{3,11}$")
+    # Brevo calls back with delivery reports and STOP answers on /sms/webhook?token=...
+    sms_webhook_token: SecretStr | None = None
     # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma
     # separated); by default the socket peer is the client.
     trusted_proxies: str = ""

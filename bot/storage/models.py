@@ -341,3 +341,122 @@ class AdminSession(Base):
     csrf: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class AppointmentSession(Base):
+    """An information session or appointment slot counsellors open for booking.
+
+    ``seats_taken`` is kept on the row so that a booking is one conditional UPDATE: a
+    session never takes more people than its capacity, whatever books at once.
+    """
+
+    __tablename__ = "appointment_sessions"
+    __table_args__ = (Index("ix_appointment_sessions_upcoming", "status", "starts_at"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    # ",ecole_du_web,fabrique_numerique," : the programmes it presents (like leads.programmes).
+    programmes: Mapped[str] = mapped_column(String(200))
+    site: Mapped[str] = mapped_column(String(64), index=True)
+    starts_at: Mapped[datetime] = mapped_column()
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str | None] = mapped_column(String(300))
+    video_url: Mapped[str | None] = mapped_column(String(500))
+    capacity: Mapped[int] = mapped_column(Integer)
+    seats_taken: Mapped[int] = mapped_column(Integer, default=0)
+    # open, or cancelled (kept: its bookings' history points at it).
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    created_by: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AppointmentBooking(Base):
+    """A person's seat in a session; erased with their lead (erasure, retention).
+
+    It keeps how to reach the person (channel and chat, or a phone for SMS given with their
+    agreement) because reminders must reach them after the conversation itself is purged.
+    """
+
+    __tablename__ = "appointment_bookings"
+    __table_args__ = (
+        # One active booking per person per programme: rebooking cancels the old one first.
+        Index(
+            "uq_appointment_bookings_active",
+            "lead_id",
+            "programme",
+            unique=True,
+            sqlite_where=sql_text("status = 'booked'"),
+            postgresql_where=sql_text("status = 'booked'"),
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("appointment_sessions.id", ondelete="CASCADE"), index=True
+    )
+    lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"), index=True)
+    programme: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    language: Mapped[str] = mapped_column(String(8))
+    # Set only when the person agreed to SMS reminders (web chat): where they go.
+    sms_phone: Mapped[str | None] = mapped_column(String(32))
+    # booked, cancelled, attended or missed.
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    booked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # "J'y serai" pressed on a reminder.
+    confirmed_at: Mapped[datetime | None] = mapped_column()
+    ended_at: Mapped[datetime | None] = mapped_column()
+    # Who cancelled or marked attendance: the person, the assistant or a counsellor's e-mail.
+    ended_by: Mapped[str | None] = mapped_column(String(254))
+
+
+class AppointmentReminder(Base):
+    """One reminder of a booking, due at a set time; sent once, never after a cancellation."""
+
+    __tablename__ = "appointment_reminders"
+    __table_args__ = (
+        Index(
+            "ix_appointment_reminders_due",
+            "due_at",
+            sqlite_where=sql_text("sent_at IS NULL"),
+            postgresql_where=sql_text("sent_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[str] = mapped_column(
+        ForeignKey("appointment_bookings.id", ondelete="CASCADE"), index=True
+    )
+    # day_before or hours_before: which text it sends.
+    kind: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column()
+    lease_until: Mapped[datetime | None] = mapped_column()
+    sent_at: Mapped[datetime | None] = mapped_column()
+
+
+class SmsMessage(Base):
+    """An SMS sent through the provider, with the delivery status it last reported."""
+
+    __tablename__ = "sms_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    booking_id: Mapped[str | None] = mapped_column(
+        ForeignKey("appointment_bookings.id", ondelete="CASCADE"), index=True
+    )
+    # The provider's id of the message, to match its delivery reports.
+    provider_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    # queued, sent, delivered, failed (the provider's word kept in ``detail``).
+    status: Mapped[str] = mapped_column(String(16), default="queued")
+    detail: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsStop(Base):
+    """A number that answered STOP: no SMS is sent to it again (its hash, not the number)."""
+
+    __tablename__ = "sms_stops"
+
+    phone_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)

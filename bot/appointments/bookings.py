@@ -1,0 +1,236 @@
+"""Bookings in the database: a seat taken, given back, confirmed, attended or missed.
+
+Everything runs inside the caller's transaction. A seat is counted on its session's row
+(bot/appointments/sessions.py): booking takes one with a conditional UPDATE, and anything
+that ends a booking before the session gives it back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, delete, insert, select, update
+
+from bot.appointments import sessions
+from bot.clock import new_id
+from bot.storage.database import Transaction
+from bot.storage.models import AppointmentBooking, AppointmentReminder
+
+BOOKED = "booked"
+CANCELLED = "cancelled"
+ATTENDED = "attended"
+MISSED = "missed"
+STATUSES = (BOOKED, CANCELLED, ATTENDED, MISSED)
+# Who ended a booking, besides a counsellor's e-mail.
+BY_PERSON = "person"
+BY_SESSION_CANCELLED = "session_cancelled"
+
+
+@dataclass(frozen=True)
+class BookingRecord:
+    id: str
+    session_id: str
+    lead_id: str
+    programme: str
+    channel: str
+    external_id: str | None
+    language: str
+    sms_phone: str | None
+    status: str
+    booked_at: datetime
+    confirmed_at: datetime | None
+    ended_at: datetime | None
+    ended_by: str | None
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A new booking, and the one of the same programme it replaced (its seat given back)."""
+
+    booking: BookingRecord
+    replaced: BookingRecord | None
+
+
+_COLUMNS = (
+    AppointmentBooking.id,
+    AppointmentBooking.session_id,
+    AppointmentBooking.lead_id,
+    AppointmentBooking.programme,
+    AppointmentBooking.channel,
+    AppointmentBooking.external_id,
+    AppointmentBooking.language,
+    AppointmentBooking.sms_phone,
+    AppointmentBooking.status,
+    AppointmentBooking.booked_at,
+    AppointmentBooking.confirmed_at,
+    AppointmentBooking.ended_at,
+    AppointmentBooking.ended_by,
+)
+_FIELDS = tuple(column.key for column in _COLUMNS)
+
+
+def _record(row: Sequence[Any]) -> BookingRecord:
+    # Thirteen columns: more than select() types, so the row is named here.
+    return BookingRecord(**dict(zip(_FIELDS, row, strict=True)))
+
+
+async def _select(tx: Transaction, *conditions: ColumnElement[bool]) -> list[BookingRecord]:
+    rows = await tx.all(
+        select(*_COLUMNS)
+        .where(*conditions)
+        .order_by(AppointmentBooking.booked_at, AppointmentBooking.id)
+    )
+    return [_record(row) for row in rows]
+
+
+async def get_booking(tx: Transaction, booking_id: str) -> BookingRecord | None:
+    found = await _select(tx, AppointmentBooking.id == booking_id)
+    return found[0] if found else None
+
+
+async def bookings_of_session(tx: Transaction, session_id: str) -> list[BookingRecord]:
+    """Everyone who booked a session (cancelled ones included), first booked first."""
+    return await _select(tx, AppointmentBooking.session_id == session_id)
+
+
+async def bookings_of_lead(tx: Transaction, lead_id: str) -> list[BookingRecord]:
+    return await _select(tx, AppointmentBooking.lead_id == lead_id)
+
+
+async def active_booking(tx: Transaction, lead_id: str, programme: str) -> BookingRecord | None:
+    found = await _select(
+        tx,
+        AppointmentBooking.lead_id == lead_id,
+        AppointmentBooking.programme == programme,
+        AppointmentBooking.status == BOOKED,
+    )
+    return found[0] if found else None
+
+
+async def book(
+    tx: Transaction,
+    *,
+    session_id: str,
+    lead_id: str,
+    programme: str,
+    channel: str,
+    external_id: str | None,
+    language: str,
+    now: datetime,
+    sms_phone: str | None = None,
+) -> Booked | None:
+    """Take a seat for the person; None when the session is full, cancelled or started.
+
+    One active booking per person and programme: a new one replaces the old one, whose seat
+    is given back, but only once the new seat is taken (a full session changes nothing).
+    """
+    previous = await active_booking(tx, lead_id, programme)
+    if previous is not None and previous.session_id == session_id:
+        return Booked(previous, None)
+    if not await sessions.take_seat(tx, session_id, now=now):
+        return None
+    replaced = None
+    if previous is not None:
+        replaced = await end_booking(tx, previous.id, CANCELLED, by=BY_PERSON, now=now)
+    booking_id = new_id()
+    await tx.run(
+        insert(AppointmentBooking).values(
+            id=booking_id,
+            session_id=session_id,
+            lead_id=lead_id,
+            programme=programme,
+            channel=channel,
+            external_id=external_id,
+            language=language,
+            sms_phone=sms_phone,
+            status=BOOKED,
+            booked_at=now,
+        )
+    )
+    booking = await get_booking(tx, booking_id)
+    assert booking is not None
+    return Booked(booking, replaced)
+
+
+async def end_booking(
+    tx: Transaction, booking_id: str, status: str, *, by: str, now: datetime
+) -> BookingRecord | None:
+    """Cancel a booking, or mark it attended or missed; None if it was not in a state to.
+
+    Cancelling gives the seat back and drops the reminders not sent yet. Attendance is
+    marked on an active booking, and may be corrected from one to the other.
+    """
+    if status not in (CANCELLED, ATTENDED, MISSED):
+        raise ValueError(f"unknown end {status!r}")
+    current = await get_booking(tx, booking_id)
+    allowed = (BOOKED,) if status == CANCELLED else (BOOKED, ATTENDED, MISSED)
+    if current is None or current.status not in allowed or current.status == status:
+        return None
+    await tx.run(
+        update(AppointmentBooking)
+        .where(AppointmentBooking.id == booking_id, AppointmentBooking.status == current.status)
+        .values(status=status, ended_at=now, ended_by=by)
+    )
+    if current.status == BOOKED:
+        await drop_reminders(tx, [booking_id])
+        if status == CANCELLED:
+            await sessions.free_seat(tx, current.session_id, now=now)
+    return await get_booking(tx, booking_id)
+
+
+async def cancel_session_bookings(
+    tx: Transaction, session_id: str, *, now: datetime
+) -> list[BookingRecord]:
+    """The session was cancelled: every active booking of it ends; those bookings."""
+    active = [b for b in await bookings_of_session(tx, session_id) if b.status == BOOKED]
+    if not active:
+        return []
+    ids = [b.id for b in active]
+    await tx.run(
+        update(AppointmentBooking)
+        .where(AppointmentBooking.id.in_(ids))
+        .values(status=CANCELLED, ended_at=now, ended_by=BY_SESSION_CANCELLED)
+    )
+    await drop_reminders(tx, ids)
+    return active
+
+
+async def release_lead(tx: Transaction, lead_id: str, *, now: datetime) -> list[BookingRecord]:
+    """Before a lead is erased: its active bookings give their seats back; those bookings."""
+    active = [b for b in await bookings_of_lead(tx, lead_id) if b.status == BOOKED]
+    for booking in active:
+        await end_booking(tx, booking.id, CANCELLED, by=BY_PERSON, now=now)
+    return active
+
+
+async def confirm(tx: Transaction, booking_id: str, *, now: datetime) -> bool:
+    """The person said they will come ("J'y serai"); False if the booking is not active."""
+    changed = await tx.run(
+        update(AppointmentBooking)
+        .where(AppointmentBooking.id == booking_id, AppointmentBooking.status == BOOKED)
+        .values(confirmed_at=now)
+    )
+    return changed == 1
+
+
+async def set_sms_phone(tx: Transaction, booking_id: str, phone: str | None) -> None:
+    """Where SMS reminders go (None: the person does not want them)."""
+    await tx.run(
+        update(AppointmentBooking)
+        .where(AppointmentBooking.id == booking_id)
+        .values(sms_phone=phone)
+    )
+
+
+async def drop_reminders(tx: Transaction, booking_ids: Sequence[str]) -> None:
+    """Reminders not sent yet go: none is ever sent after a cancellation."""
+    if booking_ids:
+        await tx.run(
+            delete(AppointmentReminder).where(
+                AppointmentReminder.booking_id.in_(list(booking_ids)),
+                AppointmentReminder.sent_at.is_(None),
+            )
+        )
