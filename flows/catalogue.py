@@ -21,6 +21,7 @@ PROGRAMME_IDS: tuple[ProgrammeId, ...] = (
     "insertion_jobs",
     "children_workshops",
 )
+BringItem = Literal["id_document", "cv", "france_travail_number", "vitale_card", "proof_of_address"]
 SiteStatus = Literal["open", "opening", "partner"]
 Department = Annotated[str, Field(pattern=r"^(?:0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])$")]
 PostalCode = Annotated[str, Field(pattern=r"^\d{5}$")]
@@ -51,6 +52,8 @@ class ProgrammeRules(_Strict):
     child_min_age: AgeLimit | None = None
     child_max_age: AgeLimit | None = None
     interests: list[Interest] = Field(default_factory=list)
+    # What to bring to its information session or first appointment (texts: bring.<item>).
+    bring: list[BringItem] = Field(default_factory=list)
 
 
 class Site(_Strict):

@@ -13,7 +13,14 @@ from flows.events import Event
 from flows.flow import COMPUTED_FACTS, Flow, Step
 from flows.i18n import LANGUAGES, Language, parse_language
 from flows.messages import Input, Literal, Option, Question, Say, Text
-from flows.presentation import all_answers_message, orientation_messages, summary_messages
+from flows.offers import NONE_OF_THEM, OffersNeeded, SessionOffer, spoken_datetime
+from flows.presentation import (
+    all_answers_message,
+    booking_messages,
+    orientation_messages,
+    readable_phone,
+    summary_messages,
+)
 from flows.profile import LIST_FIELDS, PROFILE_FIELDS
 from flows.render import render
 from flows.rules import FIT_RANK, Orientation, orient
@@ -100,6 +107,10 @@ class _Facts(Mapping[str, Any]):
             return min((p.fit for p in programmes), key=FIT_RANK.__getitem__)
         if name == "human_requested":
             return state.human_requested
+        if name == "sessions_count":
+            return len(self.run.offers())
+        if name == "channel":
+            return self.run.context.get("channel")
         return state.answers[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -144,6 +155,29 @@ class _Run:
             self._orientation = (key, result)
         return self._orientation[1]
 
+    def offers(self) -> list[SessionOffer]:
+        """The sessions open to the person, which the caller gives (flows/offers.py)."""
+        offers = self.context.get("sessions")
+        if offers is None:
+            site = next(
+                (
+                    self.state.answers.get(s.field)
+                    for s in self.flow.steps.values()
+                    if s.choices_from == "sites" and s.field
+                ),
+                None,
+            )
+            fitting = sorted(
+                (p for p in self.orientation().programmes if p.fit != "no"),
+                key=lambda p: FIT_RANK[p.fit],
+            )
+            raise OffersNeeded(site, tuple(p.id for p in fitting))
+        return list(offers)
+
+    def chosen_offer(self, step: Step) -> SessionOffer | None:
+        chosen = self.state.answers.get(step.field or "")
+        return next((o for o in self.offers() if o.id == chosen), None)
+
     def next_of(self, step: Step) -> str | None:
         transitions = step.transitions()
         if not transitions:
@@ -163,7 +197,12 @@ class _Run:
 
     def params(self) -> dict[str, Any]:
         first_name = self.state.answers.get("first_name")
-        return {**self.context, "first_name": Literal(first_name or "")}
+        phone = self.state.answers.get("phone")
+        return {
+            **self.context,
+            "first_name": Literal(first_name or ""),
+            "phone": Literal(readable_phone(phone) if isinstance(phone, str) else ""),
+        }
 
     def options(self, step: Step) -> list[Option]:
         if step.choices_from == "sites":
@@ -180,6 +219,24 @@ class _Run:
                     ),
                 )
                 for site_id in self.catalogue.sites_for(postal_code)
+            ]
+        if step.choices_from == "sessions":
+            language = self.state.language
+            return [
+                *(
+                    Option(
+                        offer.id,
+                        Say(
+                            "booking.option",
+                            {
+                                "when": Literal(spoken_datetime(offer.starts_at, language)),
+                                "site": Literal(offer.site_name),
+                            },
+                        ),
+                    )
+                    for offer in self.offers()
+                ),
+                Option(NONE_OF_THEM, Say("booking.none")),
             ]
         if step.choices_from == "editable_fields":
             return [
@@ -224,6 +281,9 @@ class _Run:
                 if options and step.field:
                     self.state.answers[step.field] = options[0].value
                 step_id = self.next_of(step)
+                continue
+            if step.choices_from == "sessions" and not self.offers():
+                step_id = self.next_of(step)  # no date to offer: a counsellor calls
                 continue
             for message_id in step.say:
                 self.say(message_id)
@@ -273,6 +333,13 @@ class _Run:
             self.events.append(Event.ORIENTATION_READY)
         if step.show == "summary":
             self.messages.extend(summary_messages(self.flow, self.state, self.catalogue))
+        if step.show == "booking":
+            booking = next(
+                (s for s in self.flow.steps.values() if s.choices_from == "sessions"), None
+            )
+            offer = self.chosen_offer(booking) if booking else None
+            if offer is not None:
+                self.messages.extend(booking_messages(offer, self.state.language))
 
     # --- answers -----------------------------------------------------------------------
     def answer(self, received: Input) -> None:
@@ -301,6 +368,8 @@ class _Run:
             return
         if step.action == "confirm" and value == "confirm":
             self.events.append(Event.CONFIRMED)
+        if step.choices_from == "sessions" and value != NONE_OF_THEM:
+            self.events.append(Event.SESSION_CHOSEN)
         self.enter(chosen.next if chosen and chosen.next else self.next_of(step))
 
     def _read(self, step: Step, received: Input) -> Any:
@@ -391,6 +460,8 @@ class _Run:
             "erase": self._erase,
             "repeat": self._repeat,
             "peek": self._peek,
+            "session_full": self._session_full,
+            "rebook": self._rebook,
         }
         handler = handlers.get(name)
         if handler is None:
@@ -493,6 +564,36 @@ class _Run:
             return
         self.say("erase.cancelled")
         self.reask()
+
+    def _booking_step(self) -> str | None:
+        return next(
+            (sid for sid, s in self.flow.steps.items() if s.choices_from == "sessions"), None
+        )
+
+    def _session_full(self, payload: str | None) -> None:
+        # The seat went to someone else meanwhile: the dates still open are offered again.
+        step_id = self._booking_step()
+        if step_id is None or self.state.step != step_id:
+            self.reask()
+            return
+        self.state.history = [s for s in self.state.history if s != step_id]
+        self.say("booking.full")
+        self.enter(step_id)
+
+    def _rebook(self, payload: str | None) -> None:
+        # "Another date" on a reminder: the dates open now, once the conversation has ended.
+        step_id = self._booking_step()
+        if step_id is None or not self.state.done:
+            self.say("command.unknown")
+            self.reask()
+            return
+        if not self.offers():
+            self.say("booking.no_dates")
+            self.reask()
+            return
+        self.state.done, self.state.outcome, self.state.editing = False, None, False
+        self.events.append(Event.REBOOKING)
+        self.ask(step_id)
 
     def _peek(self, payload: str | None) -> None:
         # A channel asking what the current question is (to redraw a keyboard): say nothing.

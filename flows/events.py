@@ -20,6 +20,8 @@ class Event(StrEnum):
     RESTARTED = "restarted"
     DATA_REQUESTED = "data_requested"
     ERASE_CONFIRMED = "erase_confirmed"
+    SESSION_CHOSEN = "session_chosen"  # a session was picked: the caller takes the seat
+    REBOOKING = "rebooking"  # the person asked for another date (a reminder's button)
     # Added by the conversation service (bot/conversations/service.py).
     RETURNED = "returned"  # someone whose request was sent came back: told where it stands
     HELD = "held"  # a counsellor holds the conversation: the input waits for them

@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 InputKind = Literal["choice", "multi", "text", "number", "postal_code", "phone", "email", "none"]
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 # Facts the engine computes from the orientation, usable in conditions like answers.
-COMPUTED_FACTS = ("sites_count", "best_fit", "human_requested")
+COMPUTED_FACTS = ("sites_count", "best_fit", "human_requested", "sessions_count", "channel")
 # Sources of choices built at run time rather than listed in the file.
-DYNAMIC_CHOICES = ("sites", "editable_fields")
+DYNAMIC_CHOICES = ("sites", "editable_fields", "sessions")
 
 
 class _Strict(BaseModel):
@@ -72,7 +72,8 @@ class Step(_Strict):
     input: InputKind = "none"
     field: str | None = None
     choices: list[Choice] = Field(default_factory=list)
-    choices_from: Literal["sites", "editable_fields"] | None = None
+    # sessions: the next sessions open to the person (flows/offers.py), and "none of them".
+    choices_from: Literal["sites", "editable_fields", "sessions"] | None = None
     min: int | None = None
     max: int | None = None
     max_length: int | None = Field(default=None, ge=1, le=4000)
@@ -81,7 +82,7 @@ class Step(_Strict):
     none_label: str | None = None
     optional: bool = False
     skip_if: Condition | None = None
-    show: Literal["orientation", "summary"] | None = None
+    show: Literal["orientation", "summary", "booking"] | None = None
     action: Literal["confirm", "edit", "human", "forget_answers", "retry"] | None = None
     next: StepId | list[Transition] | None = None
     end: bool = False

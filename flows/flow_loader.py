@@ -106,6 +106,12 @@ def _step_problems(step_id: str, step: Step, flow: Flow) -> Iterable[str]:
         yield f"input '{step.input}' needs an 'ask' message"
     if step.input in ("choice", "multi") and not (step.choices or step.choices_from):
         yield f"input '{step.input}' needs choices"
+    if step.choices_from == "sessions" and (step.input != "choice" or step.field is None):
+        yield "choices from 'sessions' need input 'choice' and a field"
+    if step.show == "booking" and not any(
+        s.choices_from == "sessions" for s in flow.steps.values()
+    ):
+        yield "'show: booking' needs a step with choices from 'sessions'"
     yield from _field_problems(step, flow)
 
 

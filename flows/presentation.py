@@ -7,7 +7,9 @@ from typing import Any
 
 from flows.catalogue import Catalogue
 from flows.flow import Flow
+from flows.i18n import Language
 from flows.messages import Join, Literal, Say, Text
+from flows.offers import NONE_OF_THEM, SessionOffer, spoken_datetime
 from flows.profile import Profile
 from flows.rules import Orientation
 from flows.state import ConversationState
@@ -52,6 +54,9 @@ def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
         # None of the choices, in the words the question offered ("Rien de particulier").
         none = next((s.none_label for s in steps if s.none_label), "summary.none")
         return Join(parts) if parts else Say(none)
+    if any(s.choices_from == "sessions" for s in steps):
+        # The booking itself is shown from its record (/mes_donnees lists it in full).
+        return Say("booking.none" if value == NONE_OF_THEM else "booking.chosen")
     if any(s.choices_from == "sites" for s in steps):
         return Literal(catalogue.site(value).name) if value else Say("summary.none")
     if value is None:
@@ -90,3 +95,31 @@ def all_answers_message(flow: Flow, state: ConversationState, catalogue: Catalog
             Say("summary.line", {"label": label, "value": value_text(flow, name, value, catalogue)})
         )
     return Join(tuple(lines), separator="\n")
+
+
+def booking_messages(offer: SessionOffer, language: Language) -> list[Text]:
+    """The confirmation of a booking: when, where (with a map), what to bring."""
+    where: Text
+    if offer.place:
+        where = Say(
+            "booking.place",
+            {"place": Literal(offer.place), "map": Literal(offer.map_url or "")},
+        )
+    else:
+        where = Say("booking.video", {"url": Literal(offer.video_url or "")})
+    lines: list[Say | Literal] = [
+        Say(
+            "booking.confirmed",
+            {
+                "when": Literal(spoken_datetime(offer.starts_at, language)),
+                "site": Literal(offer.site_name),
+                "programme": Say(f"programme.{offer.programme}"),
+            },
+        ),
+        where,
+    ]
+    if offer.bring:
+        items = Join(tuple(Say(f"bring.{item}") for item in offer.bring), separator=", ")
+        lines.append(Say("booking.bring", {"items": items}))
+    lines.append(Say("booking.reminders"))
+    return [Join(tuple(lines), separator="\n")]

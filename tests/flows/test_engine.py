@@ -11,7 +11,7 @@ from flows.messages import Input
 from flows.render import RenderedQuestion, render, render_turn
 from flows.state import ConversationState
 
-CONTEXT = {"privacy_url": "/confidentialite"}
+CONTEXT = {"sessions": [], "privacy_url": "/confidentialite"}
 
 
 @pytest.fixture(scope="module")
