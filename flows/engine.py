@@ -346,6 +346,11 @@ class _Run:
         step_id = self.state.step
         assert step_id is not None
         step = self.flow.step(step_id)
+        if self._date_gone(step, received):
+            # Its last seat went meanwhile (or it was cancelled): not a wrong answer.
+            self.say("booking.full")
+            self.enter(step_id)
+            return
         try:
             value = self._read(step, received)
         except inputs.InvalidInput:
@@ -371,6 +376,12 @@ class _Run:
         if step.choices_from == "sessions" and value != NONE_OF_THEM:
             self.events.append(Event.SESSION_CHOSEN)
         self.enter(chosen.next if chosen and chosen.next else self.next_of(step))
+
+    def _date_gone(self, step: Step, received: Input) -> bool:
+        """A pressed date that is no longer offered."""
+        if step.choices_from != "sessions" or received.choice in (None, NONE_OF_THEM):
+            return False
+        return all(offer.id != received.choice for offer in self.offers())
 
     def _read(self, step: Step, received: Input) -> Any:
         options = [(o.value, render(o.label, self.state.language)) for o in self.options(step)]

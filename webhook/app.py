@@ -21,7 +21,9 @@ from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import chat, orient
 from webhook.api_docs import mount_api_docs
+from webhook.appointments.page import mount_appointment_links
 from webhook.body_limit import BodyLimit
+from webhook.channels.sms import SmsWebhook
 from webhook.channels.telegram import TelegramWebhook
 from webhook.channels.whatsapp import WhatsAppWebhook
 from webhook.errors import install_error_handlers
@@ -60,6 +62,7 @@ def create_app(
             await telegram.start(background=background)
         if whatsapp is not None:
             await whatsapp.start(background=background)
+        await services.sms.start(background=background)
         purging = DailyPurge(database, retention) if background else None
         if purging is not None:
             purging.start()
@@ -67,6 +70,9 @@ def create_app(
             async with AsyncExitStack() as delivering:
                 if background:
                     await delivering.enter_async_context(services.deliveries.running())
+                    await delivering.enter_async_context(
+                        services.appointment_reminders.running()
+                    )
                 yield
         finally:
             if purging is not None:
@@ -75,6 +81,7 @@ def create_app(
                 await telegram.stop()
             if whatsapp is not None:
                 await whatsapp.stop()
+            await services.sms.stop()
             await database.close()
 
     app = FastAPI(
@@ -95,6 +102,7 @@ def create_app(
     app.state.web_chat = WebChat(database, conversations, idle=idle)
     app.state.telegram = telegram
     app.state.whatsapp = whatsapp
+    app.state.sms = services.sms
     app.state.handoff = services.handoff
     app.state.deliveries = services.deliveries
     app.state.chat_limits = ChatLimits.from_settings(settings)
@@ -104,12 +112,14 @@ def create_app(
     app.include_router(privacy.router)
     web.mount_static(app)
     mount_admin(app)
+    mount_appointment_links(app, settings)
     mount_api_docs(app)
     install_error_handlers(app)
     # Inside the messengers' webhooks, which have their own limit for deliveries.
     app.add_middleware(BodyLimit)
     app.add_middleware(TelegramWebhook)
     app.add_middleware(WhatsAppWebhook)
+    app.add_middleware(SmsWebhook)
     # Around the routes and the Telegram webhook, so that it times and records every request.
     app.add_middleware(AccessLog)
     if settings.public_url and settings.public_url.startswith("https://"):

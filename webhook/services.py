@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from telegram import Bot
 
+from bot.appointments.reminders import AppointmentReminderJob
+from bot.channels.sms.runtime import SmsRuntime
 from bot.channels.telegram.runtime import TelegramRuntime
 from bot.channels.whatsapp.runtime import WhatsAppRuntime
 from bot.conversations.service import ConversationService
@@ -35,6 +37,10 @@ class Services:
     telegram: TelegramRuntime | None
     # None when the four WhatsApp settings are not set.
     whatsapp: WhatsAppRuntime | None
+    # SMS reminders (Brevo); without an API key they are only logged.
+    sms: SmsRuntime
+    # Reminds booked people of their sessions (messengers, or SMS for the web chat).
+    appointment_reminders: AppointmentReminderJob
 
 
 def build_services(
@@ -70,4 +76,6 @@ def build_services(
         deliveries=DeliveryWorker(database, wake=handoff.queued),
         telegram=telegram,
         whatsapp=whatsapp,
+        sms=SmsRuntime(settings, database),
+        appointment_reminders=AppointmentReminderJob(conversations.appointments, database),
     )

@@ -122,16 +122,44 @@ async def book(
     now: datetime,
     sms_phone: str | None = None,
 ) -> Booked | None:
-    """Take a seat for the person; None when the session is full, cancelled or started.
+    """Take a seat and record the booking; None when the session is full, cancelled or
+    started (nothing changes then)."""
+    if not await sessions.take_seat(tx, session_id, now=now):
+        return None
+    return await record(
+        tx,
+        session_id=session_id,
+        lead_id=lead_id,
+        programme=programme,
+        channel=channel,
+        external_id=external_id,
+        language=language,
+        now=now,
+        sms_phone=sms_phone,
+    )
+
+
+async def record(
+    tx: Transaction,
+    *,
+    session_id: str,
+    lead_id: str,
+    programme: str,
+    channel: str,
+    external_id: str | None,
+    language: str,
+    now: datetime,
+    sms_phone: str | None = None,
+) -> Booked:
+    """Record a booking whose seat the caller took (sessions.take_seat).
 
     One active booking per person and programme: a new one replaces the old one, whose seat
-    is given back, but only once the new seat is taken (a full session changes nothing).
+    is given back; the same session again gives back the seat just taken.
     """
     previous = await active_booking(tx, lead_id, programme)
     if previous is not None and previous.session_id == session_id:
+        await sessions.free_seat(tx, session_id, now=now)
         return Booked(previous, None)
-    if not await sessions.take_seat(tx, session_id, now=now):
-        return None
     replaced = None
     if previous is not None:
         replaced = await end_booking(tx, previous.id, CANCELLED, by=BY_PERSON, now=now)
@@ -198,7 +226,7 @@ async def cancel_session_bookings(
     return active
 
 
-async def release_lead(tx: Transaction, lead_id: str, *, now: datetime) -> list[BookingRecord]:
+async def free_lead_seats(tx: Transaction, lead_id: str, *, now: datetime) -> list[BookingRecord]:
     """Before a lead is erased: its active bookings give their seats back; those bookings."""
     active = [b for b in await bookings_of_lead(tx, lead_id) if b.status == BOOKED]
     for booking in active:

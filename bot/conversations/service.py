@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.appointments.bookings import BookingRecord
+from bot.appointments.service import CHANGE, Appointments
 from bot.channels.writers import Writers
 from bot.clock import new_id, utcnow
 from bot.conversations import repository
@@ -28,6 +30,7 @@ from flows.events import Event
 from flows.flow import Flow
 from flows.i18n import Language, parse_language, text
 from flows.messages import Input, Say
+from flows.offers import OffersNeeded, SessionOffer
 from flows.render import RenderedMessage, render, render_turn
 from flows.rules import Orientation
 from flows.state import ConversationState
@@ -50,6 +53,8 @@ class Reply:
     state: ConversationState | None = None
     # The kind of question the input answered (a channel may tidy up after it).
     answered_kind: str | None = None
+    # A session booked in this step: the channel adds its calendar file.
+    booking: BookingRecord | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,7 @@ class ConversationService:
         timing: Timing | None = None,
         writers: Writers | None = None,
         handoff: LeadHandoff | None = None,
+        appointments: Appointments | None = None,
     ) -> None:
         self.database = database
         # Leads are recorded by every channel; the hand-off only configures their notices.
@@ -85,6 +91,10 @@ class ConversationService:
         # How to write first to a person (reminders, counsellors), on the channels that can.
         self.writers = writers or Writers()
         self.reminder_channels = self.writers.channels
+        # Sessions a person can book in the conversation, and their bookings.
+        self.appointments = appointments or Appointments(
+            database, handoff=self.handoff, writers=self.writers
+        )
         # Inputs of one person are applied one at a time, in order of arrival.
         self._locks: KeyedLocks[tuple[str, str]] = KeyedLocks()
 
@@ -144,7 +154,13 @@ class ConversationService:
         )
         current = self.registry.current[self.flow_id]
         if row is None:
-            turn = engine.start(current, language=parse_language(language), context=self.context)
+            turn, _ = await self._run(
+                tx,
+                channel,
+                lambda context: engine.start(
+                    current, language=parse_language(language), context=context
+                ),
+            )
             if received.command == "my_data":
                 turn.messages.insert(0, Say("data.nothing"))
             row = ConversationRow(
@@ -171,27 +187,108 @@ class ConversationService:
             return Reply(row.id, state.language, [], state.done, None, [Event.HELD], state)
         returning = received.command == "start" and state.done
         lead = await lead_of_conversation(tx, row.id) if returning else None
-        if lead is not None:
+        offers: list[SessionOffer] = []
+        if received.command == "appointment":
+            turn = await self._appointment_answer(tx, row, flow, state, received.payload)
+        elif lead is not None:
             # Someone whose request was sent hears where it stands, not the welcome again.
-            turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+            turn = await self._handle(tx, row.channel, flow, state, Input(command="peek"))
             turn.messages.insert(0, request_status(lead))
             turn.events.append(Event.RETURNED)
         elif received.command == "restart" or returning:
             # A fresh start runs on the newest flow, keeping the person's language.
-            turn = engine.start(current, language=state.language, context=self.context)
+            turn, _ = await self._run(
+                tx,
+                row.channel,
+                lambda context: engine.start(current, language=state.language, context=context),
+            )
             turn.events.append(Event.RESTARTED)
         else:
-            turn = engine.handle(flow, state, received, context=self.context)
+            turn, offers = await self._run(
+                tx,
+                row.channel,
+                lambda context: engine.handle(flow, state, received, context=context),
+            )
         asked = flow.steps.get(state.step or "")
+        chosen = None
+        if Event.SESSION_CHOSEN in turn.events and asked is not None:
+            picked = turn.state.answers.get(asked.field or "")
+            chosen = next((o for o in offers if o.id == picked), None)
+            if chosen is None or not await self.appointments.take_seat(tx, chosen.id):
+                # Taken by someone else meanwhile: the dates still open are offered again.
+                chosen = None
+                turn = await self._handle(
+                    tx, row.channel, flow, state, Input(command="session_full")
+                )
         if Event.ERASE_CONFIRMED in turn.events:
             return await self._erase(tx, row, turn)
         if row.referrer_code is None:
             row.referrer_code = await _referral_code(tx, received)
         reply = await self._save(
-            tx, row, turn, flow, incoming=_describe(flow, state, received), source=source
+            tx,
+            row,
+            turn,
+            flow,
+            incoming=_describe(flow, state, received),
+            source=source,
+            chosen=chosen,
         )
         reply.answered_kind = asked.input if asked else None
         return reply
+
+    async def _run(
+        self, tx: Transaction, channel: str, step: Callable[[dict[str, Any]], engine.Turn]
+    ) -> tuple[engine.Turn, list[SessionOffer]]:
+        """Run the engine; when a step needs the sessions open to the person, find them and
+        run it again with them (the engine works on a copy: nothing happens twice)."""
+        context = {**self.context, "channel": channel}
+        try:
+            return step(context), []
+        except OffersNeeded as need:
+            offers = await self.appointments.offers_for(tx, need)
+            return step({**context, "sessions": offers}), offers
+
+    async def _handle(
+        self,
+        tx: Transaction,
+        channel: str,
+        flow: Flow,
+        state: ConversationState,
+        received: Input,
+    ) -> engine.Turn:
+        turn, _ = await self._run(
+            tx, channel, lambda context: engine.handle(flow, state, received, context=context)
+        )
+        return turn
+
+    async def _appointment_answer(
+        self,
+        tx: Transaction,
+        row: ConversationRow,
+        flow: Flow,
+        state: ConversationState,
+        payload: str | None,
+    ) -> engine.Turn:
+        """A press on a reminder's button: "J'y serai", "Je ne peux plus venir" (the seat
+        is given back, other dates offered) or "Changer de date" (other dates offered; the
+        booking is replaced once one is picked)."""
+        action, _, booking_id = (payload or "").partition(":")
+        lead = await lead_of_conversation(tx, row.id)
+        answer = "booking.unknown"
+        if action == CHANGE:
+            owned = await self.appointments.owns(tx, lead=lead, booking_id=booking_id)
+            answer = "" if owned else answer
+        else:
+            answer = await self.appointments.person_answers(
+                tx, lead=lead, booking_id=booking_id, action=action
+            )
+        if action == CHANGE and not answer or answer == "booking.cancelled_by_person":
+            turn = await self._handle(tx, row.channel, flow, state, Input(command="rebook"))
+        else:
+            turn = await self._handle(tx, row.channel, flow, state, Input(command="peek"))
+        if answer:
+            turn.messages.insert(0, Say(answer))
+        return turn
 
     async def peek(
         self, tx: Transaction, *, channel: str, external_id: str
@@ -202,7 +299,7 @@ class ConversationService:
             return None
         state = ConversationState.model_validate_json(row.state)
         flow = await self.registry.pinned(tx, row.flow_id, row.flow_version)
-        turn = engine.handle(flow, state, Input(command="peek"), context=self.context)
+        turn = await self._handle(tx, channel, flow, state, Input(command="peek"))
         return state, render_turn(turn.messages, turn.question, state.language)
 
     async def _erase(self, tx: Transaction, row: ConversationRow, turn: engine.Turn) -> Reply:
@@ -225,6 +322,7 @@ class ConversationService:
         incoming: str | None = None,
         new: bool = False,
         source: str | None = None,
+        chosen: SessionOffer | None = None,
     ) -> Reply:
         state = turn.state
         if Event.DATA_REQUESTED in turn.events:
@@ -249,7 +347,7 @@ class ConversationService:
         entries = [("in", incoming)] if incoming is not None else []
         entries += [("out", m.text) for m in messages]
         await repository.record_transcript(tx, row.id, entries, now=now)
-        await self.handoff.after_step(
+        lead = await self.handoff.after_step(
             tx,
             conversation_id=row.id,
             channel=row.channel,
@@ -259,6 +357,9 @@ class ConversationService:
             now=now,
             source=source,
         )
+        booking = None
+        if chosen is not None:
+            booking = await self._book(tx, row, state, chosen, lead)
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -271,6 +372,32 @@ class ConversationService:
             orientation=engine.current_orientation(state),
             events=turn.events,
             state=state,
+            booking=booking,
+        )
+
+    async def _book(
+        self,
+        tx: Transaction,
+        row: ConversationRow,
+        state: ConversationState,
+        chosen: SessionOffer,
+        lead: LeadRecord | None,
+    ) -> BookingRecord | None:
+        """The seat is taken and the lead recorded in this step: the booking. SMS reminders
+        only for the web chat, which cannot be written to, and with the person's agreement."""
+        if lead is None:
+            # A flow that books without ending on a lead: the seat goes back.
+            await self.appointments.give_back(tx, chosen.id)
+            return None
+        phone = state.answers.get("phone")
+        agreed = row.channel == "web" and state.answers.get("sms_reminders") == "yes"
+        return await self.appointments.record_booking(
+            tx,
+            lead=lead,
+            offer=chosen,
+            channel=row.channel,
+            external_id=row.external_id,
+            sms_phone=phone if agreed and isinstance(phone, str) else None,
         )
 
     def _reminders(

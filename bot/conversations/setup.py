@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from bot.appointments.service import Appointments, BookingRules
 from bot.channels.writers import WhatsAppTemplates, Writers
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Timing
@@ -31,12 +32,21 @@ def privacy_link(settings: Settings) -> str:
 def conversation_service(
     settings: Settings, database: Database, *, handoff: LeadHandoff | None = None
 ) -> ConversationService:
-    """The service with the configured flows, privacy link, delays and lead hand-off."""
+    """The service with the configured flows, privacy link, delays, lead hand-off and
+    sessions to book."""
+    handoff = handoff or LeadHandoff()
+    writers = Writers(WhatsAppTemplates.from_settings(settings))
     return ConversationService(
         database,
         FlowRegistry(settings.flow_folder),
         context={"privacy_url": privacy_link(settings)},
         timing=timing(settings),
         handoff=handoff,
-        writers=Writers(WhatsAppTemplates.from_settings(settings)),
+        writers=writers,
+        appointments=Appointments(
+            database,
+            handoff=handoff,
+            writers=writers,
+            rules=BookingRules.from_settings(settings),
+        ),
     )

@@ -58,6 +58,7 @@ async def queue_lead_event(
     now: datetime,
     admin_url: str | None,
     coalesce_within: timedelta | None = None,
+    appointment: dict[str, Any] | None = None,
 ) -> int:
     """Queue lead.created or lead.updated for every matching endpoint; how many were queued.
 
@@ -78,6 +79,9 @@ async def queue_lead_event(
         )
     )
     data = {"full": lead.full(admin_url), "follow_up": lead.follow_up()}
+    if appointment is not None:
+        # An appointment.* event: the lead as it stands, and the booking it is about.
+        data = {view: {**body, "appointment": appointment} for view, body in data.items()}
     earlier = (
         await _queued_for(tx, lead.id)
         if event_type == "lead.updated" and endpoints and coalesce_within is not None

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.appointments.bookings import free_lead_seats
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.leads.deliveries import erase_lead_deliveries, queue_lead_event
 from bot.leads.notices import Digest, NoticeGate, unlinkable
@@ -110,6 +111,9 @@ class LeadHandoff:
         if not created and lead.status in REOPENED_BY_A_NEW_REQUEST:
             reopened = await set_status(tx, lead.id, "new", changed_by=ASSISTANT, now=now)
             lead = reopened or lead
+        if not created and Event.SESSION_CHOSEN in events:
+            # Another date for someone the counsellors know: appointment.booked says it.
+            return lead
         event: EventType = "lead.created" if created else "lead.updated"
         await queue_lead_event(
             tx,
@@ -175,6 +179,8 @@ class LeadHandoff:
         lead = await lead_of_conversation(tx, conversation_id)
         if lead is None:
             return False
+        # Seats booked for sessions to come go to others at once.
+        await free_lead_seats(tx, lead.id, now=now)
         if await erase_lead_deliveries(tx, lead.id, now=now):
             self.queued.set()
         await delete_lead(tx, lead.id)

@@ -22,7 +22,15 @@ STATUSES = (
     "unreachable",
     "withdrawn",
 )
-EventType = Literal["lead.created", "lead.updated", "lead.deleted"]
+EventType = Literal[
+    "lead.created",
+    "lead.updated",
+    "lead.deleted",
+    "appointment.booked",
+    "appointment.cancelled",
+    "appointment.attended",
+    "appointment.missed",
+]
 SCHEMA_PATH = Path(__file__).with_name("lead-events.schema.json")
 # The person who changed a status: the assistant itself when it created the lead.
 ASSISTANT = "assistant"

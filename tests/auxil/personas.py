@@ -21,6 +21,7 @@ OTHER_ANSWERS: dict[str, Any] = {
     "phone": "06 12 34 56 78",
     "email": "samir@example.org",
     "confirm": "confirm",
+    "sms_reminders": "yes",
 }
 
 
@@ -34,7 +35,8 @@ def answer_for(question: dict[str, Any], profile: dict[str, Any]) -> dict[str, A
     values = [c["value"] for c in question["choices"]]
     if field == "asker":
         return {"choice": "parent" if profile.get("child_age") is not None else "self"}
-    if field == "site":
+    if field in ("site", "session"):
+        # The first site, the soonest session.
         return {"choice": values[0]}
     if field in PROFILE_FIELDS:
         value = profile.get(field)

@@ -129,6 +129,9 @@ def _callback(query: CallbackQuery) -> Inbound:
         "language_code": language,
     }
     kind, step, value = buttons.parts(str(query.get("data") or ""))
+    appointment = buttons.appointment_press(step, value) if kind == "c" else None
+    if appointment is not None:
+        return Inbound(**base, received=appointment)
     if kind == "c":
         return Inbound(**base, received=Input(choice=value), button_step=step)
     if kind in ("t", "m") and value.isdigit():

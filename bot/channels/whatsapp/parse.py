@@ -210,6 +210,9 @@ def _pressed(chat_id: int, reply_id: str, own_number: str) -> Inbound:
     if not _ours(reply_id):
         # An id we never sent (an old release, a forged press): show where we are.
         return Inbound(chat_id, Input(command="repeat", payload="old_button"))
+    appointment = buttons.appointment_press(step, value) if kind == "c" else None
+    if appointment is not None:
+        return Inbound(chat_id, appointment)
     if kind == "c":
         return Inbound(chat_id, Input(choice=value), button_step=step)
     if kind == "m" and value == "":
