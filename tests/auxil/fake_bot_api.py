@@ -26,7 +26,18 @@ from starlette.routing import Route
 from tests.auxil.bot_api_results import ApiCall, BotApiRecorder, decode_param
 from tests.auxil.servers import ServedInThread
 
-__all__ = ["ApiCall", "FakeBotApi"]
+__all__ = ["ApiCall", "FakeBotApi", "Upload"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Upload:
+    """A file a call uploaded (multipart): the call's parameters name it by its metadata only."""
+
+    method: str
+    field: str
+    filename: str
+    content_type: str
+    content: bytes
 
 
 class FakeBotApi(BotApiRecorder, ServedInThread):
@@ -59,6 +70,19 @@ class FakeBotApi(BotApiRecorder, ServedInThread):
         self._socket: socket.socket | None = None
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self._uploads: list[Upload] = []
+
+    @property
+    def uploads(self) -> list[Upload]:
+        """The files uploaded so far, oldest first, with their bytes."""
+        with self._lock:
+            return list(self._uploads)
+
+    def clear(self) -> None:
+        """Forget calls, uploads, programmed failures and queued updates."""
+        super().clear()
+        with self._lock:
+            self._uploads.clear()
 
     @property
     def url(self) -> str:
@@ -135,9 +159,16 @@ class FakeBotApi(BotApiRecorder, ServedInThread):
             return JSONResponse(
                 {"ok": False, "error_code": 401, "description": "Unauthorized"}, 401
             )
-        raw = dict(request.query_params) | await read_body(request)
+        files: dict[str, bytes] = {}
+        raw = dict(request.query_params) | await read_body(request, files)
         params = {name: decode_param(name, value) for name, value in raw.items()}
-        status, body = await self.answer(request.path_params["method"], params)
+        method = request.path_params["method"]
+        with self._lock:  # before the call is recorded: a test that saw the call sees its file
+            self._uploads.extend(
+                Upload(method, name, params[name]["filename"], params[name]["content_type"], data)
+                for name, data in files.items()
+            )
+        status, body = await self.answer(method, params)
         return JSONResponse(body, status)
 
     async def _control(self, request: Request) -> JSONResponse:
@@ -158,8 +189,9 @@ class FakeBotApi(BotApiRecorder, ServedInThread):
         return JSONResponse(stats | {"max_rate_overall": self.max_rate_overall()})
 
 
-async def read_body(request: Request) -> dict[str, Any]:
-    """The body's fields: JSON object, form-urlencoded or multipart (files as their metadata)."""
+async def read_body(request: Request, files: dict[str, bytes] | None = None) -> dict[str, Any]:
+    """The body's fields: JSON object, form-urlencoded or multipart (files as their metadata,
+    and their bytes in ``files`` by field name when given)."""
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     if not body:
@@ -168,11 +200,13 @@ async def read_body(request: Request) -> dict[str, Any]:
         data: dict[str, Any] = json.loads(body)
         return data
     if content_type.startswith("multipart/form-data"):
-        return parse_multipart(body, content_type)
+        return parse_multipart(body, content_type, files)
     return dict(parse_qsl(body.decode(), keep_blank_values=True))
 
 
-def parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+def parse_multipart(
+    body: bytes, content_type: str, files: dict[str, bytes] | None = None
+) -> dict[str, Any]:
     header = email.message.Message()
     header["content-type"] = content_type
     boundary = b"--" + str(header.get_boundary()).encode()
@@ -190,6 +224,8 @@ def parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
         else:
             mime_type = part.get_content_type()
             fields[name] = {"filename": filename, "content_type": mime_type, "size": len(content)}
+            if files is not None:
+                files[name] = content
     return fields
 
 

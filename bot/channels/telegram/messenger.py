@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import warnings
 from datetime import timedelta
 from http.cookiejar import CookieJar
 from typing import Any, cast
 
 import httpx
-from telegram import Bot
+from telegram import Bot, InputFile
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 from telegram.warnings import PTBUserWarning
@@ -110,7 +112,7 @@ class TelegramMessenger:
         the CPU of the call).
         """
         try:
-            await self.bot.do_api_request(method, api_kwargs=payload)
+            await self.bot.do_api_request(method, api_kwargs=_with_upload(payload))
         except RetryAfter as error:
             raise SlowDown(_seconds(error.retry_after)) from error
         except Forbidden as error:
@@ -121,3 +123,19 @@ class TelegramMessenger:
             raise Refused(f"BadRequest: {error}") from error
         except NetworkError as error:
             raise Unreachable(f"{type(error).__name__}: {error}") from error
+
+
+def _with_upload(payload: dict[str, Any]) -> dict[str, Any]:
+    """The parameters with a stored document (render.document_call's ``content_base64``) as a
+    file PTB uploads in a multipart body; other parameters as they are."""
+    document = payload.get("document")
+    if not isinstance(document, dict) or "content_base64" not in document:
+        return payload  # a file_id or a URL Telegram fetches itself
+    try:
+        content = base64.b64decode(document["content_base64"], validate=True)
+    except (binascii.Error, TypeError, ValueError) as error:
+        raise Refused("document: content_base64 is not base64") from error
+    upload = InputFile(content, filename=str(document.get("filename") or "document"))
+    if document.get("mime_type"):
+        upload.mimetype = str(document["mime_type"])  # else guessed from the file name
+    return payload | {"document": upload}

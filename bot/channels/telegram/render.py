@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from bot.channels.buttons import callback_data
@@ -11,6 +12,8 @@ from flows.i18n import Language, text
 from flows.render import RenderedMessage, RenderedQuestion
 
 MAX_TEXT = 4096
+# A document's caption (https://core.telegram.org/bots/api#senddocument).
+MAX_CAPTION = 1024
 
 
 def keyboard(
@@ -91,3 +94,19 @@ def reply_calls(
             payload["reply_markup"] = {"remove_keyboard": True}
         calls.append(ApiCall("sendMessage", payload))
     return calls
+
+
+def document_call(
+    chat_id: int, filename: str, content: bytes, caption: str, mime_type: str = "text/calendar"
+) -> ApiCall:
+    """A sendDocument call: the file travels in the outbox as base64 (its payload is JSON) and
+    the messenger uploads it (bot/channels/telegram/messenger.py); a long caption is cut."""
+    document = {
+        "filename": filename,
+        "mime_type": mime_type,
+        "content_base64": base64.b64encode(content).decode("ascii"),
+    }
+    payload: dict[str, Any] = {"chat_id": chat_id, "document": document}
+    if caption:
+        payload["caption"] = split_text(caption, MAX_CAPTION)[0]
+    return ApiCall("sendDocument", payload)
