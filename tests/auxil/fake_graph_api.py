@@ -1,9 +1,12 @@
-"""A fake of the WhatsApp Cloud API's messages endpoint over real HTTP, for tests.
+"""A fake of the WhatsApp Cloud API's messages and media endpoints over real HTTP, for tests.
 
 ``POST /{version}/{phone_number_id}/messages`` with ``Authorization: Bearer <token>``, answered
 as Meta answers a send (one ``wamid.`` per message), or with Meta's error body when a test
-programmed a failure. uvicorn serves it on 127.0.0.1 in a daemon thread (tests/auxil/servers.py),
-like the fake Bot API, so it works from sync and async tests alike:
+programmed a failure. ``POST /{version}/{phone_number_id}/media`` takes a multipart upload
+(``file``, ``type``, ``messaging_product``) of a type Meta supports and answers its media
+``id``; a document message must name an id it gave. uvicorn serves it on 127.0.0.1 in a daemon
+thread (tests/auxil/servers.py), like the fake Bot API, so it works from sync and async tests
+alike:
 
     async with FakeGraphApi() as graph:
         messenger = WhatsAppMessenger(graph.api_url, graph.phone_number_id, graph.token)
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import threading
 import time
@@ -29,12 +33,28 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.auxil.fake_bot_api import parse_multipart
 from tests.auxil.servers import ServedInThread, serve
 from tests.auxil.whatsapp_payloads import PHONE_NUMBER_ID, graph_error, new_message_id
 
 TOKEN = "EAAG-test-token-0123456789"
 API_VERSION = "v23.0"
 WAIT_SECONDS = 10.0
+# What Meta's media endpoint takes ("Supported media types"): documents and images here.
+MEDIA_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/vnd.ms-powerpoint",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "image/jpeg",
+        "image/png",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,9 +63,21 @@ class GraphCall:
 
     path: str
     authorization: str | None
-    body: Any  # the decoded JSON (None when the body was not JSON)
+    # The decoded JSON (None when the body was not JSON); an upload's form fields, the file
+    # as its metadata (its bytes are in FakeGraphApi.media).
+    body: Any
     status: int
     at: float  # time.monotonic() when it arrived
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file Meta took on ``/media``: the id it answered, the declared type, the bytes."""
+
+    id: str
+    type: str
+    filename: str
+    content: bytes
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,13 @@ class _Programmed:
     body: dict[str, Any] | None  # None: answer as for a good call (a delay only)
     delay_seconds: float
     retry_after: str | None
+
+
+_media_serial = itertools.count(1)
+
+
+def _taken_message(call: GraphCall) -> bool:
+    return call.status == HTTPStatus.OK and call.path.endswith("/messages")
 
 
 class FakeGraphApi(ServedInThread):
@@ -71,6 +110,7 @@ class FakeGraphApi(ServedInThread):
         self._lock = threading.Lock()
         self._calls: list[GraphCall] = []
         self._programmed: deque[_Programmed] = deque()
+        self._media: dict[str, Media] = {}
         # Callers waiting for calls: (their loop, their event, the predicate on the calls).
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, Any]] = []
         self._stack: contextlib.ExitStack | None = None
@@ -113,6 +153,7 @@ class FakeGraphApi(ServedInThread):
         with self._lock:
             self._calls.clear()
             self._programmed.clear()
+            self._media.clear()
 
     # What tests read.
 
@@ -123,7 +164,13 @@ class FakeGraphApi(ServedInThread):
 
     def messages(self) -> list[dict[str, Any]]:
         """The bodies of the calls answered 200: the messages Meta would have taken."""
-        return [call.body for call in self.calls if call.status == HTTPStatus.OK]
+        return [call.body for call in self.calls if _taken_message(call)]
+
+    @property
+    def media(self) -> list[Media]:
+        """The files uploaded and taken, oldest first."""
+        with self._lock:
+            return list(self._media.values())
 
     async def wait_for_messages(self, count: int) -> list[dict[str, Any]]:
         """Wait until ``count`` messages were taken (no fixed sleep); return them all."""
@@ -131,13 +178,14 @@ class FakeGraphApi(ServedInThread):
         return self.messages()
 
     async def wait_for_calls(self, count: int, *, taken_only: bool = False) -> list[GraphCall]:
-        """Wait until ``count`` calls arrived (``taken_only``: answered 200); return them all.
+        """Wait until ``count`` calls arrived (``taken_only``: messages answered 200, uploads
+        not counted); return them all.
 
         Gives up with TimeoutError after WAIT_SECONDS: a test that waits in vain fails.
         """
 
         def enough(calls: list[GraphCall]) -> bool:
-            taken = [c for c in calls if c.status == HTTPStatus.OK] if taken_only else calls
+            taken = [c for c in calls if _taken_message(c)] if taken_only else calls
             return len(taken) >= count
 
         event = asyncio.Event()
@@ -174,7 +222,8 @@ class FakeGraphApi(ServedInThread):
     def app(self) -> Starlette:
         return Starlette(
             routes=[
-                Route("/{version}/{phone_number_id}/messages", self._messages, methods=["POST"])
+                Route("/{version}/{phone_number_id}/messages", self._messages, methods=["POST"]),
+                Route("/{version}/{phone_number_id}/media", self._upload, methods=["POST"]),
             ]
         )
 
@@ -189,9 +238,46 @@ class FakeGraphApi(ServedInThread):
         self._record(GraphCall(request.url.path, authorization, body, status, arrived))
         return JSONResponse(answer, status, headers=headers)
 
-    async def _answer(
-        self, request: Request, authorization: str | None, body: Any
+    async def _upload(self, request: Request) -> JSONResponse:
+        arrived = time.monotonic()
+        authorization = request.headers.get("authorization")
+        files: dict[str, bytes] = {}
+        content_type = request.headers.get("content-type", "")
+        fields: dict[str, Any] | None = None
+        if content_type.startswith("multipart/form-data"):
+            fields = parse_multipart(await request.body(), content_type, files)
+        refused = await self._refusal(request, authorization)
+        if refused is not None:
+            status, answer, headers = refused
+        else:
+            status, answer, headers = self._take_media(fields, files)
+        self._record(GraphCall(request.url.path, authorization, fields, status, arrived))
+        return JSONResponse(answer, status, headers=headers)
+
+    def _take_media(
+        self, fields: dict[str, Any] | None, files: dict[str, bytes]
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        file = (fields or {}).get("file")
+        kind = (fields or {}).get("type")
+        if (
+            fields is None
+            or fields.get("messaging_product") != "whatsapp"
+            or not isinstance(file, dict)
+            or "file" not in files
+        ):
+            return HTTPStatus.BAD_REQUEST, graph_error(100), {}
+        if kind not in MEDIA_TYPES:
+            details = f"Param file must be a file with one of the following types: {kind}"
+            return HTTPStatus.BAD_REQUEST, graph_error(100, details=details), {}
+        media_id = str(10**15 + next(_media_serial))
+        with self._lock:
+            self._media[media_id] = Media(media_id, kind, file["filename"], files["file"])
+        return HTTPStatus.OK, {"id": media_id}, {}
+
+    async def _refusal(
+        self, request: Request, authorization: str | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """Meta's answer before it reads the call (token, number, a programmed failure)."""
         # Meta checks the token first, then the number, then the call itself.
         if authorization != f"Bearer {self.token}":
             error = graph_error(
@@ -208,8 +294,18 @@ class FakeGraphApi(ServedInThread):
         if programmed is not None and programmed.body is not None:
             headers = {"Retry-After": programmed.retry_after} if programmed.retry_after else {}
             return programmed.status, programmed.body, headers
+        return None
+
+    async def _answer(
+        self, request: Request, authorization: str | None, body: Any
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        refused = await self._refusal(request, authorization)
+        if refused is not None:
+            return refused
         if not isinstance(body, dict) or body.get("messaging_product") != "whatsapp":
             return HTTPStatus.BAD_REQUEST, graph_error(100), {}
+        if body.get("type") == "document" and not self._known_media(body.get("document")):
+            return HTTPStatus.BAD_REQUEST, graph_error(100, details="Unknown media id"), {}
         recipient = str(body.get("to", ""))
         contacts = [{"input": recipient, "wa_id": "".join(c for c in recipient if c.isdigit())}]
         answer = {
@@ -218,6 +314,14 @@ class FakeGraphApi(ServedInThread):
             "messages": [{"id": new_message_id()}],
         }
         return HTTPStatus.OK, answer, {}
+
+    def _known_media(self, document: Any) -> bool:
+        if not isinstance(document, dict):
+            return False
+        if "link" in document:
+            return True
+        with self._lock:
+            return str(document.get("id")) in self._media
 
     def _record(self, call: GraphCall) -> None:
         with self._lock:

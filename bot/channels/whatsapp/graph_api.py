@@ -11,6 +11,8 @@ Meta's error codes: https://developers.facebook.com/documentation/business-messa
 
 from __future__ import annotations
 
+import base64
+import binascii
 import math
 import re
 from typing import Any
@@ -42,12 +44,29 @@ UNREACHABLE_PERSON = frozenset({131026, 131050})
 PAIR_RATE_LIMIT = 131056
 _CODE_PREFIX = re.compile(r"^\(#\d+\)\s*")
 TITLE_MAX = 80
+# The document types Meta takes ("Supported media types": no text/calendar): other files are
+# uploaded as plain text, their name keeping the extension WhatsApp picks an icon and an app by.
+DOCUMENT_TYPES = frozenset(
+    {
+        "text/plain",
+        "application/pdf",
+        "application/vnd.ms-powerpoint",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    }
+)
+FALLBACK_DOCUMENT_TYPE = "text/plain"
+SEND_DOCUMENT = "sendDocument"
 # The payload's fixed vocabulary, which a title may name without quoting anyone.
 _STRUCTURAL_KEYS = frozenset({"messaging_product", "recipient_type", "type"})
 
 
 class WhatsAppMessenger:
-    """Sends the outbox's calls to ``{api_url}/{phone_number_id}/messages``."""
+    """Sends the outbox's calls to ``{api_url}/{phone_number_id}/messages``; a document is
+    first uploaded to ``…/media``."""
 
     channel = CHANNEL
     # Every call the WhatsApp renderer makes is a message in the chat: all held to the pace.
@@ -63,19 +82,68 @@ class WhatsAppMessenger:
     ) -> None:
         # Parsed once: httpx would parse a URL string at every call.
         self.url = httpx.URL(f"{api_url.rstrip('/')}/{phone_number_id}/messages")
+        self.media_url = httpx.URL(f"{api_url.rstrip('/')}/{phone_number_id}/media")
         self._headers = {"Authorization": f"Bearer {token}"}
         self._owns_client = client is None
         self._client = client if client is not None else httpx.AsyncClient(timeout=TIMEOUT)
 
     async def call(self, method: str, payload: dict[str, Any]) -> None:
-        """POST the payload (``method`` only names it for the outbox); errors in the pipeline's
-        terms. Meta's answer (the message's id) is not read: nothing here needs it."""
+        """POST the payload (``method`` only names it for the outbox, but for a document: see
+        ``send_document``); errors in the pipeline's terms. Meta's answer (the message's id) is
+        not read: nothing here needs it."""
+        if method == SEND_DOCUMENT:
+            await self.send_document(payload)
+            return
+        await self._post(self.url, payload, json=payload)
+
+    async def send_document(self, payload: dict[str, Any]) -> None:
+        """Upload the stored file (render.document_call), then send it by its media id.
+
+        Every attempt uploads again: an upload whose message then failed is left to expire on
+        Meta's side (30 days), which is simpler than remembering media ids across retries.
+        """
+        document = payload.get("document")
+        if not isinstance(document, dict):
+            raise Refused("document: missing")
         try:
-            response = await self._client.post(self.url, json=payload, headers=self._headers)
+            content = base64.b64decode(str(document.get("content_base64")), validate=True)
+        except (binascii.Error, ValueError) as error:
+            raise Refused("document: content_base64 is not base64") from error
+        filename = str(document.get("filename") or "document")
+        declared = str(document.get("mime_type") or "")
+        kind = declared if declared in DOCUMENT_TYPES else FALLBACK_DOCUMENT_TYPE
+        uploaded = await self._post(
+            self.media_url,
+            payload,
+            data={"messaging_product": "whatsapp", "type": kind},
+            files={"file": (filename, content, kind)},
+        )
+        media_id = _json(uploaded)
+        media_id = media_id.get("id") if isinstance(media_id, dict) else None
+        if not isinstance(media_id, str) or not media_id:
+            raise Unreachable("media upload answered without an id")
+        sent: dict[str, Any] = {"id": media_id, "filename": filename}
+        if payload.get("caption"):
+            sent["caption"] = payload["caption"]
+        message = {
+            "messaging_product": "whatsapp",
+            "recipient_type": "individual",
+            "to": payload.get("to"),
+            "type": "document",
+            "document": sent,
+        }
+        await self._post(self.url, payload, json=message)
+
+    async def _post(self, url: httpx.URL, payload: dict[str, Any], **body: Any) -> httpx.Response:
+        """One POST to Meta; a refusal told in the pipeline's terms (``payload``: what it must
+        not quote)."""
+        try:
+            response = await self._client.post(url, headers=self._headers, **body)
         except httpx.HTTPError as error:  # connection refused, timeouts, broken answers
             raise Unreachable(type(error).__name__) from error
         if not response.is_success:
             raise translated(response, payload)
+        return response
 
     async def aclose(self) -> None:
         """Close the HTTP client if this messenger made it."""

@@ -8,6 +8,7 @@ chat (``ApiCall.chat_id``): the Graph API's recipient is a phone number, not a c
 
 from __future__ import annotations
 
+import base64
 import re
 from typing import Any
 
@@ -30,6 +31,8 @@ MAX_ROW_TITLE = 24
 MAX_ROW_DESCRIPTION = 72
 MAX_LIST_BUTTON = 20
 MAX_SECTION_TITLE = 24
+# A document's caption (the Cloud API's "Document messages" page).
+MAX_CAPTION = 1024
 # A template's body parameter: no line breaks or tabs, no more than four spaces in a row, and
 # the template's body within 1024 characters.
 MAX_PARAMETER = 1024
@@ -210,3 +213,20 @@ def template_call(wa_id: str, name: str, language_code: str, parameters: list[st
         values = [{"type": "text", "text": clean_parameter(p)} for p in parameters]
         template["components"] = [{"type": "body", "parameters": values}]
     return _message(wa_id, "template", template)
+
+
+def document_call(
+    wa_id: str, filename: str, content: bytes, caption: str, mime_type: str = "text/calendar"
+) -> ApiCall:
+    """A document to send: the outbox keeps the file as base64 (its payload is JSON), and the
+    messenger uploads it to Meta, then sends it by the media id Meta gives back
+    (bot/channels/whatsapp/graph_api.py)."""
+    document = {
+        "filename": filename,
+        "mime_type": mime_type,
+        "content_base64": base64.b64encode(content).decode("ascii"),
+    }
+    payload: dict[str, Any] = {"messaging_product": "whatsapp", "to": wa_id, "document": document}
+    if caption:
+        payload["caption"] = split_text(caption, MAX_CAPTION)[0]
+    return ApiCall("sendDocument", payload, chat_id=int(wa_id))
