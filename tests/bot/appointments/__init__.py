@@ -1,0 +1,1 @@
+"""Information sessions and appointments: sessions, bookings, reminders, their files."""
