@@ -20,7 +20,15 @@ Stages, in this order:
 6. ``lead``: a lead exists for the conversation.
 7. ``contacted``: the lead's status is, or once was, ``contacted``, ``appointment`` or
    ``enrolled`` (its current status and every status of its history count).
-8. ``enrolled``: the lead's status is, or once was, ``enrolled``.
+8. ``booked``: the lead has, or had, a booking of a session (cancelled, attended and missed
+   ones count: the person booked).
+9. ``attended``: one of the lead's bookings is marked attended (a booking corrected from
+   attended to missed no longer counts).
+10. ``enrolled``: the lead's status is, or once was, ``enrolled``.
+
+A booking sets the lead's status to ``appointment``, so a person who books counts as
+contacted even if no counsellor called them yet; and someone enrolled without a booking (a
+counsellor's appointment by phone) counts as booked and attended, by the rule below.
 
 The one rule: a conversation's *furthest stage* is the last stage, in the order above, for
 which it shows a sign; it counts in that stage and in every stage before it. So the funnel
@@ -50,9 +58,10 @@ from typing import Any, Literal
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, Text, select, type_coerce
 
+from bot.appointments.bookings import ATTENDED
 from bot.clock import PARIS
 from bot.storage.database import Transaction
-from bot.storage.models import Conversation, Lead, LeadStatusChange
+from bot.storage.models import AppointmentBooking, Conversation, Lead, LeadStatusChange
 from flows.flow import Flow
 from flows.state import ConversationState
 
@@ -60,7 +69,16 @@ CONTACTED_STATUSES = frozenset({"contacted", "appointment", "enrolled"})
 ENROLLED_STATUSES = frozenset({"enrolled"})
 CONSENT_FIELD = "consent"
 StageKind = Literal[
-    "started", "consent", "question", "orientation", "contact", "lead", "contacted", "enrolled"
+    "started",
+    "consent",
+    "question",
+    "orientation",
+    "contact",
+    "lead",
+    "contacted",
+    "booked",
+    "attended",
+    "enrolled",
 ]
 
 
@@ -124,10 +142,13 @@ class ConversationFacts:
 
 @dataclass(frozen=True)
 class LeadFacts:
-    """A lead's conversation, and every status it has had (current one included)."""
+    """A lead's conversation, every status it has had (current one included), and whether it
+    has or had a booking, and attended one."""
 
     conversation_id: str
     statuses: frozenset[str] = field(default_factory=frozenset)
+    booked: bool = False
+    attended: bool = False
 
 
 @dataclass(frozen=True)
@@ -189,7 +210,7 @@ def _plan(flow: Flow) -> _Plan:
     stages = [StageDefinition("started"), StageDefinition("consent")]
     stages += [StageDefinition("question", step) for step in questions]
     stages += [StageDefinition(kind) for kind in ("orientation", "contact", "lead")]
-    stages += [StageDefinition("contacted"), StageDefinition("enrolled")]
+    stages += [StageDefinition(kind) for kind in ("contacted", "booked", "attended", "enrolled")]
     index = {s.key: i for i, s in enumerate(stages)}
     askers = Counter(s.field for s in flow.steps.values() if s.input != "none" and s.field)
     own_fields = {}
@@ -230,6 +251,10 @@ def _furthest(plan: _Plan, state: ConversationState | None, lead: LeadFacts | No
     if lead is not None:
         if lead.statuses & ENROLLED_STATUSES:
             return at["enrolled"]
+        if lead.attended:
+            return at["attended"]
+        if lead.booked:
+            return at["booked"]
         if lead.statuses & CONTACTED_STATUSES:
             return at["contacted"]
         return at["lead"]
@@ -302,7 +327,8 @@ def _percent(part: int, whole: int | None) -> float | None:
 async def load_facts(
     tx: Transaction, filters: FunnelFilters
 ) -> tuple[list[ConversationFacts], list[LeadFacts]]:
-    """The filtered conversations, and the leads of those conversations with their statuses."""
+    """The filtered conversations, and the leads of those conversations with their statuses
+    and bookings."""
     chosen = filters.conditions()
     # The state as its stored text: pydantic reads the JSON itself, and a state no longer
     # readable still counts as a conversation that started (ConversationFacts.read).
@@ -320,14 +346,24 @@ async def load_facts(
         .join(Conversation, Conversation.id == Lead.conversation_id)
         .where(*chosen)
     )
+    booking_rows = await tx.all(
+        select(AppointmentBooking.lead_id, AppointmentBooking.status)
+        .join(Lead, Lead.id == AppointmentBooking.lead_id)
+        .join(Conversation, Conversation.id == Lead.conversation_id)
+        .where(*chosen)
+    )
     history: dict[str, set[str]] = {}
     for lead_id, previous, status in change_rows:
         seen = history.setdefault(lead_id, set())
         seen.update(s for s in (previous, status) if s)
+    booked = {lead_id for lead_id, _ in booking_rows}
+    attended = {lead_id for lead_id, status in booking_rows if status == ATTENDED}
     leads = [
         LeadFacts(
             conversation_id=conversation_id,
             statuses=frozenset({status, *history.get(lead_id, set())}),
+            booked=lead_id in booked,
+            attended=lead_id in attended,
         )
         for lead_id, conversation_id, status in lead_rows
         # Joined on it: never None.

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.appointments.bookings import bookings_of_lead
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
@@ -20,10 +21,12 @@ from bot.funnel import (
     referrer_codes,
     stage_definitions,
 )
+from bot.leads.store import lead_of_conversation
 from flows.flow import Flow
 from flows.state import ConversationState
 from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
 from tests.auxil.personas import SAMIR_IN_PANTIN
+from tests.auxil.sessions import open_session
 from tests.auxil.webhook_receiver import register_referrer
 
 PROFILE = SAMIR_IN_PANTIN
@@ -44,6 +47,8 @@ STAGE_KEYS = [
     "contact",
     "lead",
     "contacted",
+    "booked",
+    "attended",
     "enrolled",
 ]
 
@@ -113,8 +118,8 @@ async def test_the_figures_of_known_conversations(service: ConversationService) 
     everyone = await figures(service, FunnelFilters())
     # started, consent, asker, age, child_age, postal_code, situation, france_travail,
     # diploma, allowances, life_situations, interests, orientation, contact, lead,
-    # contacted, enrolled
-    assert counts(everyone) == expected(9, 8, 8, 8, 7, 6, 5, 5, 5, 5, 5, 5, 5, 4, 3, 2, 1)
+    # contacted, booked, attended, enrolled (nobody booked: the enrolled person counts)
+    assert counts(everyone) == expected(9, 8, 8, 8, 7, 6, 5, 5, 5, 5, 5, 5, 5, 4, 3, 2, 1, 1, 1)
     by_key = {s.key: s for s in everyone}
     assert by_key["started"].share == 100.0
     assert by_key["started"].dropped is None
@@ -123,19 +128,21 @@ async def test_the_figures_of_known_conversations(service: ConversationService) 
     assert by_key["lead"].share == pytest.approx(300 / 9)
     assert by_key["contacted"].dropped == 1
     assert by_key["contacted"].dropped_share == pytest.approx(100 / 3)
-    assert by_key["enrolled"].dropped_share == 50.0
+    # Nobody booked: the enrolled person counts as booked and attended (the furthest stage).
+    assert by_key["booked"].dropped_share == 50.0
+    assert (by_key["attended"].dropped, by_key["enrolled"].dropped) == (0, 0)
 
     poissy = await figures(service, FunnelFilters(referrer="ML_POISSY"))
-    assert counts(poissy) == expected(5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0)
+    assert counts(poissy) == expected(5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0, 0, 0)
 
     english = await figures(service, FunnelFilters(language="en"))
-    assert counts(english) == expected(4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1)
+    assert counts(english) == expected(4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1)
 
     salon_en = await figures(service, FunnelFilters(referrer="SALON", language="en"))
-    assert counts(salon_en) == expected(3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1)
+    assert counts(salon_en) == expected(3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1)
 
     nobody = await figures(service, FunnelFilters(referrer="NOBODY"))
-    assert counts(nobody) == expected(*[0] * 17)
+    assert counts(nobody) == expected(*[0] * 19)
     assert all(s.share is None for s in nobody)
 
 
@@ -144,12 +151,12 @@ async def test_the_period_is_of_days_in_paris(service: ConversationService) -> N
     day = date(2024, 3, 10)
 
     that_day = await figures(service, FunnelFilters(date_from=day, date_to=day))
-    assert counts(that_day) == expected(2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+    assert counts(that_day) == expected(2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
     # 23:30 UTC on 9 March is already 10 March in Paris.
     day_before = await figures(service, FunnelFilters(date_to=date(2024, 3, 9)))
     assert counts(day_before)["started"] == 0
     since = await figures(service, FunnelFilters(date_from=date(2024, 3, 11)))
-    assert counts(since) == expected(7, 7, 7, 7, 6, 5, 4, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0)
+    assert counts(since) == expected(7, 7, 7, 7, 6, 5, 4, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0, 0, 0)
     until_today = await figures(service, FunnelFilters(date_to=utcnow().date()))
     assert counts(until_today)["started"] == 9
 
@@ -228,10 +235,17 @@ def test_a_conversation_counts_up_to_its_furthest_stage(flow: Flow) -> None:
         state(),
         state(),
         state(),
+        state(),
+        state(),
+        state(),
         leads=(
             LeadFacts("11", frozenset({"new"})),
             LeadFacts("12", frozenset({"unreachable", "new", "appointment"})),
-            LeadFacts("13", frozenset({"new", "enrolled", "withdrawn"})),
+            # Booked, whatever became of the booking; attended, then enrolled.
+            LeadFacts("13", frozenset({"new", "appointment"}), booked=True),
+            LeadFacts("14", frozenset({"new", "appointment"}), booked=True, attended=True),
+            LeadFacts("15", frozenset({"new", "enrolled", "withdrawn"})),
+            LeadFacts("16", frozenset({"appointment", "enrolled"}), booked=True, attended=True),
         ),
     ) == [
         "started",
@@ -247,6 +261,9 @@ def test_a_conversation_counts_up_to_its_furthest_stage(flow: Flow) -> None:
         "contact",
         "lead",
         "contacted",
+        "booked",
+        "attended",
+        "enrolled",
         "enrolled",
     ]
 
@@ -255,7 +272,75 @@ def test_unreadable_states_and_foreign_leads(flow: Flow) -> None:
     broken = ConversationFacts.from_row({"id": "x", "state": '{"answers": 3}'})
     assert broken.state is None
     stages = funnel(flow, [broken], [LeadFacts("elsewhere", frozenset({"enrolled"}))])
-    assert counts(stages) == expected(1, *[0] * 16)
+    assert counts(stages) == expected(1, *[0] * 18)
     assert stages[1].dropped == 1
     assert stages[1].dropped_share == 100.0
     assert stages[2].dropped_share is None
+
+
+# --- bookings, on sessions booked in the conversation ---------------------------------------
+
+TAIL = ("lead", "contacted", "booked", "attended", "enrolled")
+
+
+def tail(stages: list[Stage]) -> tuple[int, ...]:
+    """The counts from the lead to the enrolment."""
+    found = counts(stages)
+    return tuple(found[key] for key in TAIL)
+
+
+async def booking_of(service: ConversationService, conversation_id: str) -> str:
+    """The id of the booking the conversation's lead made."""
+    async with service.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, conversation_id)
+        assert lead is not None
+        [booking] = await bookings_of_lead(tx, lead.id)
+    return booking.id
+
+
+async def test_bookings_and_attendance_count_per_referrer_language_and_period(
+    service: ConversationService,
+) -> None:
+    async with service.database.transaction() as tx:
+        await register_referrer(tx, "ML_POISSY", "Mission locale de Poissy")
+        await register_referrer(tx, "SALON", "Salon emploi de Poissy")
+    appointments = service.appointments
+    await open_session(appointments)
+    # Everyone goes to the end; all but the first book the session offered to them.
+    none_suits = {"session": {"choice": "none"}}
+    ids = {
+        "declined": await converse(service, "declined", referrer="ML_POISSY", answers=none_suits),
+        "booked": await converse(service, "booked", referrer="ML_POISSY"),
+        "cancelled": await converse(service, "cancelled", referrer="ML_POISSY", language="en"),
+        "corrected": await converse(service, "corrected", referrer="SALON"),
+        "attended": await converse(service, "attended", referrer="SALON", language="en"),
+        "enrolled": await converse(service, "enrolled", referrer="SALON"),
+    }
+    booking = {name: await booking_of(service, ids[name]) for name in ids if name != "declined"}
+    await appointments.cancel_booking(booking["cancelled"], by="person")
+    # Marked present by mistake, then absent: the booking counts, the attendance does not.
+    await appointments.mark_attendance(booking["corrected"], True, by="c@poles.example")
+    await appointments.mark_attendance(booking["corrected"], False, by="c@poles.example")
+    await appointments.mark_attendance(booking["attended"], True, by="c@poles.example")
+    await appointments.mark_attendance(booking["enrolled"], True, by="c@poles.example")
+    await change_statuses(service, ids["enrolled"], "enrolled")
+    await move_to(service, ids["enrolled"], EARLY)
+
+    # lead, contacted, booked, attended, enrolled
+    assert tail(await figures(service, FunnelFilters())) == (6, 5, 5, 2, 1)
+    everyone = {s.key: s for s in await figures(service, FunnelFilters())}
+    assert everyone["booked"].share == pytest.approx(500 / 6)
+    assert everyone["attended"].dropped == 3
+    assert everyone["attended"].dropped_share == 60.0
+    assert everyone["enrolled"].dropped_share == 50.0
+    assert tail(await figures(service, FunnelFilters(referrer="ML_POISSY"))) == (3, 2, 2, 0, 0)
+    assert tail(await figures(service, FunnelFilters(referrer="SALON"))) == (3, 3, 3, 2, 1)
+    assert tail(await figures(service, FunnelFilters(language="en"))) == (2, 2, 2, 1, 0)
+    salon_en = FunnelFilters(referrer="SALON", language="en")
+    assert tail(await figures(service, salon_en)) == (1, 1, 1, 1, 0)
+    day = date(2024, 3, 10)
+    assert tail(await figures(service, FunnelFilters(date_from=day, date_to=day))) == (
+        1, 1, 1, 1, 1,
+    )  # fmt: skip
+    since = FunnelFilters(date_from=date(2024, 3, 11))
+    assert tail(await figures(service, since)) == (5, 4, 4, 1, 0)

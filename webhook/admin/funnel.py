@@ -86,6 +86,8 @@ def stage_label(stage: Stage, flow: Flow, language: Language) -> str:
         "contact": gettext("Coordonnées données", language),
         "lead": gettext("Contact enregistré", language),
         "contacted": gettext("Contactés par un conseiller", language),
+        "booked": gettext("Rendez-vous réservés", language),
+        "attended": gettext("Venus au rendez-vous", language),
         "enrolled": gettext("Inscrits", language),
     }
     return labels[stage.kind]

@@ -7,11 +7,14 @@ import re
 import httpx
 from fastapi import FastAPI
 
+from bot.appointments.bookings import bookings_of_lead
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
 from bot.funnel import Stage
+from bot.leads.store import lead_of_conversation
 from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
+from tests.auxil.sessions import open_session
 from tests.auxil.webhook_receiver import register_referrer
 from webhook.admin.funnel import number, percent, stage_label
 
@@ -84,6 +87,35 @@ async def test_counsellors_see_every_conversation_counted(
     assert "<script" not in page.text
     assert "style=" not in page.text
     assert "script-src" not in page.headers["content-security-policy"]
+
+
+async def test_bookings_and_attendance_have_their_rows(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await people(admin_app)
+    service: ConversationService = admin_app.state.conversations
+    await open_session(service.appointments)
+    # Two more people book the session their conversation offers; one is marked present.
+    await converse(service, "booked", referrer="ML_POISSY")
+    present = await converse(service, "present", referrer="SALON", language="en")
+    async with admin_app.state.database.transaction() as tx:
+        lead = await lead_of_conversation(tx, present)
+        assert lead is not None
+        [booking] = await bookings_of_lead(tx, lead.id)
+    await service.appointments.mark_attendance(booking.id, True, by="c@poles.example")
+    await signed_in(http, account, "counsellor")
+
+    page = await http.get("/admin/funnel")
+    found = counts(page)
+    # The enrolled person of people() booked nothing: enrolled, they count in both stages.
+    stages = ("lead", "contacted", "booked", "attended", "enrolled")
+    assert tuple(found[key] for key in stages) == ("4", "3", "3", "2", "1")
+    assert '<th scope="row">Rendez-vous réservés</th>' in page.text
+    assert "<title>Venus au rendez-vous : 2 (28,6\u00a0%)</title>" in page.text
+    poissy = counts(await http.get("/admin/funnel?referrer=ML_POISSY"))
+    assert tuple(poissy[key] for key in stages) == ("2", "1", "1", "0", "0")
+    english = counts(await http.get("/admin/funnel?language=en"))
+    assert tuple(english[key] for key in stages) == ("2", "2", "2", "2", "1")
 
 
 async def test_filters_apply_and_bad_values_are_ignored(
