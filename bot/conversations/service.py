@@ -163,6 +163,8 @@ class ConversationService:
             )
             if received.command == "my_data":
                 turn.messages.insert(0, Say("data.nothing"))
+            if received.command == "appointment":
+                turn.messages.insert(0, Say("booking.unknown"))
             row = ConversationRow(
                 id=new_id(),
                 channel=channel,
