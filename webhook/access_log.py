@@ -14,6 +14,8 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
+# Paths that carry a secret (an appointment link's token): only their prefix is logged.
+SECRET_PATHS = ("/rdv/",)
 
 
 class AccessLog:
@@ -46,8 +48,15 @@ class AccessLog:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": _loggable(scope["path"]),
                     "status": status,
                     "duration_ms": round((self.clock() - started) * 1000, 1),
                 },
             )
+
+
+def _loggable(path: str) -> str:
+    for prefix in SECRET_PATHS:
+        if path.startswith(prefix):
+            return prefix + "…"
+    return path

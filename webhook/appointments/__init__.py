@@ -1,0 +1,1 @@
+"""The page a booking's signed link opens (from an SMS reminder): confirm or cancel it."""
