@@ -1,11 +1,13 @@
 """Partners' referral codes: registering them, and what each brought (conversations,
-completions, leads and enrolments).
+completions, leads, people who booked a session and who came to it, and enrolments).
 
 Codes come from three places: the registered ``referrers``, and the codes conversations and
 leads carry. A code that is not registered is stored as ``unknown`` (anyone can invent codes;
 one row counts them all), and codes kept before that rule are counted in the same row.
 Conversations are purged after the retention period, leads are not: the first two counts cover
-the recent conversations, the last two every lead still held.
+the recent conversations, the others every lead still held (bookings are kept, and erased,
+with their lead). Bookings and attendance count people, not bookings: someone who changed
+their date twice booked once.
 """
 
 from __future__ import annotations
@@ -25,9 +27,10 @@ from sqlalchemy import (
     select,
 )
 
+from bot.appointments.bookings import ATTENDED
 from bot.partners.codes import is_referral_code
 from bot.storage.database import DuplicateKey, Transaction
-from bot.storage.models import Conversation, Lead, LeadStatusChange
+from bot.storage.models import AppointmentBooking, Conversation, Lead, LeadStatusChange
 from bot.storage.models import Referrer as ReferrerRow
 
 # The one code that stands for every code not registered (see bot/conversations/service.py).
@@ -60,6 +63,9 @@ class ReferrerStats:
     conversations: int = 0
     completions: int = 0
     leads: int = 0
+    # Leads that have or had a booking, and leads marked present at one.
+    bookings: int = 0
+    attendances: int = 0
     enrolments: int = 0
 
 
@@ -78,10 +84,17 @@ _CONVERSATIONS = select(
 _ONCE_ENROLLED = exists().where(
     LeadStatusChange.lead_id == Lead.id, LeadStatusChange.status == "enrolled"
 )
+# Booked, whatever became of the booking since; present at a session.
+_BOOKED = exists().where(AppointmentBooking.lead_id == Lead.id)
+_ATTENDED = exists().where(
+    AppointmentBooking.lead_id == Lead.id, AppointmentBooking.status == ATTENDED
+)
 _LEADS = select(
     Lead.referrer_code,
     func.count(),
     _count_where(or_(Lead.status == "enrolled", _ONCE_ENROLLED)),
+    _count_where(_BOOKED),
+    _count_where(_ATTENDED),
 ).group_by(Lead.referrer_code)
 
 
@@ -134,8 +147,14 @@ async def referrer_stats(tx: Transaction) -> list[ReferrerStats]:
 
     for code, conversations, completions in await tx.all(_CONVERSATIONS):
         add(code, conversations=int(conversations), completions=int(completions or 0))
-    for code, leads, enrolments in await tx.all(_LEADS):
-        add(code, leads=int(leads), enrolments=int(enrolments or 0))
+    for code, leads, enrolments, booked, attended in await tx.all(_LEADS):
+        add(
+            code,
+            leads=int(leads),
+            enrolments=int(enrolments or 0),
+            bookings=int(booked or 0),
+            attendances=int(attended or 0),
+        )
     stats = [
         ReferrerStats(code, registered.get(code) if code is not None else None, **numbers)
         for code, numbers in counts.items()

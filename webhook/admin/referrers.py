@@ -22,7 +22,7 @@ from webhook.admin.common import STAFF, AdminRefused, allow, database_of, render
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Staff = Annotated[Viewer, Depends(allow(*STAFF))]
 
-COUNTS = ("conversations", "completions", "leads", "enrolments")
+COUNTS = ("conversations", "completions", "leads", "bookings", "attendances", "enrolments")
 # A module is 10 units in the SVG, which scales with its viewBox; 20 pixels in the PNG, about
 # 700 pixels across: sharp on a printed A4 page.
 SVG_SCALE = 10

@@ -7,6 +7,7 @@ import io
 import re
 import struct
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,9 +17,16 @@ import segno
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from bot.appointments.bookings import bookings_of_lead
 from bot.channels.web.sessions import external_id_of
 from bot.clock import utcnow
+from bot.conversations.repository import find
+from bot.conversations.service import ConversationService
+from bot.leads.store import lead_of_conversation
+from flows.messages import Input
 from tests.auxil.admin_browser import PROFILE, Account, sign_in
+from tests.auxil.funnel_data import converse
+from tests.auxil.sessions import open_session
 from tests.auxil.web_chat import drive, lead_of_session, send, token_of
 
 TELEGRAM_LINK = "https://t.me/AiguillageBot?start=ML_POISSY"
@@ -73,7 +81,7 @@ async def set_status(app: FastAPI, lead_id: str, status: str) -> None:
 
 
 def row_of(page: str, code: str) -> list[str]:
-    """The cells of a code's row, as text: partner, links, the four counts, printables."""
+    """The cells of a code's row, as text: partner, links, the six counts, printables."""
     for row in re.findall(r"<tr>(.*?)</tr>", page, re.S):
         if f"<code>{code}</code>" in row:
             cells = re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)
@@ -103,7 +111,8 @@ def qr_files(*channels: str) -> list[str]:
 
 
 def counts(page: str, code: str) -> list[int]:
-    return [int(cell) for cell in row_of(page, code)[2:6]]
+    """Conversations, completions, leads, bookings, attendances, enrolments."""
+    return [int(cell) for cell in row_of(page, code)[2:8]]
 
 
 async def staff(http: httpx.AsyncClient, account: Account, role: str = "counsellor") -> None:
@@ -149,13 +158,13 @@ async def test_each_code_shows_what_it_brought_and_its_links(
 
     page = await http.get("/admin/referrers")
     assert page.status_code == 200
-    # Conversations, completions, leads, enrolments.
-    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 1]
-    assert counts(page.text, "SALON") == [1, 0, 0, 0]
-    assert counts(page.text, "QUIET") == [0, 0, 0, 0]
+    # Conversations, completions, leads, bookings, attendances, enrolments.
+    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 0, 0, 1]
+    assert counts(page.text, "SALON") == [1, 0, 0, 0, 0, 0]
+    assert counts(page.text, "QUIET") == [0, 0, 0, 0, 0, 0]
     # Codes nobody registered are one row: invented codes cannot fill the page.
     assert "FLYER_X" not in page.text
-    assert counts(page.text, "unknown") == [3, 0, 0, 0]
+    assert counts(page.text, "unknown") == [3, 0, 0, 0, 0, 0]
     poissy = row_of(page.text, "ML_POISSY")
     assert poissy[0] == "Mission locale de Poissy ML_POISSY"
     assert TELEGRAM_LINK in poissy[1]
@@ -177,12 +186,61 @@ async def test_each_code_shows_what_it_brought_and_its_links(
     # Totals include what came without a code.
     total = re.search(r"<tfoot>(.*?)</tfoot>", page.text, re.S)
     assert total is not None
-    assert re.findall(r"<td>(\d+)</td>", total.group(1)) == ["9", "3", "2", "1"]
+    assert re.findall(r"<td>(\d+)</td>", total.group(1)) == ["9", "3", "2", "0", "0", "1"]
 
     # A lead that was enrolled and moved on still counts as an enrolment.
     await set_status(admin_app, enrolled, "withdrawn")
     page = await http.get("/admin/referrers")
-    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 1]
+    assert counts(page.text, "ML_POISSY") == [4, 3, 2, 0, 0, 1]
+
+
+async def test_each_code_shows_how_many_of_its_people_booked_and_came(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await counsellor_with_poissy(admin_app, http, account)
+    await register(admin_app, "SALON", "Salon emploi de Poissy")
+    conversations: ConversationService = admin_app.state.conversations
+    appointments = conversations.appointments
+    first = await open_session(appointments)
+    later = await open_session(appointments, starts_at=first.starts_at + timedelta(days=7))
+    # Four people of the Mission locale finish; three book the date offered first.
+    people = ("changed", "present", "cancelled")
+    for person in people:
+        await converse(conversations, person, referrer="ML_POISSY")
+    none_suits = {"session": {"choice": "none"}}
+    await converse(conversations, "declined", referrer="ML_POISSY", answers=none_suits)
+    await converse(conversations, "absent", referrer="SALON")
+    booking = {person: await booking_of(admin_app, person) for person in (*people, "absent")}
+    # Another date, picked from a reminder: still one person who booked.
+    web = {"channel": "web", "external_id": "changed"}
+    change = Input(command="appointment", payload=f"change:{booking['changed']}")
+    await conversations.handle(**web, received=change)
+    await conversations.handle(**web, received=Input(choice=later.id))
+    assert await booking_of(admin_app, "changed") != booking["changed"]
+    await appointments.mark_attendance(booking["present"], True, by="x@poles.example")
+    await appointments.cancel_booking(booking["cancelled"], by="person")
+    await appointments.mark_attendance(booking["absent"], False, by="x@poles.example")
+
+    page = await http.get("/admin/referrers")
+    assert page.status_code == 200
+    assert counts(page.text, "ML_POISSY") == [4, 4, 4, 3, 1, 0]
+    assert counts(page.text, "SALON") == [1, 1, 1, 1, 0, 0]
+    assert '<th scope="col">Rendez-vous réservés</th>' in page.text
+    assert '<th scope="col">Venus au rendez-vous</th>' in page.text
+    total = re.search(r"<tfoot>(.*?)</tfoot>", page.text, re.S)
+    assert total is not None
+    assert re.findall(r"<td>(\d+)</td>", total.group(1)) == ["5", "5", "5", "4", "1", "0"]
+
+
+async def booking_of(app: FastAPI, person: str) -> str:
+    """The booking made in a person's web chat conversation (the last one, if several)."""
+    async with app.state.database.transaction() as tx:
+        conversation = await find(tx, channel="web", external_id=person)
+        assert conversation is not None
+        lead = await lead_of_conversation(tx, conversation.id)
+        assert lead is not None
+        found = await bookings_of_lead(tx, lead.id)
+    return found[-1].id
 
 
 async def test_the_page_works_in_english_and_without_any_code(
