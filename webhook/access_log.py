@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 logger = logging.getLogger(__name__)
 # Paths that carry a secret (an appointment link's token): only their prefix is logged.
-SECRET_PATHS = ("/rdv/",)
+SECRET_PATHS = ("/rdv/", "/api/chat/calendar/")
 
 
 class AccessLog:

@@ -19,7 +19,7 @@ from bot.storage.database import open_database
 from webhook import privacy, web
 from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
-from webhook.api import chat, orient
+from webhook.api import calendar, chat, orient
 from webhook.api_docs import mount_api_docs
 from webhook.appointments.page import mount_appointment_links
 from webhook.body_limit import BodyLimit
@@ -108,6 +108,7 @@ def create_app(
     app.state.chat_limits = ChatLimits.from_settings(settings)
     app.include_router(orient.router)
     app.include_router(chat.router)
+    app.include_router(calendar.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
     web.mount_static(app)

@@ -179,7 +179,32 @@
     log.scrollTop = log.scrollHeight;
   }
 
-  function bubble(from, text) {
+  // A link the service attaches to a message ({url, label}: a booking's calendar file), or null.
+  // Only an http(s) address, the site's own included: never a script's.
+  function attachedLink(value) {
+    if (value === null || typeof value !== "object") return null;
+    if (typeof value.url !== "string" || typeof value.label !== "string" || !value.label) return null;
+    try {
+      const url = new URL(value.url, window.location.href);
+      if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+      return { url: url.href, label: value.label };
+    } catch {
+      return null;
+    }
+  }
+
+  function linkButton(link) {
+    // A calendar file's link says so in its name: on a phone, the person knows a file comes.
+    const calendar = new URL(link.url).pathname.endsWith(".ics") && !link.label.includes(".ics");
+    const label = calendar ? `${link.label} (.ics)` : link.label;
+    const anchor = element("a", { href: link.url, class: "message-link", "data-testid": "message-link" }, label);
+    if (calendar) anchor.setAttribute("type", "text/calendar");
+    const line = element("p", { class: "message-link-line" });
+    line.append(anchor);
+    return line;
+  }
+
+  function bubble(from, text, link = null) {
     const node = element("div", {
       class: `bubble ${from}`,
       "data-testid": from === "bot" ? "bot-message" : "user-message",
@@ -188,6 +213,8 @@
     node.append(element("span", { class: "sr-only" }, `${from === "bot" ? t.bot_said : t.you_said} `));
     // Only the service's texts get links: what the person typed is shown exactly as typed.
     node.append(from === "bot" ? linkified(text) : document.createTextNode(text));
+    const attached = from === "bot" ? attachedLink(link) : null;
+    if (attached) node.append(linkButton(attached));
     log.append(node);
     scrollToEnd();
     return node;
@@ -322,7 +349,7 @@
 
   function renderAll() {
     log.replaceChildren();
-    for (const entry of state.transcript) bubble(entry.from, entry.text);
+    for (const entry of state.transcript) bubble(entry.from, entry.text, entry.link ?? null);
     renderQuestion();
   }
 
@@ -399,8 +426,10 @@
     let first = null;
     for (const message of data.messages) {
       if (typeof message?.text === "string" && message.text !== "") {
-        state.transcript.push({ from: "bot", text: message.text });
-        const node = bubble("bot", message.text);
+        // A link (a booking's calendar file) stays with its message after a reload.
+        const link = attachedLink(message.link);
+        state.transcript.push(link ? { from: "bot", text: message.text, link } : { from: "bot", text: message.text });
+        const node = bubble("bot", message.text, link);
         first ??= node;
       }
       if (isQuestion(message?.question)) question = message.question;

@@ -1,0 +1,1 @@
+"""The web chat's JSON APIs beside /api/chat."""
