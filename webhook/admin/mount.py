@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
-from webhook.admin import data, deliveries, funnel, leads, referrers, sign_in
+from webhook.admin import data, deliveries, funnel, leads, referrers, sessions, sign_in
 from webhook.admin.common import (
     AdminRedirect,
     AdminRefused,
@@ -17,6 +17,7 @@ from webhook.admin.common import (
 ROUTERS = [
     sign_in.router,
     leads.router,
+    sessions.router,
     referrers.router,
     funnel.router,
     deliveries.router,

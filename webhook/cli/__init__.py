@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bot": ("bot_polling", "run the Telegram bot by polling (development)"),
     "referrers": ("referrers", "partners' referral codes"),
     "leads": ("leads", "people to contact, and their follow-up"),
+    "sessions": ("sessions", "information sessions and appointment slots"),
     "endpoints": ("endpoints", "receivers of signed lead webhooks"),
     "deliveries": ("deliveries", "lead webhook deliveries"),
     "purge": ("purge", "erase data older than its retention now"),

@@ -35,6 +35,11 @@ COUNSELLOR_ROUTES = PARTNER_ROUTES | {
     "/admin/referrers/{code}/qr.png",
     "/admin/referrers/{code}/poster",
     "/admin/funnel",
+    "/admin/sessions",
+    "/admin/sessions/{session_id}",
+    "/admin/sessions/{session_id}/cancel",
+    "/admin/sessions/{session_id}/move",
+    "/admin/sessions/{session_id}/bookings/{booking_id}/attendance",
 }
 PUBLIC = {"/admin/login"}
 
