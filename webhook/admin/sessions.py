@@ -8,29 +8,24 @@ tells the booked people on their channel; each is written to the audit log after
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from starlette.datastructures import FormData
 
 from bot.appointments import bookings
-from bot.appointments.paris_time import NoSuchTime, paris_moment
 from bot.appointments.queries import booked_people, session_within, sessions_page
 from bot.appointments.service import Appointments
 from bot.appointments.sessions import (
     MAX_CAPACITY,
     MAX_DURATION_MINUTES,
-    NewSession,
     SessionProblem,
     SessionRecord,
 )
 from bot.conversations.service import ConversationService
 from bot.settings import Settings
 from flows.catalogue import PROGRAMME_IDS, default_catalogue
-from flows.i18n import N_, Language, gettext, text
+from flows.i18n import N_, Language, text
 from webhook.admin.auth import Viewer, audit, clock_of
 from webhook.admin.common import (
     STAFF,
@@ -42,41 +37,29 @@ from webhook.admin.common import (
     render,
     see_other,
 )
+from webhook.admin.session_form import (
+    SessionForm,
+    add_problem,
+    field_error,
+    form_text,
+    read_session_form,
+    read_start,
+)
 
 router = APIRouter(prefix="/admin", include_in_schema=False)
 Staff = Annotated[Viewer, Depends(allow(*STAFF))]
 
 UNKNOWN = N_("Cette séance n'existe pas.")
-# What a wrong field of the form says, next to the field (each names it).
-FIELD_ERRORS = {
-    "programme": N_("Programmes : cochez-en au moins un."),
-    "site": N_("Site : choisissez l'un de vos sites."),
-    "date": N_("Date : une date au format jj/mm/aaaa."),
-    "time": N_("Heure : une heure au format hh:mm."),
-    "start": N_("Date et heure : la séance doit être à venir."),
-    "skipped": N_("Heure : cette heure n'existe pas à Paris ce jour-là (passage à l'heure d'été)."),
-    "capacity": N_("Places : un nombre entier de 1 à %(max)s."),
-    "duration": N_("Durée : un nombre de minutes de 5 à %(max)s."),
-    "place": N_("Lieu : une adresse (300 caractères au plus) ou un lien de visio."),
-    "video": N_("Lien de visio : une adresse https:// de 500 caractères au plus."),
-}
-# Which input each of the service's problems (``field: why``) is shown beside.
-PROBLEM_INPUTS = {
-    "programme": "programme",
-    "site": "site",
-    "start": "date",
-    "capacity": "capacity",
-    "duration": "duration",
-    "place": "place",
-    "video": "video",
-}
 # What a change says once done (?done=key): keys only, so that no link puts words on a page.
 DONE = {
     "opened": N_("Séance ouverte : elle est proposée dans les conversations."),
     "moved": N_("Séance déplacée."),
     "cancelled": N_("Séance annulée."),
     "attended": N_("Présence enregistrée."),
-    "missed": N_("Absence enregistrée : un message propose une autre date à la personne."),
+    "missed": N_(
+        "Absence enregistrée : la personne reçoit un message qui lui propose une autre date"
+        " (si elle est joignable sur sa messagerie ou par SMS)."
+    ),
 }
 BOOKING_STATUSES = {
     bookings.BOOKED: N_("Inscrit"),
@@ -85,15 +68,6 @@ BOOKING_STATUSES = {
     bookings.MISSED: N_("Absent"),
 }
 MARKABLE = (bookings.BOOKED, bookings.ATTENDED, bookings.MISSED)
-
-
-@dataclass
-class SessionForm:
-    """The form as posted, kept to show it again, and what is wrong in it by input."""
-
-    values: dict[str, str] = field(default_factory=dict)
-    programmes: list[str] = field(default_factory=list)
-    errors: dict[str, str] = field(default_factory=dict)
 
 
 def _appointments(request: Request) -> Appointments:
@@ -113,96 +87,6 @@ def _site_choices(viewer: Viewer) -> list[tuple[str, str]]:
         for site in default_catalogue().sites
         if allowed is None or site.id in allowed
     ]
-
-
-def _error(key: str, language: Language) -> str:
-    message = gettext(FIELD_ERRORS[key], language)
-    if key == "capacity":
-        return message % {"max": MAX_CAPACITY}
-    if key == "duration":
-        return message % {"max": MAX_DURATION_MINUTES}
-    return message
-
-
-def _text(form: FormData, name: str, limit: int = 600) -> str:
-    value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
-
-
-def read_start(
-    day_text: str, time_text: str, errors: dict[str, str], language: Language
-) -> datetime | None:
-    """A date and a time of the form (Paris time) as a moment; errors named by input."""
-    day: date | None = None
-    at: time | None = None
-    try:
-        day = date.fromisoformat(day_text)
-    except ValueError:
-        errors["date"] = _error("date", language)
-    try:
-        at = time.fromisoformat(time_text) if len(time_text) == 5 else None
-    except ValueError:
-        at = None
-    if at is None:
-        errors["time"] = _error("time", language)
-    if day is None or at is None:
-        return None
-    try:
-        return paris_moment(day, at)
-    except NoSuchTime:
-        errors["time"] = _error("skipped", language)
-        return None
-
-
-def _number(form: SessionForm, name: str, language: Language) -> int:
-    try:
-        return int(form.values[name])
-    except ValueError:
-        form.errors[name] = _error(name, language)
-        return 0
-
-
-def read_session_form(
-    posted: FormData, viewer: Viewer, language: Language, now: datetime
-) -> tuple[SessionForm, NewSession | None]:
-    """The posted form, and the session it describes when nothing is wrong in it."""
-    form = SessionForm(
-        values={
-            name: _text(posted, name)
-            for name in ("site", "date", "time", "duration", "capacity", "place", "video")
-        },
-        programmes=[p for p in posted.getlist("programme") if isinstance(p, str)][:10],
-    )
-    form.values["duration"] = form.values["duration"] or "60"
-    if not form.programmes or any(p not in PROGRAMME_IDS for p in form.programmes):
-        form.errors["programme"] = _error("programme", language)
-    starts_at = read_start(form.values["date"], form.values["time"], form.errors, language)
-    capacity = _number(form, "capacity", language)
-    duration = _number(form, "duration", language)
-    new = NewSession(
-        programmes=tuple(dict.fromkeys(form.programmes)),
-        site=form.values["site"],
-        starts_at=starts_at or now,
-        capacity=capacity,
-        duration_minutes=duration,
-        place=form.values["place"] or None,
-        video_url=form.values["video"] or None,
-    )
-    allowed = [site_id for site_id, _ in _site_choices(viewer)]
-    for problem in new.problems(sites=allowed, now=now):
-        add_problem(form, problem, language)
-    # A start that could not be read was only stood in for by now: its own error says so.
-    if starts_at is None:
-        form.errors.pop("start", None)
-    return form, (None if form.errors else new)
-
-
-def add_problem(form: SessionForm, problem: str, language: Language) -> None:
-    """One of the service's ``field: why`` problems, beside its input (the first one kept)."""
-    name = problem.split(":", 1)[0]
-    key = "start" if name == "start" else PROBLEM_INPUTS.get(name, "place")
-    where = PROBLEM_INPUTS.get(name, "place")
-    form.errors.setdefault(where, _error(key, language))
 
 
 def _flash(request: Request) -> str | None:
@@ -271,7 +155,8 @@ async def open_session(request: Request, viewer: Staff) -> Response:
     posted = await checked_form(request, viewer)
     language = language_of(request)
     appointments = _appointments(request)
-    form, new = read_session_form(posted, viewer, language, appointments.clock())
+    sites = [site_id for site_id, _ in _site_choices(viewer)]
+    form, new = read_session_form(posted, sites=sites, language=language, now=appointments.clock())
     if new is not None:
         try:
             session = await appointments.open_session(new, by=viewer.email)
@@ -354,9 +239,9 @@ async def move_session(request: Request, viewer: Staff, session_id: str) -> Resp
     language = language_of(request)
     errors: dict[str, str] = {}
     appointments = _appointments(request)
-    starts_at = read_start(_text(posted, "date"), _text(posted, "time"), errors, language)
+    starts_at = read_start(form_text(posted, "date"), form_text(posted, "time"), errors, language)
     if starts_at is not None and starts_at <= appointments.clock():
-        errors["date"] = _error("start", language)
+        errors["date"] = field_error("start", language)
     if starts_at is None or errors:
         return await _list_page(
             request, viewer, move_errors={session.id: " ".join(errors.values())}, status_code=400
@@ -367,7 +252,7 @@ async def move_session(request: Request, viewer: Staff, session_id: str) -> Resp
         return await _list_page(
             request,
             viewer,
-            move_errors={session.id: _error("start", language)},
+            move_errors={session.id: field_error("start", language)},
             status_code=400,
         )
     if told is None:

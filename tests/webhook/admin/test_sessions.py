@@ -180,6 +180,16 @@ async def test_a_wrong_field_is_named_and_the_form_kept(
     assert "Aucune séance à venir." in refused.text
 
 
+async def test_an_unreadable_time_is_the_only_thing_said_wrong(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    token = await signed_in(http, account, "pantin")
+    refused = await http.post("/admin/sessions", data=a_form(token, time="", capacity=""))
+    assert refused.status_code == 400
+    errors = re.findall(r'<span class="error" id="error-(\w+)">', refused.text)
+    assert errors == ["time", "capacity"]
+
+
 async def test_a_form_without_its_csrf_token_changes_nothing(
     admin_app: FastAPI, http: httpx.AsyncClient, account: Account
 ) -> None:
