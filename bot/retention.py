@@ -2,7 +2,7 @@
 
 Closed leads are erased too, some months after they were closed (enrolled, not eligible,
 unreachable, withdrawn: see ``CLOSING_STATUSES`` in bot/leads/store.py), with their status
-history and notes (the database cascades). Their lead webhooks keep their rows, as the trace
+history, notes and bookings (with their reminders and SMS records): the database cascades. Their lead webhooks keep their rows, as the trace
 that something was sent, but lose their bodies (the lead's data), and one still waiting is
 given up.
 
@@ -139,7 +139,9 @@ async def _erase_closed_leads(tx: Transaction, closed_before: datetime, now: dat
             .where(WebhookDelivery.lead_id.in_(chunk), WebhookDelivery.body.is_not(None))
             .values(body=None)
         )
-        # Status history and notes go with it (ON DELETE CASCADE).
+        # Status history, notes and bookings go with it (ON DELETE CASCADE; a statement, not
+        # ORM objects, so the database does it: SQLite too, its connections turn foreign
+        # keys on in bot/storage/sqlite_pragmas.py).
         erased += await tx.run(delete(Lead).where(Lead.id.in_(chunk)))
     return erased
 

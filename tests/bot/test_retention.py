@@ -10,24 +10,33 @@ import pytest
 from sqlalchemy import func, insert, select, update
 
 from bot import retention as retention_module
+from bot.appointments.bookings import bookings_of_lead
+from bot.channels.sms.queue import queue_sms
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
+from bot.leads.store import lead_of_conversation
 from bot.retention import DailyPurge, Purged, Retention, purge
 from bot.settings import SettingsError, load_settings
 from bot.storage.database import Database, Transaction, open_database
 from bot.storage.models import (
+    AppointmentBooking,
+    AppointmentReminder,
+    AppointmentSession,
     Conversation,
     InboxUpdate,
     Lead,
     LeadNote,
     LeadStatusChange,
     OutboxMessage,
+    SmsMessage,
     TranscriptEntry,
     WebhookDelivery,
     WebhookEndpoint,
 )
 from flows.messages import Input
+from tests.auxil.funnel_data import change_statuses, converse
+from tests.auxil.sessions import open_session
 from webhook.cli import main
 
 
@@ -296,3 +305,54 @@ async def test_stopping_the_daily_purge_lets_the_purge_under_way_finish(
     # keep a connection out of the pool, and closing the database would wait for it forever).
     assert finished.is_set()
     await asyncio.wait_for(database.close(), timeout=30)
+
+
+async def test_past_bookings_are_erased_with_their_closed_lead_and_no_sooner(
+    database: Database,
+) -> None:
+    service = ConversationService(database, FlowRegistry())
+    session = await open_session(service.appointments)
+    enrolled = await converse(service, "enrolled-long-ago")
+    followed = await converse(service, "still-followed")
+    async with database.transaction() as tx:
+        leads = {name: await lead_of_conversation(tx, name) for name in (enrolled, followed)}
+        booked = {
+            name: (await bookings_of_lead(tx, lead.id))[0]
+            for name, lead in leads.items()
+            if lead is not None
+        }
+        # The first reminder went out by SMS, as for a web chat person who agreed.
+        old = booked[enrolled]
+        await tx.run(
+            update(AppointmentReminder)
+            .where(
+                AppointmentReminder.booking_id == old.id, AppointmentReminder.kind == "day_before"
+            )
+            .values(sent_at=utcnow())
+        )
+        await queue_sms(tx, booking_id=old.id, phone="+33612345678", text="Rappel", now=utcnow())
+    await service.appointments.mark_attendance(old.id, True, by="c@poles.example")
+    await change_statuses(service, enrolled, "enrolled")
+    async with database.transaction() as tx:
+        # Enrolled a year ago: past its retention.
+        await tx.run(
+            update(Lead)
+            .where(Lead.conversation_id == enrolled)
+            .values(closed_at=utcnow() - timedelta(days=361))
+        )
+
+    purged = await purge_now(database, Retention())
+
+    async with database.transaction() as tx:
+        bookings = set(await tx.scalars(select(AppointmentBooking.id)))
+        reminders = set(await tx.scalars(select(AppointmentReminder.booking_id)))
+        sms = await tx.scalars(select(func.count()).select_from(SmsMessage))
+        sessions = await tx.scalars(select(AppointmentSession.id))
+    assert purged.leads == 1
+    # The cascade reaches the booking, its sent reminder and its SMS record (on SQLite too:
+    # every connection turns foreign keys on).
+    assert bookings == {booked[followed].id}
+    assert reminders == {booked[followed].id}
+    assert sms == [0]
+    # The session stays, for the others who booked it.
+    assert sessions == [session.id]

@@ -49,6 +49,10 @@ async def test_the_retention_in_force_is_shown(http: httpx.AsyncClient, account:
     assert "effacées 90 jours après leur dernier message" in text
     assert "effacés 12 mois (de 30 jours) après leur clôture" in text
     assert "effacés 48 heures après" in text
+    # Bookings go with their lead; an SMS's number and text, two days after it went.
+    assert "Rendez-vous" in text
+    assert "sa place est aussitôt libérée) ou 12 mois après la clôture du contact" in text
+    assert "numéro et texte effacés 48 heures après l'envoi" in text
     assert "vidés de leurs données 30 jours après" in text
     assert "AIGUILLAGE_RETENTION_LEAD_MONTHS" in text
     assert "toutes les 24 heures" in text
@@ -77,6 +81,7 @@ async def test_the_page_shows_the_configured_periods(
         french = unescape((await browser.get("/admin/data")).text)
     assert "effacées 30 jours après leur dernier message" in french
     assert "effacés 6 mois (de 30 jours) après leur clôture" in french
+    assert "ou 6 mois après la clôture du contact, rappels" in french
 
 
 async def test_the_purge_button_erases_the_leads_closed_long_ago(
