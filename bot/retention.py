@@ -2,9 +2,9 @@
 
 Closed leads are erased too, some months after they were closed (enrolled, not eligible,
 unreachable, withdrawn: see ``CLOSING_STATUSES`` in bot/leads/store.py), with their status
-history, notes and bookings (with their reminders and SMS records): the database cascades. Their lead webhooks keep their rows, as the trace
-that something was sent, but lose their bodies (the lead's data), and one still waiting is
-given up.
+history, notes and bookings (with their reminders and SMS records): the database cascades.
+Their lead webhooks keep their rows, as the trace that something was sent, but lose their
+bodies (the lead's data), and one still waiting is given up.
 
 Decision: no ``lead.deleted`` is sent for a lead erased by retention (unlike an erasure the
 person asked for, bot/leads/deliveries.py ``erase_lead_deliveries``). That event tells every
