@@ -394,3 +394,15 @@ async def test_the_pages_say_when_reminders_do_not_go_by_sms(
     )
     assert notice not in (await http.get("/admin/sessions")).text
     assert notice not in (await http.get(f"/admin/sessions/{session.id}")).text
+
+
+async def test_the_pages_open_in_english_too(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    session = await open_session(admin_app.state.conversations.appointments)
+    await book_soonest(admin_app.state.conversations, "telegram", "4242")
+    await signed_in(http, account, "pantin")
+    for path in ("/admin/sessions?lang=en", f"/admin/sessions/{session.id}?lang=en"):
+        page = await http.get(path)
+        assert page.status_code == 200, path
+        assert '<html lang="en">' in page.text
