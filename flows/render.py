@@ -40,9 +40,17 @@ class RenderedQuestion(BaseModel):
     none: str | None = None
 
 
+class RenderedLink(BaseModel):
+    """A link shown under a message (the web chat's calendar file)."""
+
+    url: str
+    label: str
+
+
 class RenderedMessage(BaseModel):
     text: str
     question: RenderedQuestion | None = None
+    link: RenderedLink | None = None
 
 
 def render_turn(

@@ -48,7 +48,9 @@ def create_app(
     """
     signing_key = load_signing_key(settings)
     database = open_database(settings.database_url)
-    services = build_services(settings, database, telegram_bot=telegram_bot)
+    services = build_services(
+        settings, database, telegram_bot=telegram_bot, signing_key=signing_key
+    )
     conversations, telegram = services.conversations, services.telegram
     whatsapp = services.whatsapp
     idle = timedelta(minutes=settings.web_session_idle_minutes)
@@ -70,9 +72,7 @@ def create_app(
             async with AsyncExitStack() as delivering:
                 if background:
                     await delivering.enter_async_context(services.deliveries.running())
-                    await delivering.enter_async_context(
-                        services.appointment_reminders.running()
-                    )
+                    await delivering.enter_async_context(services.appointment_reminders.running())
                 yield
         finally:
             if purging is not None:

@@ -21,6 +21,7 @@ from bot.conversations.setup import conversation_service
 from bot.leads.handoff import LeadHandoff
 from bot.messaging.reminders import ReminderJob
 from bot.settings import Settings
+from bot.signing_key import SigningKey, load_signing_key
 from bot.storage.database import Database
 from webhook.handoff.worker import DeliveryWorker
 
@@ -48,11 +49,16 @@ def build_services(
     database: Database,
     *,
     telegram_bot: Bot | None = None,
+    signing_key: SigningKey | None = None,
 ) -> Services:
     """The services these settings describe (nothing is started: the caller starts what it
     runs)."""
     handoff = LeadHandoff.from_settings(settings)
-    conversations = conversation_service(settings, database, handoff=handoff)
+    # Signs the links of SMS and calendar files, with the admin sessions' key.
+    key = signing_key or load_signing_key(settings)
+    conversations = conversation_service(
+        settings, database, handoff=handoff, signing_key=key.value.get_secret_value().encode()
+    )
     # Reminders reach every channel that can be written to: one job, in the first runtime.
     reminders = ReminderJob(conversations, database)
     telegram = (

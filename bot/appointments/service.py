@@ -11,17 +11,20 @@ from a reminder or the link of an SMS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.appointments import bookings, reminder_store, sessions
 from bot.appointments.bookings import BookingRecord
+from bot.appointments.calendar_file import appointment_calendar, calendar_path
+from bot.appointments.links import booking_link
 from bot.appointments.map_link import map_link
 from bot.appointments.reminder_plan import ReminderPlan
 from bot.appointments.sessions import NewSession, SessionProblem, SessionRecord
 from bot.channels.buttons import APPOINTMENT_STEP
+from bot.channels.sms.queue import queue_sms
 from bot.channels.writers import Writers
 from bot.clock import utcnow
 from bot.leads.deliveries import queue_lead_event
@@ -41,10 +44,6 @@ logger = logging.getLogger(__name__)
 CONFIRM, CANCEL, CHANGE = "confirm", "cancel", "change"
 ACTION_LABELS = {CONFIRM: "booking.action_confirm", CANCEL: "booking.action_cancel",
                  CHANGE: "booking.action_change"}  # fmt: skip
-# Queues an SMS for a booking: (tx, booking id, phone, text, now) -> whether it was queued.
-SmsQueue = Callable[[Transaction, str, str, str, datetime], Awaitable[bool]]
-# The link of an SMS that confirms or cancels without signing in: (booking id, session end).
-BookingLink = Callable[[str, datetime], str]
 
 
 @dataclass(frozen=True)
@@ -101,8 +100,8 @@ class Appointments:
         writers: Writers,
         rules: BookingRules | None = None,
         catalogue: Catalogue | None = None,
-        sms: SmsQueue | None = None,
-        link: BookingLink | None = None,
+        link_key: bytes | None = None,
+        public_url: str | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.database = database
@@ -110,8 +109,10 @@ class Appointments:
         self.writers = writers
         self.rules = rules or BookingRules()
         self.catalogue = catalogue or default_catalogue()
-        self.sms = sms
-        self.link = link
+        # Signs the links of SMS and calendar files (bot/appointments/links.py); without
+        # it (tests, the console) messages carry no link.
+        self.link_key = link_key
+        self.public_url = public_url
         self.clock = clock
 
     # --- in the conversation -----------------------------------------------------------
@@ -374,11 +375,42 @@ class Appointments:
                 now=now,
             )
             return int(written)
-        if booking.sms_phone and self.sms is not None:
-            link = self.link(booking.id, session.ends_at) if self.link else ""
-            body = f"{message.text} {link}".strip()
-            return int(await self.sms(tx, booking.id, booking.sms_phone, body, now))
+        if booking.sms_phone:
+            # The SMS's link confirms or cancels without signing in: its buttons, on a page.
+            link = (
+                booking_link(self.public_url, booking.id, session.ends_at, self.link_key)
+                if self.link_key is not None
+                else ""
+            )
+            queued = await queue_sms(
+                tx,
+                booking_id=booking.id,
+                phone=booking.sms_phone,
+                text=f"{message.text} {link}".strip(),
+                now=now,
+                language=parse_language(booking.language),
+            )
+            return int(queued)
         return 0
+
+    async def calendar(
+        self, tx: Transaction, booking: BookingRecord
+    ) -> tuple[bytes, str | None] | None:
+        """A booking's calendar file, and the web chat's link to it (None without a key)."""
+        session = await sessions.get_session(tx, booking.session_id)
+        if session is None:
+            return None
+        content = appointment_calendar(
+            session,
+            programme=booking.programme,
+            language=parse_language(booking.language),
+            booking_id=booking.id,
+        )
+        url = None
+        if self.link_key is not None:
+            path = calendar_path(booking.id, session.ends_at, self.link_key)
+            url = f"{(self.public_url or '').rstrip('/')}{path}"
+        return content, url
 
     async def remind(self, tx: Transaction, booking: BookingRecord, kind: str) -> bool:
         """Send one of a booking's reminders; whether it could reach the person."""

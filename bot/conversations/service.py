@@ -15,7 +15,7 @@ from bot.clock import new_id, utcnow
 from bot.conversations import repository
 from bot.conversations.commands import typed_command
 from bot.conversations.flow_registry import FlowRegistry
-from bot.conversations.my_data import lead_messages, request_status
+from bot.conversations.my_data import kept_bookings, lead_messages, request_status
 from bot.conversations.repository import ConversationRow, Found, StepValues
 from bot.keyed_locks import KeyedLocks
 from bot.leads.handoff import LeadHandoff
@@ -31,7 +31,7 @@ from flows.flow import Flow
 from flows.i18n import Language, parse_language, text
 from flows.messages import Input, Say
 from flows.offers import OffersNeeded, SessionOffer
-from flows.render import RenderedMessage, render, render_turn
+from flows.render import RenderedLink, RenderedMessage, render, render_turn
 from flows.rules import Orientation
 from flows.state import ConversationState
 
@@ -53,8 +53,10 @@ class Reply:
     state: ConversationState | None = None
     # The kind of question the input answered (a channel may tidy up after it).
     answered_kind: str | None = None
-    # A session booked in this step: the channel adds its calendar file.
+    # A session booked in this step, and its calendar file: a messenger sends it as a
+    # document; the web chat's reply links to it.
     booking: BookingRecord | None = None
+    calendar: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -359,9 +361,16 @@ class ConversationService:
             now=now,
             source=source,
         )
-        booking = None
+        booking, calendar = None, None
         if chosen is not None:
             booking = await self._book(tx, row, state, chosen, lead)
+        if booking is not None:
+            calendar, url = await self.appointments.calendar(tx, booking) or (None, None)
+            if url is not None and row.channel not in self.writers.channels:
+                label = text("booking.calendar", state.language)
+                messages.append(
+                    RenderedMessage(text=label, link=RenderedLink(url=url, label=label))
+                )
         logger.info(
             "conversation step",
             extra={"conversation": row.id, "step": state.step, "events": turn.events},
@@ -375,6 +384,7 @@ class ConversationService:
             events=turn.events,
             state=state,
             booking=booking,
+            calendar=calendar,
         )
 
     async def _book(
@@ -425,6 +435,7 @@ class ConversationService:
                     m for m in shown if not (isinstance(m, Say) and m.message_id == "data.nothing")
                 ]
             shown += lead_messages(flow, state, lead)
+            shown += await kept_bookings(tx, lead.id, state.language)
         messages = render_turn(shown, turn.question, state.language)
         meta = self._meta(row, state.language, lead)
         messages.insert(-1 if turn.question else len(messages), meta)

@@ -30,7 +30,11 @@ def privacy_link(settings: Settings) -> str:
 
 
 def conversation_service(
-    settings: Settings, database: Database, *, handoff: LeadHandoff | None = None
+    settings: Settings,
+    database: Database,
+    *,
+    handoff: LeadHandoff | None = None,
+    signing_key: bytes | None = None,
 ) -> ConversationService:
     """The service with the configured flows, privacy link, delays, lead hand-off and
     sessions to book."""
@@ -48,5 +52,7 @@ def conversation_service(
             handoff=handoff,
             writers=writers,
             rules=BookingRules.from_settings(settings),
+            link_key=signing_key,
+            public_url=settings.public_url,
         ),
     )

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.appointments.bookings import free_lead_seats
+from bot.channels.sms.queue import forget_lead_sms
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.leads.deliveries import erase_lead_deliveries, queue_lead_event
 from bot.leads.notices import Digest, NoticeGate, unlinkable
@@ -179,8 +180,10 @@ class LeadHandoff:
         lead = await lead_of_conversation(tx, conversation_id)
         if lead is None:
             return False
-        # Seats booked for sessions to come go to others at once.
+        # Seats booked for sessions to come go to others at once, and SMS not sent yet
+        # (they hold the number and the text) are dropped.
         await free_lead_seats(tx, lead.id, now=now)
+        await forget_lead_sms(tx, lead.id)
         if await erase_lead_deliveries(tx, lead.id, now=now):
             self.queued.set()
         await delete_lead(tx, lead.id)

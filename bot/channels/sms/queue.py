@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bot.appointments.bookings import bookings_of_lead
 from bot.channels.sms import CHANNEL, store
 from bot.channels.sms.numbers import digits, mobile_number, phone_hash
 from bot.channels.sms.text import gsm_text, with_stop_notice
@@ -66,3 +67,15 @@ async def stop_sms(tx: Transaction, phone: str, *, now: datetime) -> None:
     """The person asked for no more SMS (from a link's page): none goes to the number again."""
     number = mobile_number(phone) or phone
     await store.add_stop(tx, phone_hash(number), now=now)
+
+
+async def forget_lead_sms(tx: Transaction, lead_id: str) -> None:
+    """The person asked for erasure: SMS to their numbers still in the outbox (which hold the
+    number and the text) go; the SmsMessage rows go with the bookings (ON DELETE CASCADE)."""
+    numbers = {
+        number
+        for booking in await bookings_of_lead(tx, lead_id)
+        if booking.sms_phone and (number := mobile_number(booking.sms_phone))
+    }
+    for number in numbers:
+        await outbox.forget_chat(tx, CHANNEL, int(digits(number)))

@@ -10,10 +10,11 @@ from __future__ import annotations
 import logging
 from typing import Any, cast
 
+from bot.appointments.calendar_file import FILENAME
 from bot.channels.buttons import step_matches
 from bot.channels.telegram import CHANNEL, group_notices
 from bot.channels.telegram.parse import Inbound, chat_of, forged, presser, read_update
-from bot.channels.telegram.render import keyboard, reply_calls
+from bot.channels.telegram.render import document_call, keyboard, reply_calls
 from bot.channels.telegram.updates import Update
 from bot.clock import utcnow
 from bot.conversations import repository
@@ -172,6 +173,9 @@ class TelegramSteps:
                 typing=Event.ORIENTATION_READY in reply.events,
             )
         )
+        if reply.calendar is not None:
+            caption = text("booking.calendar", reply.language)
+            step.calls.append(document_call(inbound.chat_id, FILENAME, reply.calendar, caption))
 
 
 def _typed(update: dict[str, Any]) -> Update:

@@ -11,10 +11,11 @@ import hashlib
 import logging
 from typing import Any, cast
 
+from bot.appointments.calendar_file import FILENAME
 from bot.channels.buttons import step_matches
 from bot.channels.whatsapp import CHANNEL
 from bot.channels.whatsapp.parse import WA_ID, Inbound, numbered_answer, read_item
-from bot.channels.whatsapp.render import reply_calls, text_calls
+from bot.channels.whatsapp.render import document_call, reply_calls, text_calls
 from bot.channels.whatsapp.updates import Item
 from bot.channels.whatsapp.words import help_line
 from bot.clock import utcnow
@@ -25,7 +26,7 @@ from bot.messaging.outbox import ApiCall
 from bot.messaging.processor import Step
 from bot.storage.database import Transaction
 from flows.events import Event
-from flows.i18n import parse_language
+from flows.i18n import parse_language, text
 from flows.messages import Input
 from flows.render import RenderedMessage
 from flows.state import ConversationState
@@ -90,6 +91,9 @@ class WhatsAppSteps:
         step.erased = Event.ERASE_CONFIRMED in reply.events
         current = reply.state.step if reply.state else None
         step.calls = reply_calls(wa_id, reply.messages, step=current, language=reply.language)
+        if reply.calendar is not None:
+            caption = text("booking.calendar", reply.language)
+            step.calls.append(document_call(wa_id, FILENAME, reply.calendar, caption))
         return step
 
     async def _checked_input(
