@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     # Approved message templates, sent when the 24-hour window is closed (none: not written to).
     whatsapp_template_reminder: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
     whatsapp_template_counsellor: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
+    whatsapp_template_appointment: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,512}$")
     # The language the templates were approved in (Meta's code: fr, en, en_US…).
     whatsapp_template_language: str = Field(default="fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -10,7 +10,17 @@ from webhook.deps import LanguageDep
 from webhook.web import CONTENT_SECURITY_POLICY, asset_version, templates
 
 router = APIRouter(tags=["web chat"])
-PARAGRAPHS = ("who", "what", "why", "who_sees", "how_long", "messengers", "children", "rights")
+PARAGRAPHS = (
+    "who",
+    "what",
+    "why",
+    "who_sees",
+    "how_long",
+    "messengers",
+    "sessions",
+    "children",
+    "rights",
+)
 
 
 @router.get("/confidentialite", response_class=HTMLResponse, include_in_schema=False)

@@ -371,7 +371,7 @@ class Appointments:
                 [message],
                 step=APPOINTMENT_STEP + booking.id,
                 language=parse_language(booking.language),
-                purpose="reminder",
+                purpose="appointment",
                 now=now,
             )
             return int(written)

@@ -29,7 +29,7 @@ from flows.render import RenderedMessage
 # The channels a reminder can reach.
 WRITABLE = frozenset({TELEGRAM, WHATSAPP})
 # Why we write first: each purpose has its own WhatsApp template.
-Purpose = Literal["reminder", "counsellor"]
+Purpose = Literal["reminder", "counsellor", "appointment"]
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,8 @@ class WhatsAppTemplates:
 
     reminder: str | None = None
     counsellor: str | None = None
+    # A session's reminder, move or cancellation: its text is the template's one parameter.
+    appointment: str | None = None
     language: str = "fr"
 
     @classmethod
@@ -45,6 +47,7 @@ class WhatsAppTemplates:
         return cls(
             reminder=settings.whatsapp_template_reminder,
             counsellor=settings.whatsapp_template_counsellor,
+            appointment=settings.whatsapp_template_appointment,
             language=settings.whatsapp_template_language,
         )
 
@@ -118,13 +121,15 @@ class Writers:
         self, wa_id: str, messages: list[RenderedMessage], purpose: Purpose
     ) -> list[ApiCall] | None:
         """Outside the window: the purpose's template. A counsellor's template carries their
-        message; a reminder's says only that the conversation is waiting (its answer reopens
-        the window, and the question is asked again then)."""
+        message, an appointment's the reminder or change itself (its buttons cannot go in a
+        template: the person answers in words, or with the next message's buttons once the
+        window is open); a reminder's says only that the conversation is waiting (its answer
+        reopens the window, and the question is asked again then)."""
         name = getattr(self.templates, purpose)
         if name is None:
             return None
         language = self.templates.language
-        if purpose == "counsellor":
+        if purpose in ("counsellor", "appointment"):
             body = "\n".join(m.text for m in messages if m.text)
             return [whatsapp.template_call(wa_id, name, language, [body])]
         return [whatsapp.template_call(wa_id, name, language, [])]

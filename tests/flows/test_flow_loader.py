@@ -132,3 +132,30 @@ MULTI = TINY.replace(
 )
 def test_typed_words_and_none_labels_are_checked(problem: str) -> None:
     assert problem in problems_of(MULTI, "tiny.yaml")
+
+
+SESSIONS = TINY.replace(
+    "    say: [welcome.hello]\n    end: true\n",
+    "    ask: booking.ask\n    input: text\n    choices_from: sessions\n    next: shown\n"
+    "  shown:\n    show: booking\n    next: bye\n"
+    "  bye:\n    say: [welcome.hello]\n    end: true\n",
+)
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        "tiny.yaml: step 'hello': choices from 'sessions' need input 'choice' and a field",
+    ],
+)
+def test_a_step_offering_sessions_is_checked(problem: str) -> None:
+    assert problem in problems_of(SESSIONS, "tiny.yaml")
+
+
+def test_showing_a_booking_needs_a_step_that_offers_sessions() -> None:
+    alone = TINY.replace("    say: [welcome.hello]\n    end: true\n", "    show: booking\n    next: bye\n"
+                         "  bye:\n    say: [welcome.hello]\n    end: true\n")  # fmt: skip
+    problems = problems_of(alone, "tiny.yaml")
+    assert "tiny.yaml: step 'hello': 'show: booking' needs a step with choices from 'sessions'" in (
+        problems
+    )

@@ -47,8 +47,11 @@ async def _main(settings: Settings) -> None:
         await runtime.bot.delete_webhook()
         logger.info("telegram polling started", extra={"database": settings.database_label})
         try:
-            # Leads found while polling are delivered too, as by serve.
-            async with services.deliveries.running():
+            # Leads found while polling are delivered too, and sessions reminded, as by serve.
+            async with (
+                services.deliveries.running(),
+                services.appointment_reminders.running(),
+            ):
                 await poll(runtime)
         finally:
             await runtime.stop()

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.async_api import Browser, Page, ViewportSize
 
@@ -17,12 +16,11 @@ from bot.accounts.users import Passwords
 from bot.clock import PARIS
 from bot.settings import Settings
 from tests.auxil.admin_browser import COUNSELLOR, PASSWORD
+from tests.auxil.chat_page import PHONE, converse
 from tests.auxil.clock import ManualClock
 from tests.auxil.page_problems import Problems
 from tests.auxil.paths import ARTIFACTS
-from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.servers import serve
-from tests.auxil.web_chat import drive
 from webhook.app import create_app
 
 pytestmark = pytest.mark.browser
@@ -100,10 +98,18 @@ async def test_a_counsellor_opens_a_session_sees_who_booked_and_marks_them_prese
     await every_control_is_named(page)
     await shot(page, "sessions")
 
-    # Samir books it in the web chat (its API, as the page would).
-    async with httpx.AsyncClient(base_url=live.url) as chat:
-        _, fields = await drive(chat, SAMIR_IN_PANTIN, "session-browser-booking")
-    assert "session" in fields
+    # Samir books it in the web chat, on his phone.
+    phone = await browser.new_context(viewport=PHONE, locale="fr-FR")
+    chat = await phone.new_page()
+    problems.watch(chat)
+    await chat.goto(live.url + "/")
+    steps = await converse(chat, problems)
+    assert any(step.startswith("session (choice)") for step in steps), steps
+    await chat.get_by_text("C'est réservé ✅").wait_for()
+    calendar = chat.get_by_role("link", name="Ajouter à mon agenda")
+    await calendar.wait_for()
+    await chat.screenshot(path=str(ARTIFACTS / "chat-session-booked.png"), full_page=True)
+    await phone.close()
 
     await page.reload()
     assert [await row.locator("td").nth(n).inner_text() for n in (4, 5, 6)] == ["12", "1", "11"]

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.db
 PERSON = "33611223344"
 WROTE_AT = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 MESSAGE = [RenderedMessage(text="Bonjour,\n\non se rappelle demain ?")]
-TEMPLATES = WhatsAppTemplates(reminder="relance", counsellor="message_conseiller")
+TEMPLATES = WhatsAppTemplates(
+    reminder="relance", counsellor="message_conseiller", appointment="rappel_rendez_vous"
+)
 
 
 async def _person_wrote(database: Database, at: datetime) -> None:
@@ -65,6 +67,17 @@ async def test_past_the_window_a_counsellor_writes_with_their_template(database:
     assert template["language"] == {"code": "fr"}
     [parameter] = template["components"][0]["parameters"]
     assert parameter["text"] == "Bonjour, on se rappelle demain ?"  # one line, as Meta wants
+
+
+async def test_past_the_window_a_session_reminder_carries_its_text_in_its_template(
+    database: Database,
+) -> None:
+    await _person_wrote(database, WROTE_AT)
+    [call] = await _calls(database, Writers(TEMPLATES), WROTE_AT + timedelta(days=2), "appointment")
+    template = call.payload["template"]
+    assert template["name"] == "rappel_rendez_vous"
+    [parameter] = template["components"][0]["parameters"]
+    assert parameter["text"] == "Bonjour, on se rappelle demain ?"
 
 
 async def test_past_the_window_a_reminder_uses_its_template_without_parameters(
