@@ -80,8 +80,11 @@ async def queue_lead_event(
     )
     data = {"full": lead.full(admin_url), "follow_up": lead.follow_up()}
     if appointment is not None:
-        # An appointment.* event: the lead as it stands, and the booking it is about.
-        data = {view: {**body, "appointment": appointment} for view, body in data.items()}
+        # An appointment.* event: the lead as it stands, and the booking it is about. A
+        # referrer is not told which messenger the person writes on, as for the lead itself.
+        follow_up = {name: value for name, value in appointment.items() if name != "channel"}
+        data["full"] = {**data["full"], "appointment": appointment}
+        data["follow_up"] = {**data["follow_up"], "appointment": follow_up}
     earlier = (
         await _queued_for(tx, lead.id)
         if event_type == "lead.updated" and endpoints and coalesce_within is not None
