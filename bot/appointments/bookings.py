@@ -48,10 +48,12 @@ class BookingRecord:
 
 @dataclass(frozen=True)
 class Booked:
-    """A new booking, and the one of the same programme it replaced (its seat given back)."""
+    """A booking, and the one of the same programme it replaced (its seat given back);
+    ``new`` is False when the person already had this very seat."""
 
     booking: BookingRecord
     replaced: BookingRecord | None
+    new: bool = True
 
 
 _COLUMNS = (
@@ -159,7 +161,7 @@ async def record(
     previous = await active_booking(tx, lead_id, programme)
     if previous is not None and previous.session_id == session_id:
         await sessions.free_seat(tx, session_id, now=now)
-        return Booked(previous, None)
+        return Booked(previous, None, new=False)
     replaced = None
     if previous is not None:
         replaced = await end_booking(tx, previous.id, CANCELLED, by=BY_PERSON, now=now)

@@ -137,7 +137,7 @@ class Appointments:
 
     def _offer(self, session: SessionRecord, wanted: Sequence[str], site_name: str) -> SessionOffer:
         programme = next(p for p in wanted if p in session.programmes)
-        rules = self.catalogue.programmes.get(programme)  # type: ignore[call-overload]
+        rules = next((r for p, r in self.catalogue.programmes.items() if p == programme), None)
         return SessionOffer(
             id=session.id,
             programme=programme,
@@ -195,7 +195,7 @@ class Appointments:
         assert session is not None
         if booked.replaced is not None:
             await self._event(tx, booked.replaced, "appointment.cancelled", now=now)
-        if booked.booking.booked_at == now:
+        if booked.new:
             await reminder_store.schedule(
                 tx, booked.booking.id, session.starts_at, self.rules.plan, now=now
             )
@@ -265,7 +265,7 @@ class Appointments:
         were told (None: unknown or cancelled already)."""
         now = self.clock()
         async with self.database.transaction() as tx:
-            session = await sessions.get_session(tx, session_id, lock=True)
+            session = await sessions.get_session(tx, session_id)
             if session is None or not await sessions.cancel_session(tx, session_id, now=now):
                 return None
             ended = await bookings.cancel_session_bookings(tx, session_id, now=now)

@@ -150,13 +150,8 @@ async def add_session(
     return found
 
 
-async def get_session(
-    tx: Transaction, session_id: str, *, lock: bool = False
-) -> SessionRecord | None:
-    statement = select(*_COLUMNS).where(AppointmentSession.id == session_id)
-    if lock:
-        statement = statement.with_for_update()
-    row = await tx.first(statement)
+async def get_session(tx: Transaction, session_id: str) -> SessionRecord | None:
+    row = await tx.first(select(*_COLUMNS).where(AppointmentSession.id == session_id))
     return _read(row) if row else None
 
 
