@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, or_, select, update
 
+from bot.appointments import bookings
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.whatsapp import CHANNEL as WHATSAPP
 from bot.clock import utcnow
@@ -60,6 +61,10 @@ class Retention:
     delivery_bodies: timedelta = timedelta(days=30)
     # A lead the counsellors closed (enrolled, not eligible…), counted from its closing.
     closed_leads: timedelta = timedelta(days=12 * MONTH_DAYS)
+    # How a booked person is reached (chat, SMS number), after their session's start: long
+    # enough to mark attendance (the admin lists sessions of the last 14 days) and send a
+    # no-show its message; the booking itself stays with its lead.
+    booking_contacts: timedelta = timedelta(days=14)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Retention:
@@ -77,6 +82,7 @@ class Purged:
     outbox_messages: int
     delivery_bodies: int = 0
     leads: int = 0
+    booking_contacts: int = 0
 
 
 async def purge(tx: Transaction, retention: Retention) -> Purged:
@@ -106,7 +112,8 @@ async def purge(tx: Transaction, retention: Retention) -> Purged:
         .values(body=None)
     )
     leads = await _erase_closed_leads(tx, now - retention.closed_leads, now)
-    purged = Purged(conversations, updates, sent, bodies, leads)
+    contacts = await bookings.forget_contacts(tx, sessions_before=now - retention.booking_contacts)
+    purged = Purged(conversations, updates, sent, bodies, leads, contacts)
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, insert, select, update
+from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
 from bot.appointments import sessions
 from bot.clock import new_id
 from bot.storage.database import Transaction
-from bot.storage.models import AppointmentBooking, AppointmentReminder
+from bot.storage.models import AppointmentBooking, AppointmentReminder, AppointmentSession
 
 BOOKED = "booked"
 CANCELLED = "cancelled"
@@ -264,3 +264,21 @@ async def drop_reminders(tx: Transaction, booking_ids: Sequence[str]) -> None:
                 AppointmentReminder.sent_at.is_(None),
             )
         )
+
+
+async def forget_contacts(tx: Transaction, *, sessions_before: datetime) -> int:
+    """Retention: bookings of sessions that started before then no longer keep how to reach
+    the person (their chat, their SMS number); how many bookings were changed."""
+    return await tx.run(
+        update(AppointmentBooking)
+        .where(
+            or_(
+                AppointmentBooking.external_id.is_not(None),
+                AppointmentBooking.sms_phone.is_not(None),
+            ),
+            AppointmentBooking.session_id.in_(
+                select(AppointmentSession.id).where(AppointmentSession.starts_at < sessions_before)
+            ),
+        )
+        .values(external_id=None, sms_phone=None)
+    )

@@ -301,6 +301,7 @@ class Appointments:
             )
             told = 0
             for booking in active:
+                await self._event(tx, booking, "appointment.moved", now=now)
                 message = self._say(
                     booking, "booking.session_moved", session, actions=(CONFIRM, CANCEL, CHANGE)
                 )

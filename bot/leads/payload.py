@@ -27,6 +27,7 @@ EventType = Literal[
     "lead.updated",
     "lead.deleted",
     "appointment.booked",
+    "appointment.moved",
     "appointment.cancelled",
     "appointment.attended",
     "appointment.missed",

@@ -11,10 +11,13 @@ from sqlalchemy import func, insert, select, update
 
 from bot import retention as retention_module
 from bot.appointments.bookings import bookings_of_lead
+from bot.appointments.service import Appointments
 from bot.channels.sms.queue import queue_sms
+from bot.channels.writers import Writers
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
+from bot.leads.handoff import LeadHandoff
 from bot.leads.store import lead_of_conversation
 from bot.retention import DailyPurge, Purged, Retention, purge
 from bot.settings import SettingsError, load_settings
@@ -35,8 +38,10 @@ from bot.storage.models import (
     WebhookEndpoint,
 )
 from flows.messages import Input
+from tests.auxil.bookings import book_soonest
+from tests.auxil.clock import ManualClock
 from tests.auxil.funnel_data import change_statuses, converse
-from tests.auxil.sessions import open_session
+from tests.auxil.sessions import bookings_of, open_session
 from webhook.cli import main
 
 
@@ -356,3 +361,29 @@ async def test_past_bookings_are_erased_with_their_closed_lead_and_no_sooner(
     assert sms == [0]
     # The session stays, for the others who booked it.
     assert sessions == [session.id]
+
+
+async def test_a_booking_forgets_how_to_reach_the_person_two_weeks_after_its_session(
+    database: Database,
+) -> None:
+    clock = ManualClock(utcnow() - timedelta(days=30))
+    writers, handoff = Writers(), LeadHandoff()
+    appointments = Appointments(database, handoff=handoff, writers=writers, clock=clock)
+    service = ConversationService(
+        database, FlowRegistry(), handoff=handoff, writers=writers, appointments=appointments
+    )
+    await service.prepare()
+    past = await open_session(appointments, starts_at=clock.now + timedelta(days=2))
+    soon = await open_session(appointments, starts_at=utcnow() + timedelta(days=3))
+    for chat, session in (("5001", past), ("5002", soon)):
+        if session is soon:
+            clock.now = utcnow()
+        await book_soonest(service, "telegram", chat)
+
+    async with database.transaction() as tx:
+        purged = await purge(tx, Retention())
+    assert purged.booking_contacts == 1
+    [old] = await bookings_of(database, past.id)
+    [new] = await bookings_of(database, soon.id)
+    assert (old.status, old.external_id, old.sms_phone) == ("booked", None, None)
+    assert new.external_id == "5002"

@@ -6,6 +6,7 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import jsonschema
 import pytest
 
 from bot.appointments import reminder_store
@@ -16,6 +17,7 @@ from bot.clock import PARIS
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
 from bot.leads.handoff import LeadHandoff
+from bot.leads.payload import SCHEMA_PATH
 from bot.storage.database import Database
 from flows.messages import Input
 from tests.auxil.clock import ManualClock
@@ -112,6 +114,7 @@ async def test_cancelling_tells_each_booked_person_and_offers_another_date(
 async def test_moving_tells_people_the_new_date_and_moves_their_reminders(
     database: Database,
 ) -> None:
+    await register_endpoint(database)
     clock = ManualClock(datetime(2027, 5, 1, tzinfo=UTC))
     service = await a_service(database, clock)
     session = await open_session(service.appointments, starts_at=START)
@@ -125,10 +128,17 @@ async def test_moving_tells_people_the_new_date_and_moves_their_reminders(
     assert labels(told) == ["J'y serai 👍", "Je ne peux plus venir", "Changer de date"]
     async with database.transaction() as tx:
         reminders = await reminder_store.reminders_of(tx, booking.id)
+        [body] = await tx.fetch(
+            "SELECT body FROM webhook_deliveries WHERE event_type = 'appointment.moved'"
+        )
     assert [r.due_at for r in reminders] == [
         datetime(2027, 5, 11, 18, 0, tzinfo=PARIS),
         later - timedelta(hours=2),
     ]
+    # Receivers learn the new times.
+    moved = json.loads(body["body"])
+    jsonschema.validate(moved, json.loads(SCHEMA_PATH.read_text(encoding="utf-8")))
+    assert moved["data"]["appointment"]["session"]["starts_at"] == "2027-05-12T12:00:00Z"
 
 
 async def test_attendance_is_marked_and_a_no_show_is_offered_another_date(
