@@ -153,8 +153,10 @@ def test_a_step_offering_sessions_is_checked(problem: str) -> None:
 
 
 def test_showing_a_booking_needs_a_step_that_offers_sessions() -> None:
-    alone = TINY.replace("    say: [welcome.hello]\n    end: true\n", "    show: booking\n    next: bye\n"
-                         "  bye:\n    say: [welcome.hello]\n    end: true\n")  # fmt: skip
+    alone = TINY.replace(
+        "    say: [welcome.hello]\n    end: true\n",
+        "    show: booking\n    next: bye\n  bye:\n    say: [welcome.hello]\n    end: true\n",
+    )
     problems = problems_of(alone, "tiny.yaml")
     assert "tiny.yaml: step 'hello': 'show: booking' needs a step with choices from 'sessions'" in (
         problems

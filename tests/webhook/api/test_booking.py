@@ -7,7 +7,6 @@ import re
 from datetime import timedelta
 from typing import Any
 
-import httpx
 from pydantic import SecretStr
 
 from bot.appointments.bookings import get_booking
