@@ -7,6 +7,7 @@ that ends a booking before the session gives it back.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -44,6 +45,20 @@ class BookingRecord:
     confirmed_at: datetime | None
     ended_at: datetime | None
     ended_by: str | None
+
+
+@dataclass(frozen=True)
+class NewBooking:
+    """A seat to book: which session, for whom, and how to remind them."""
+
+    session_id: str
+    lead_id: str
+    programme: str
+    channel: str
+    external_id: str | None
+    language: str
+    # Only when the person agreed to SMS reminders (web chat).
+    sms_phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -112,55 +127,23 @@ async def active_booking(tx: Transaction, lead_id: str, programme: str) -> Booki
     return found[0] if found else None
 
 
-async def book(
-    tx: Transaction,
-    *,
-    session_id: str,
-    lead_id: str,
-    programme: str,
-    channel: str,
-    external_id: str | None,
-    language: str,
-    now: datetime,
-    sms_phone: str | None = None,
-) -> Booked | None:
+async def book(tx: Transaction, new: NewBooking, *, now: datetime) -> Booked | None:
     """Take a seat and record the booking; None when the session is full, cancelled or
     started (nothing changes then)."""
-    if not await sessions.take_seat(tx, session_id, now=now):
+    if not await sessions.take_seat(tx, new.session_id, now=now):
         return None
-    return await record(
-        tx,
-        session_id=session_id,
-        lead_id=lead_id,
-        programme=programme,
-        channel=channel,
-        external_id=external_id,
-        language=language,
-        now=now,
-        sms_phone=sms_phone,
-    )
+    return await record(tx, new, now=now)
 
 
-async def record(
-    tx: Transaction,
-    *,
-    session_id: str,
-    lead_id: str,
-    programme: str,
-    channel: str,
-    external_id: str | None,
-    language: str,
-    now: datetime,
-    sms_phone: str | None = None,
-) -> Booked:
+async def record(tx: Transaction, new: NewBooking, *, now: datetime) -> Booked:
     """Record a booking whose seat the caller took (sessions.take_seat).
 
     One active booking per person and programme: a new one replaces the old one, whose seat
     is given back; the same session again gives back the seat just taken.
     """
-    previous = await active_booking(tx, lead_id, programme)
-    if previous is not None and previous.session_id == session_id:
-        await sessions.free_seat(tx, session_id, now=now)
+    previous = await active_booking(tx, new.lead_id, new.programme)
+    if previous is not None and previous.session_id == new.session_id:
+        await sessions.free_seat(tx, new.session_id, now=now)
         return Booked(previous, None, new=False)
     replaced = None
     if previous is not None:
@@ -168,16 +151,7 @@ async def record(
     booking_id = new_id()
     await tx.run(
         insert(AppointmentBooking).values(
-            id=booking_id,
-            session_id=session_id,
-            lead_id=lead_id,
-            programme=programme,
-            channel=channel,
-            external_id=external_id,
-            language=language,
-            sms_phone=sms_phone,
-            status=BOOKED,
-            booked_at=now,
+            id=booking_id, status=BOOKED, booked_at=now, **dataclasses.asdict(new)
         )
     )
     booking = await get_booking(tx, booking_id)

@@ -17,6 +17,12 @@ from bot.storage.database import Transaction
 from bot.storage.models import AppointmentBooking, AppointmentReminder
 
 LEASE = timedelta(minutes=5)
+_COLUMNS = (
+    AppointmentReminder.id,
+    AppointmentReminder.booking_id,
+    AppointmentReminder.kind,
+    AppointmentReminder.due_at,
+)
 
 
 @dataclass(frozen=True)
@@ -63,12 +69,7 @@ async def reschedule(
 async def claim_due(tx: Transaction, *, now: datetime, limit: int) -> list[DueReminder]:
     """Reminders due now, nobody else sending them, of active bookings; leased to the caller."""
     rows = await tx.all(
-        select(
-            AppointmentReminder.id,
-            AppointmentReminder.booking_id,
-            AppointmentReminder.kind,
-            AppointmentReminder.due_at,
-        )
+        select(*_COLUMNS)
         .join(AppointmentBooking, AppointmentBooking.id == AppointmentReminder.booking_id)
         .where(
             AppointmentReminder.sent_at.is_(None),
@@ -110,12 +111,7 @@ async def mark_sent(tx: Transaction, reminder_id: int, *, now: datetime) -> None
 async def reminders_of(tx: Transaction, booking_id: str) -> list[DueReminder]:
     """A booking's reminders not sent yet, earliest first."""
     rows = await tx.all(
-        select(
-            AppointmentReminder.id,
-            AppointmentReminder.booking_id,
-            AppointmentReminder.kind,
-            AppointmentReminder.due_at,
-        )
+        select(*_COLUMNS)
         .where(AppointmentReminder.booking_id == booking_id, AppointmentReminder.sent_at.is_(None))
         .order_by(AppointmentReminder.due_at)
     )

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.appointments import bookings, reminder_store, sessions
-from bot.appointments.bookings import BookingRecord
+from bot.appointments.bookings import BookingRecord, NewBooking
 from bot.appointments.calendar_file import appointment_calendar, calendar_path
 from bot.appointments.links import booking_link
 from bot.appointments.map_link import map_link
@@ -180,17 +180,16 @@ class Appointments:
         """The lead exists and the seat is taken: the booking, its reminders, the lead's
         status and the events."""
         now = self.clock()
-        booked = await bookings.record(
-            tx,
+        new = NewBooking(
             session_id=offer.id,
             lead_id=lead.id,
             programme=offer.programme,
             channel=channel,
             external_id=external_id,
             language=lead.language,
-            now=now,
             sms_phone=sms_phone,
         )
+        booked = await bookings.record(tx, new, now=now)
         session = await sessions.get_session(tx, offer.id)
         assert session is not None
         if booked.replaced is not None:

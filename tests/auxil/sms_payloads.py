@@ -18,17 +18,7 @@ webhook reads both spellings and both the number fields a reply may use.
 from __future__ import annotations
 
 import copy
-from datetime import datetime
 from typing import Any
-
-from sqlalchemy import insert
-
-from bot.appointments import bookings, sessions
-from bot.appointments.bookings import BookingRecord
-from bot.appointments.sessions import NewSession, SessionRecord
-from bot.clock import new_id, utcnow
-from bot.storage.database import Database
-from bot.storage.models import Lead
 
 SOURCE_URL = "https://developers.brevo.com/docs/transactional-webhooks"
 PERSON_DIGITS = "33612345678"
@@ -89,54 +79,3 @@ def about(
     if message_id is not None:
         changed["messageId"] = message_id
     return changed
-
-
-async def web_chat_booking(
-    database: Database,
-    *,
-    starts_at: datetime,
-    sms_phone: str | None = PERSON,
-    language: str = "fr",
-    place: str | None = "12 rue Hoche, 93500 Pantin, salle 2",
-) -> tuple[BookingRecord, SessionRecord]:
-    """A web chat person's seat at a Pantin session, with their number for SMS reminders."""
-    now = utcnow()
-    lead_id = new_id()
-    async with database.transaction() as tx:
-        await tx.run(
-            insert(Lead).values(
-                id=lead_id,
-                channel="web",
-                language=language,
-                site="pantin",
-                profile={},
-                orientation={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        session = await sessions.add_session(
-            tx,
-            NewSession(
-                programmes=("ecole_du_web",),
-                site="pantin",
-                starts_at=starts_at,
-                capacity=12,
-                place=place,
-            ),
-            created_by="conseillere@poles.example",
-            now=now,
-        )
-        booked = await bookings.book(
-            tx,
-            session_id=session.id,
-            lead_id=lead_id,
-            programme="ecole_du_web",
-            channel="web",
-            external_id=None,
-            language=language,
-            now=now,
-            sms_phone=sms_phone,
-        )
-    assert booked is not None
-    return booked.booking, session

@@ -17,19 +17,17 @@ import pytest
 from fastapi import FastAPI
 from icalendar import Calendar
 from playwright.async_api import Browser, Route
-from sqlalchemy import insert
 
 from bot.appointments import bookings, sessions
 from bot.appointments.calendar_file import calendar_path
-from bot.appointments.sessions import NewSession
-from bot.clock import PARIS, new_id, utcnow
+from bot.clock import PARIS, utcnow
 from bot.settings import Settings
 from bot.signing_key import SigningKey
 from bot.storage.database import Database, open_database
-from bot.storage.models import Lead
 from tests.auxil.chat_page import IDLE, PHONE, TURN_TIMEOUT_MS
 from tests.auxil.page_problems import Problems
 from tests.auxil.servers import serve
+from tests.auxil.sessions import web_chat_booking
 from webhook.api.calendar import (
     BOOKING_CANCELLED,
     INVALID_LINK,
@@ -92,42 +90,16 @@ async def booked(
     starts_at: datetime = STARTS_AT,
 ) -> Booking:
     """A web chat person's seat at a Pantin session, and the link to its file."""
-    new = NewSession(
-        programmes=("ecole_du_web",),
-        site="pantin",
+    booking, session = await web_chat_booking(
+        database or app.state.database,
         starts_at=starts_at,
-        capacity=12,
-        duration_minutes=90,
+        now=now,
+        language=language,
         place=PLACE,
+        duration_minutes=90,
     )
-    lead_id = new_id()
-    async with (database or app.state.database).transaction() as tx:
-        await tx.run(
-            insert(Lead).values(
-                id=lead_id,
-                channel="web",
-                language=language,
-                site="pantin",
-                profile={},
-                orientation={},
-                created_at=now,
-                updated_at=now,
-            )
-        )
-        session = await sessions.add_session(tx, new, created_by="cpi@poles.test", now=now)
-        done = await bookings.book(
-            tx,
-            session_id=session.id,
-            lead_id=lead_id,
-            programme="ecole_du_web",
-            channel="web",
-            external_id=None,
-            language=language,
-            now=now,
-        )
-    assert done is not None
-    link = calendar_path(done.booking.id, session.ends_at, signing_key(app))
-    return Booking(done.booking.id, session.id, link)
+    link = calendar_path(booking.id, session.ends_at, signing_key(app))
+    return Booking(booking.id, session.id, link)
 
 
 async def test_the_link_downloads_the_sessions_calendar_file(

@@ -23,7 +23,8 @@ from bot.clock import PARIS, utcnow
 from bot.settings import Settings
 from bot.storage.database import Database
 from flows.offers import spoken_datetime
-from tests.auxil.sms_payloads import PERSON, PERSON_DIGITS, web_chat_booking
+from tests.auxil.sessions import web_chat_booking
+from tests.auxil.sms_payloads import PERSON, PERSON_DIGITS
 from webhook.app import create_app
 
 
@@ -96,7 +97,9 @@ async def served(settings: Settings) -> AsyncIterator[Served]:
     app = create_app(settings, background=False, clock=clock)
     async with app.router.lifespan_context(app):
         starts_at = (utcnow() + timedelta(days=3)).replace(second=0, microsecond=0)
-        booking, session = await web_chat_booking(app.state.database, starts_at=starts_at)
+        booking, session = await web_chat_booking(
+            app.state.database, starts_at=starts_at, sms_phone=PERSON
+        )
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
             yield Served(http, app, clock, booking, session)

@@ -18,7 +18,8 @@ from bot.settings import Settings
 from bot.storage.database import Database
 from bot.storage.models import SmsMessage, SmsStop
 from tests.auxil import sms_payloads as brevo
-from tests.auxil.sms_payloads import PERSON, web_chat_booking
+from tests.auxil.sessions import web_chat_booking
+from tests.auxil.sms_payloads import PERSON
 
 
 @pytest.fixture
@@ -147,7 +148,9 @@ async def test_any_other_reply_is_no_stop(database: Database, runtime: SmsRuntim
 async def test_a_stop_without_a_number_stops_the_number_of_the_booking_it_answers(
     database: Database, runtime: SmsRuntime
 ) -> None:
-    booking, _ = await web_chat_booking(database, starts_at=utcnow() + timedelta(days=3))
+    booking, _ = await web_chat_booking(
+        database, starts_at=utcnow() + timedelta(days=3), sms_phone=PERSON
+    )
     sms_id = await queued(database, booking.id)
     event = brevo.about(brevo.UNSUBSCRIBED, sms_id=sms_id)
     del event["to"]
