@@ -34,7 +34,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from tests.auxil.fake_bot_api import parse_multipart
-from tests.auxil.servers import ServedInThread, serve
+from tests.auxil.servers import ServedApp
 from tests.auxil.whatsapp_payloads import PHONE_NUMBER_ID, graph_error, new_message_id
 
 TOKEN = "EAAG-test-token-0123456789"
@@ -95,7 +95,7 @@ def _taken_message(call: GraphCall) -> bool:
     return call.status == HTTPStatus.OK and call.path.endswith("/messages")
 
 
-class FakeGraphApi(ServedInThread):
+class FakeGraphApi(ServedApp):
     """Records each POST, answers like Meta, fails or delays the next calls when told to."""
 
     def __init__(
@@ -105,17 +105,14 @@ class FakeGraphApi(ServedInThread):
         token: str = TOKEN,
         version: str = API_VERSION,
     ) -> None:
+        super().__init__()
         self.phone_number_id, self.token, self.version = phone_number_id, token, version
-        self.url = ""  # http://127.0.0.1:<port>, once started
         self._lock = threading.Lock()
         self._calls: list[GraphCall] = []
         self._programmed: deque[_Programmed] = deque()
         self._media: dict[str, Media] = {}
         # Callers waiting for calls: (their loop, their event, the predicate on the calls).
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Event, Any]] = []
-        self._stack: contextlib.ExitStack | None = None
-        # Set when stopping: delayed answers go out at once instead of holding the shutdown.
-        self._stopping = threading.Event()
 
     @property
     def api_url(self) -> str:
@@ -205,20 +202,6 @@ class FakeGraphApi(ServedInThread):
 
     # Serving.
 
-    def start(self) -> None:
-        if self._stack is not None:
-            raise RuntimeError("FakeGraphApi is already running")
-        self._stopping.clear()
-        stack = contextlib.ExitStack()
-        self.url = stack.enter_context(serve(self.app()))
-        self._stack = stack
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._stack is not None:
-            self._stack.close()
-        self._stack = None
-
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -290,7 +273,7 @@ class FakeGraphApi(ServedInThread):
         with self._lock:
             programmed = self._programmed.popleft() if self._programmed else None
         if programmed is not None and programmed.delay_seconds:
-            await asyncio.to_thread(self._stopping.wait, programmed.delay_seconds)
+            await asyncio.to_thread(self.stopping.wait, programmed.delay_seconds)
         if programmed is not None and programmed.body is not None:
             headers = {"Retry-After": programmed.retry_after} if programmed.retry_after else {}
             return programmed.status, programmed.body, headers

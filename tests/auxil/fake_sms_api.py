@@ -13,7 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import threading
@@ -27,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from tests.auxil.servers import ServedInThread, serve
+from tests.auxil.servers import ServedApp
 
 API_KEY = "xkeysib-test-0123456789abcdef"
 WAIT_SECONDS = 10.0
@@ -51,18 +50,16 @@ class _Programmed:
     headers: dict[str, str]
 
 
-class FakeSmsApi(ServedInThread):
+class FakeSmsApi(ServedApp):
     """Records each send, answers like Brevo, fails or delays the next ones when told to."""
 
     def __init__(self, *, api_key: str = API_KEY) -> None:
+        super().__init__()
         self.api_key = api_key
-        self.url = ""
         self._lock = threading.Lock()
         self._calls: list[SmsCall] = []
         self._programmed: deque[_Programmed] = deque()
         self._ids = itertools.count(1511882900176220)
-        self._stack: contextlib.ExitStack | None = None
-        self._stopping = threading.Event()
         self._arrived = threading.Condition(self._lock)
 
     @property
@@ -110,20 +107,6 @@ class FakeSmsApi(ServedInThread):
             raise TimeoutError(f"{count} SMS calls expected, {len(self.calls)} arrived")
         return self.calls
 
-    def start(self) -> None:
-        if self._stack is not None:
-            raise RuntimeError("FakeSmsApi is already running")
-        self._stopping.clear()
-        stack = contextlib.ExitStack()
-        self.url = stack.enter_context(serve(self.app()))
-        self._stack = stack
-
-    def stop(self) -> None:
-        self._stopping.set()
-        if self._stack is not None:
-            self._stack.close()
-        self._stack = None
-
     def app(self) -> Starlette:
         return Starlette(routes=[Route("/v3/transactionalSMS/send", self._send, methods=["POST"])])
 
@@ -147,7 +130,7 @@ class FakeSmsApi(ServedInThread):
         with self._lock:
             programmed = self._programmed.popleft() if self._programmed else None
         if programmed is not None and programmed.delay_seconds:
-            await asyncio.to_thread(self._stopping.wait, programmed.delay_seconds)
+            await asyncio.to_thread(self.stopping.wait, programmed.delay_seconds)
         if programmed is not None and programmed.body is not None:
             return programmed.status, programmed.body, programmed.headers
         required = ("sender", "recipient", "content")

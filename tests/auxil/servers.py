@@ -4,6 +4,7 @@ fakes served that way, used as context managers alike."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -95,3 +96,31 @@ class ServedInThread(ABC):
         tb: TracebackType | None,
     ) -> None:
         await asyncio.to_thread(self.stop)
+
+
+class ServedApp(ServedInThread):
+    """A fake whose ``app()`` is served on 127.0.0.1 (``url`` once started). ``stopping`` is
+    set when it stops, so that answers it delays go out at once instead of holding the end."""
+
+    def __init__(self) -> None:
+        self.url = ""  # http://127.0.0.1:<port>, once started
+        self.stopping = threading.Event()
+        self._stack: contextlib.ExitStack | None = None
+
+    @abstractmethod
+    def app(self) -> Any:
+        """The ASGI application to serve."""
+
+    def start(self) -> None:
+        if self._stack is not None:
+            raise RuntimeError(f"{type(self).__name__} is already running")
+        self.stopping.clear()
+        stack = contextlib.ExitStack()
+        self.url = stack.enter_context(serve(self.app()))
+        self._stack = stack
+
+    def stop(self) -> None:
+        self.stopping.set()
+        if self._stack is not None:
+            self._stack.close()
+        self._stack = None
