@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, insert, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, update
 
 from bot.clock import new_id
 from bot.storage.database import Transaction
@@ -190,6 +190,9 @@ async def open_sessions_for(
     """Open sessions with a seat left, at a site, presenting one of these programmes."""
     if not programmes:
         return []
+    presents = [
+        AppointmentSession.programmes.contains(f",{p},", autoescape=True) for p in programmes
+    ]
     rows = await tx.all(
         select(*_COLUMNS)
         .where(
@@ -198,13 +201,12 @@ async def open_sessions_for(
             AppointmentSession.starts_at > after,
             AppointmentSession.starts_at < before,
             AppointmentSession.seats_taken < AppointmentSession.capacity,
+            or_(*presents),
         )
         .order_by(AppointmentSession.starts_at, AppointmentSession.id)
-        .limit(limit * 4)
+        .limit(limit)
     )
-    wanted = set(programmes)
-    found = [s for s in map(_read, rows) if wanted & set(s.programmes)]
-    return found[:limit]
+    return [_read(row) for row in rows]
 
 
 async def take_seat(tx: Transaction, session_id: str, *, now: datetime) -> bool:

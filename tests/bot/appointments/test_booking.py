@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 from bot.appointments import reminder_store
+from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Reply
 from bot.leads.handoff import LeadHandoff
@@ -135,3 +136,21 @@ async def test_fifty_people_at_once_fill_twelve_seats_and_the_others_get_the_nex
         question = reply.messages[-1].question
         assert question is not None
         assert [c.value for c in question.choices] == [later.id, "none"]
+
+
+async def test_only_sessions_of_a_fitting_programme_are_offered_however_many_others(
+    database: Database,
+) -> None:
+    service = await a_service(database)
+    soon = utcnow() + timedelta(days=2)
+    for n in range(20):  # children's workshops first, many of them
+        await open_session(
+            service.appointments,
+            starts_at=soon + timedelta(hours=n),
+            programmes=("children_workshops",),
+        )
+    wanted = await open_session(service.appointments, starts_at=soon + timedelta(days=3))
+    offered = await up_to_the_dates(service, "samir")
+    question = offered.messages[-1].question
+    assert question is not None
+    assert [c.value for c in question.choices] == [wanted.id, "none"]
