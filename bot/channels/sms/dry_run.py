@@ -1,18 +1,22 @@
 """The SMS provider when none is configured: one log line per SMS that would have gone.
 
-``make run`` works without a Brevo account, and shows when reminders would reach people. The
-line says how long the SMS is and which booking it is about; never the number, nor the text
-(it holds the link's token).
+``make run`` works without a Brevo account, and shows what reminders would say and when. The
+line has the text with its link's token cut out (a reminder's text is the session's date and
+place: nothing of the person's), how long it is and which booking it is about; never the
+number.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from bot.channels.sms.text import parts
 
 logger = logging.getLogger(__name__)
+# The signed token of a link (bot/appointments/links.py): whoever reads the logs must not get it.
+_TOKEN = re.compile(r"(/rdv/)[A-Za-z0-9_-]+")
 
 
 class LoggingSms:
@@ -27,6 +31,7 @@ class LoggingSms:
             extra={
                 "sms_id": payload.get("sms_id"),
                 "booking_id": payload.get("booking_id"),
+                "text": _TOKEN.sub(r"\1…", content),
                 "length": len(content),
                 "parts": parts(content, unicode=unicode),
             },

@@ -182,7 +182,7 @@ async def test_an_sms_brevo_asks_to_wait_for_is_sent_later(
     assert await status(database, sms_id) == (SmsStatus.QUEUED, None)
 
 
-async def test_without_a_key_the_sms_is_logged_without_the_number_nor_the_text(
+async def test_without_a_key_the_sms_is_logged_without_the_number_nor_the_link_token(
     settings: Settings, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert settings.sms_api_key is None
@@ -199,7 +199,10 @@ async def test_without_a_key_the_sms_is_logged_without_the_number_nor_the_text(
     logged = line.getMessage() + repr(line.__dict__)
     assert line.getMessage().startswith("sms would be sent")
     assert getattr(line, "length") > len(TEXT)  # noqa: B009 (an extra of the record)
-    for secret in (PERSON_DIGITS, "12 34", "TOKEN", "Rappel"):
+    for secret in (PERSON_DIGITS, "12 34", "TOKEN"):
         assert secret not in logged
+    # What it would say, for whoever runs the service without a provider.
+    assert getattr(line, "text").startswith("Rappel : ta réunion")  # noqa: B009
+    assert "https://x.example/rdv/…" in getattr(line, "text")  # noqa: B009
     [sms_id] = await sms_ids(database)
     assert await status(database, sms_id) == (SmsStatus.SENT, None)
