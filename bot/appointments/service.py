@@ -14,36 +14,27 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from bot.appointments import bookings, reminder_store, sessions
 from bot.appointments.bookings import BookingRecord, NewBooking
 from bot.appointments.calendar_file import appointment_calendar, calendar_path
-from bot.appointments.links import booking_link
+from bot.appointments.events import queue_appointment_event
 from bot.appointments.map_link import map_link
 from bot.appointments.reminder_plan import ReminderPlan
 from bot.appointments.sessions import NewSession, SessionProblem, SessionRecord
-from bot.channels.buttons import APPOINTMENT_STEP
-from bot.channels.sms.queue import queue_sms
+from bot.appointments.telling import CANCEL, CHANGE, CONFIRM, Teller, appointment_message
 from bot.channels.writers import Writers
 from bot.clock import utcnow
-from bot.leads.deliveries import queue_lead_event
 from bot.leads.handoff import LeadHandoff
-from bot.leads.payload import ASSISTANT, EventType, LeadRecord, iso
-from bot.leads.store import read_lead, set_status
+from bot.leads.payload import ASSISTANT, EventType, LeadRecord
+from bot.leads.store import set_status
 from bot.settings import Settings
 from bot.storage.database import Database, Transaction
 from flows.catalogue import Catalogue, default_catalogue
-from flows.i18n import parse_language, text
-from flows.offers import OffersNeeded, SessionOffer, spoken_datetime
-from flows.render import RenderedChoice, RenderedMessage, RenderedQuestion
+from flows.i18n import parse_language
+from flows.offers import OffersNeeded, SessionOffer
 
 logger = logging.getLogger(__name__)
-
-# What a person can answer to a reminder or a change, as buttons.
-CONFIRM, CANCEL, CHANGE = "confirm", "cancel", "change"
-ACTION_LABELS = {CONFIRM: "booking.action_confirm", CANCEL: "booking.action_cancel",
-                 CHANGE: "booking.action_change"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -66,27 +57,6 @@ class BookingRules:
                 hours_before=settings.appointment_reminder_hours_before,
             ),
         )
-
-
-def appointment_data(booking: BookingRecord, session: SessionRecord) -> dict[str, Any]:
-    """What an appointment.* event says of the booking (lead-events.schema.json)."""
-    return {
-        "id": booking.id,
-        "status": booking.status,
-        "programme": booking.programme,
-        "channel": booking.channel,
-        "booked_at": iso(booking.booked_at),
-        "confirmed_at": iso(booking.confirmed_at) if booking.confirmed_at else None,
-        "session": {
-            "id": session.id,
-            "starts_at": iso(session.starts_at),
-            "ends_at": iso(session.ends_at),
-            "site": session.site,
-            "programmes": list(session.programmes),
-            "place": session.place,
-            "video_url": session.video_url,
-        },
-    }
 
 
 class Appointments:
@@ -113,6 +83,7 @@ class Appointments:
         # it (tests, the console) messages carry no link.
         self.link_key = link_key
         self.public_url = public_url
+        self.teller = Teller(writers, link_key=link_key, public_url=public_url)
         self.clock = clock
 
     # --- in the conversation -----------------------------------------------------------
@@ -193,13 +164,17 @@ class Appointments:
         session = await sessions.get_session(tx, offer.id)
         assert session is not None
         if booked.replaced is not None:
-            await self._event(tx, booked.replaced, "appointment.cancelled", now=now)
+            await queue_appointment_event(
+                tx, self.handoff, booked.replaced, "appointment.cancelled", now=now
+            )
         if booked.new:
             await reminder_store.schedule(
                 tx, booked.booking.id, session.starts_at, self.rules.plan, now=now
             )
             await set_status(tx, lead.id, "appointment", changed_by=ASSISTANT, now=now)
-            await self._event(tx, booked.booking, "appointment.booked", now=now)
+            await queue_appointment_event(
+                tx, self.handoff, booked.booking, "appointment.booked", now=now
+            )
             logger.info("appointment booked", extra={"booking": booked.booking.id})
         return booked.booking
 
@@ -243,7 +218,7 @@ class Appointments:
     ) -> BookingRecord | None:
         ended = await bookings.end_booking(tx, booking.id, bookings.CANCELLED, by=by, now=now)
         if ended is not None:
-            await self._event(tx, ended, "appointment.cancelled", now=now)
+            await queue_appointment_event(tx, self.handoff, ended, "appointment.cancelled", now=now)
             logger.info("appointment cancelled", extra={"booking": booking.id})
         return ended
 
@@ -272,11 +247,13 @@ class Appointments:
             for booking in ended:
                 cancelled = await bookings.get_booking(tx, booking.id)
                 assert cancelled is not None
-                await self._event(tx, cancelled, "appointment.cancelled", now=now)
-                message = self._say(
+                await queue_appointment_event(
+                    tx, self.handoff, cancelled, "appointment.cancelled", now=now
+                )
+                message = appointment_message(
                     booking, "booking.session_cancelled", session, actions=(CHANGE,)
                 )
-                told += await self._tell(tx, booking, session, message, now=now)
+                told += int(await self.teller.tell(tx, booking, session, message, now=now))
         logger.info("session cancelled", extra={"session": session_id, "told": told})
         return told
 
@@ -300,11 +277,13 @@ class Appointments:
             )
             told = 0
             for booking in active:
-                await self._event(tx, booking, "appointment.moved", now=now)
-                message = self._say(
+                await queue_appointment_event(
+                    tx, self.handoff, booking, "appointment.moved", now=now
+                )
+                message = appointment_message(
                     booking, "booking.session_moved", session, actions=(CONFIRM, CANCEL, CHANGE)
                 )
-                told += await self._tell(tx, booking, session, message, now=now)
+                told += int(await self.teller.tell(tx, booking, session, message, now=now))
         logger.info("session moved", extra={"session": session_id, "told": told})
         return told
 
@@ -319,79 +298,12 @@ class Appointments:
             if marked is None:
                 return None
             event: EventType = "appointment.attended" if attended else "appointment.missed"
-            await self._event(tx, marked, event, now=now)
+            await queue_appointment_event(tx, self.handoff, marked, event, now=now)
             session = await sessions.get_session(tx, marked.session_id)
             if not attended and session is not None:
-                message = self._say(marked, "booking.missed", session, actions=(CHANGE,))
-                await self._tell(tx, marked, session, message, now=now)
+                message = appointment_message(marked, "booking.missed", session, actions=(CHANGE,))
+                await self.teller.tell(tx, marked, session, message, now=now)
         return marked
-
-    # --- telling people ------------------------------------------------------------------
-    def _say(
-        self,
-        booking: BookingRecord,
-        message_id: str,
-        session: SessionRecord,
-        *,
-        actions: Sequence[str],
-    ) -> RenderedMessage:
-        language = parse_language(booking.language)
-        body = text(
-            message_id,
-            language,
-            when=spoken_datetime(session.starts_at, language),
-            place=session.place or session.video_url or "",
-        )
-        question = RenderedQuestion(
-            field=None,
-            kind="choice",
-            choices=[
-                RenderedChoice(value=action, label=text(ACTION_LABELS[action], language))
-                for action in actions
-            ],
-        )
-        return RenderedMessage(text=body, question=question)
-
-    async def _tell(
-        self,
-        tx: Transaction,
-        booking: BookingRecord,
-        session: SessionRecord,
-        message: RenderedMessage,
-        *,
-        now: datetime,
-    ) -> int:
-        """Write to the person where they can be reached: their messenger, or by SMS if
-        they agreed to it; 1 if the message was queued, else 0."""
-        if booking.channel in self.writers.channels and booking.external_id is not None:
-            written = await self.writers.write(
-                tx,
-                booking.channel,
-                booking.external_id,
-                [message],
-                step=APPOINTMENT_STEP + booking.id,
-                language=parse_language(booking.language),
-                purpose="appointment",
-                now=now,
-            )
-            return int(written)
-        if booking.sms_phone:
-            # The SMS's link confirms or cancels without signing in: its buttons, on a page.
-            link = (
-                booking_link(self.public_url, booking.id, session.ends_at, self.link_key)
-                if self.link_key is not None
-                else ""
-            )
-            queued = await queue_sms(
-                tx,
-                booking_id=booking.id,
-                phone=booking.sms_phone,
-                text=f"{message.text} {link}".strip(),
-                now=now,
-                language=parse_language(booking.language),
-            )
-            return int(queued)
-        return 0
 
     async def calendar(
         self, tx: Transaction, booking: BookingRecord
@@ -417,23 +329,7 @@ class Appointments:
         session = await sessions.get_session(tx, booking.session_id)
         if session is None or session.status != sessions.OPEN:
             return False
-        message = self._say(
+        message = appointment_message(
             booking, f"booking.reminder.{kind}", session, actions=(CONFIRM, CANCEL, CHANGE)
         )
-        return bool(await self._tell(tx, booking, session, message, now=self.clock()))
-
-    async def _event(
-        self, tx: Transaction, booking: BookingRecord, event: EventType, *, now: datetime
-    ) -> None:
-        session = await sessions.get_session(tx, booking.session_id)
-        assert session is not None
-        lead = await read_lead(tx, booking.lead_id)
-        await queue_lead_event(
-            tx,
-            lead,
-            event,
-            now=now,
-            admin_url=self.handoff.admin_url(lead.id),
-            appointment=appointment_data(booking, session),
-        )
-        self.handoff.queued.set()
+        return await self.teller.tell(tx, booking, session, message, now=self.clock())

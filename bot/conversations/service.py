@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.appointments.bookings import BookingRecord
-from bot.appointments.service import CHANGE, Appointments
+from bot.appointments.service import Appointments
+from bot.appointments.telling import CHANGE
 from bot.channels.writers import Writers
 from bot.clock import new_id, utcnow
 from bot.conversations import repository
