@@ -3,13 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import subprocess
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,15 +13,13 @@ from bot.settings import Settings
 from bot.storage.database import open_database
 from flows.profile import Profile
 from flows.rules import orient
-from tests.auxil.paths import ROOT
 from tests.auxil.personas import persona_params
 from tests.auxil.servers import serve, unused_port
+from tests.auxil.service_process import command, service, until_up
 from tests.auxil.web_chat import drive
 from tests.auxil.webhook_receiver import PATH, Receiver, register_endpoint, register_referrer
 from webhook.app import create_app
 from webhook.handoff.signing import new_secret
-
-AIGUILLAGE = Path(sys.executable).with_name("aiguillage")
 
 
 async def register(database_url: str, url: str, secret: str) -> None:
@@ -63,40 +55,6 @@ async def test_a_persona_through_the_web_chat_ends_as_a_verified_lead_webhook(
     assert event["data"]["channel"] == "web"
     assert event["data"]["referrer_code"] == "ML_POISSY"
     assert event["data"]["orientation"] == expected_orientation(persona["profile"])
-
-
-def service(database_url: str, port: int) -> Any:
-    """``aiguillage serve`` in its own process, as in production."""
-    return command(database_url, "serve", "--host", "127.0.0.1", "--port", str(port))
-
-
-@contextmanager
-def command(database_url: str, *args: str) -> Iterator[subprocess.Popen[bytes]]:
-    """An ``aiguillage`` command in its own process, stopped (SIGTERM) at the end."""
-    env = os.environ | {
-        "AIGUILLAGE_DATABASE_URL": database_url,
-        "AIGUILLAGE_ENVIRONMENT": "test",
-        "AIGUILLAGE_LOG_LEVEL": "WARNING",
-    }
-    process = subprocess.Popen([str(AIGUILLAGE), *args], env=env, cwd=ROOT / "tests")  # noqa: S603
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=20)
-
-
-async def until_up(url: str) -> None:
-    async with httpx.AsyncClient(base_url=url) as http:
-        for _ in range(300):
-            try:
-                if (await http.get("/")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
-    raise AssertionError("the service did not start")
 
 
 async def tried_once(database_url: str) -> dict[str, Any]:
