@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("worker", "deliver lead webhooks (several may share a PostgreSQL database)"),
     "db": ("db", "database maintenance"),
     "flows": ("flows_cmd", "check the flow files or draw their diagrams"),
+    "places": ("places", "postal codes, communes and QPVs from official data: build, check"),
     "chat": ("chat", "talk to the assistant in this terminal"),
     "bot": ("bot_polling", "run the Telegram bot by polling (development)"),
     "referrers": ("referrers", "partners' referral codes"),
