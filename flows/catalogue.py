@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from flows.places import default_places
 from flows.profile import DiplomaLevel, Interest, Situation
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -24,7 +25,8 @@ PROGRAMME_IDS: tuple[ProgrammeId, ...] = (
 BringItem = Literal["id_document", "cv", "france_travail_number", "vitale_card", "proof_of_address"]
 SiteStatus = Literal["open", "opening", "partner"]
 Department = Annotated[str, Field(pattern=r"^(?:0[1-9]|[1-8]\d|9[0-5]|2[AB]|97[1-6])$")]
-PostalCode = Annotated[str, Field(pattern=r"^\d{5}$")]
+# INSEE's code of a commune (Corsica's start 2A or 2B): flows/places.py knows them all.
+InseeCode = Annotated[str, Field(pattern=r"^(?:\d{5}|2[AB]\d{3})$")]
 AgeLimit = Annotated[int, Field(ge=0, le=120)]
 
 
@@ -61,8 +63,10 @@ class Site(_Strict):
     name: str
     status: SiteStatus
     programmes: list[ProgrammeId]
+    # Where it serves: whole departments, and communes served first (a commune listed by a
+    # site goes to that site only, even in a department that another site serves).
     departments: list[Department] = Field(default_factory=list)
-    postal_codes: list[PostalCode] = Field(default_factory=list)
+    communes: list[InseeCode] = Field(default_factory=list)
 
 
 class Catalogue(_Strict):
@@ -80,6 +84,15 @@ class Catalogue(_Strict):
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated:
             raise ValueError(f"site ids used twice: {', '.join(duplicated)}")
+        places = default_places()
+        unknown = [
+            f"{site.id}: {code}"
+            for site in self.sites
+            for code in site.communes
+            if places.commune(code) is None
+        ]
+        if unknown:
+            raise ValueError(f"communes that do not exist (INSEE codes): {', '.join(unknown)}")
         return self
 
     def site(self, site_id: str) -> Site:
@@ -90,16 +103,24 @@ class Catalogue(_Strict):
         raise KeyError(site_id)
 
     def sites_for(self, postal_code: str | None) -> list[str]:
-        """Ids of the sites serving a postal code: exact codes first, else the department."""
+        """Ids of the sites serving a postal code's communes: those that list one of them
+        first, else those of their department."""
         if postal_code is None:
             return []
-        exact = [s.id for s in self.sites if postal_code in s.postal_codes]
+        communes = default_places().communes_for(postal_code)
+        codes = {commune.insee for commune in communes}
+        exact = [s.id for s in self.sites if codes.intersection(s.communes)]
         if exact:
             return exact
-        department = postal_code[:3] if postal_code.startswith("97") else postal_code[:2]
-        if postal_code.startswith("20"):  # Corsica: 2A below 20200, 2B from it
-            department = "2A" if postal_code < "20200" else "2B"
-        return [s.id for s in self.sites if department in s.departments]
+        departments = {commune.department for commune in communes} or {_department(postal_code)}
+        return [s.id for s in self.sites if departments.intersection(s.departments)]
+
+
+def _department(postal_code: str) -> str:
+    """The department a postal code's shape suggests (for a code the data does not know)."""
+    if postal_code.startswith("20"):  # Corsica: 2A below 20200, 2B from it
+        return "2A" if postal_code < "20200" else "2B"
+    return postal_code[:3] if postal_code.startswith("97") else postal_code[:2]
 
 
 def parse_catalogue(text: str, *, source: str = "catalogue") -> Catalogue:

@@ -14,6 +14,7 @@ from flows.flow import COMPUTED_FACTS, Flow, Step
 from flows.i18n import LANGUAGES, Language, parse_language
 from flows.messages import Input, Literal, Option, Question, Say, Text
 from flows.offers import NONE_OF_THEM, OffersNeeded, SessionOffer, spoken_datetime
+from flows.places import Commune, default_places
 from flows.presentation import (
     all_answers_message,
     booking_messages,
@@ -28,7 +29,21 @@ from flows.state import ConversationState
 
 REPEAT_REASONS = ("unsupported", "edited", "forwarded", "old_button", "not_own_contact", "voice")
 STUCK_AFTER = 3  # bad answers in a row before offering a counsellor
+# The answers of a priority-district question besides a district's code.
+QPV_NO, QPV_UNKNOWN = "no", "unknown"
 MAX_STEPS_PER_TURN = 200  # a guard against a cycle of message-only steps
+
+
+# Choices that depend on the postal code: a new one may make the chosen one wrong.
+PLACE_CHOICES = ("sites", "communes", "qpvs")
+
+
+class UnknownPostalCode(inputs.InvalidInput):
+    """Five digits that are no French postal code: the re-ask names them."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"unknown postal code {code}")
+        self.code = code
 
 
 class EngineError(RuntimeError):
@@ -89,7 +104,12 @@ def current_orientation(
     """The rules' result for a conversation once it has been shown to the person."""
     if not state.orientation_shown:
         return None
-    return orient(state.profile(), language=state.language, catalogue=catalogue)
+    return orient(
+        state.profile(),
+        language=state.language,
+        catalogue=catalogue,
+        unknown=state.unknown_criteria(),
+    )
 
 
 class _Facts(Mapping[str, Any]):
@@ -111,6 +131,9 @@ class _Facts(Mapping[str, Any]):
             return len(self.run.offers())
         if name == "channel":
             return self.run.context.get("channel")
+        if name == "qpv_count":
+            qpvs = self.run.qpvs()
+            return None if qpvs is None else len(qpvs)
         return state.answers[name]
 
     def __iter__(self) -> Iterator[str]:
@@ -134,6 +157,7 @@ class _Run:
         self.state = state
         self.context = dict(context or {})
         self.catalogue = catalogue or default_catalogue()
+        self.places = default_places()
         self.messages: list[Text] = []
         self.question: Question | None = None
         self.events: list[Event] = []
@@ -149,11 +173,25 @@ class _Run:
     def orientation(self) -> Orientation:
         """The rules' result for the answers so far, computed once per set of answers."""
         profile = self.state.profile()
-        key = (profile.model_dump_json(), self.state.language)
+        unknown = self.state.unknown_criteria()
+        key = (profile.model_dump_json() + ",".join(unknown), self.state.language)
         if self._orientation is None or self._orientation[0] != key:
-            result = orient(profile, language=self.state.language, catalogue=self.catalogue)
+            result = orient(
+                profile, language=self.state.language, catalogue=self.catalogue, unknown=unknown
+            )
             self._orientation = (key, result)
         return self._orientation[1]
+
+    def commune(self) -> Commune | None:
+        """The person's commune: the one chosen for their postal code (flows/places.py)."""
+        insee = self.state.answers.get("commune")
+        return self.places.commune(insee) if isinstance(insee, str) else None
+
+    def qpvs(self) -> tuple[tuple[str, str], ...] | None:
+        """The priority districts of the person's commune (code, name); None without data."""
+        commune = self.commune()
+        found = self.places.qpvs_in(commune.insee) if commune else None
+        return None if found is None else tuple((q.code, q.name) for q in found)
 
     def offers(self) -> list[SessionOffer]:
         """The sessions open to the person, which the caller gives (flows/offers.py)."""
@@ -198,10 +236,18 @@ class _Run:
     def params(self) -> dict[str, Any]:
         first_name = self.state.answers.get("first_name")
         phone = self.state.answers.get("phone")
+        commune = self.commune()
+        department = (
+            self.places.department_name(commune.department) if commune is not None else None
+        )
         return {
             **self.context,
             "first_name": Literal(first_name or ""),
             "phone": Literal(readable_phone(phone) if isinstance(phone, str) else ""),
+            "commune": Literal(commune.label if commune else ""),
+            "department": Literal(
+                f"{department} ({commune.department})" if commune and department else ""
+            ),
         }
 
     def options(self, step: Step) -> list[Option]:
@@ -237,6 +283,18 @@ class _Run:
                     for offer in self.offers()
                 ),
                 Option(NONE_OF_THEM, Say("booking.none")),
+            ]
+        if step.choices_from == "communes":
+            postal_code = self.state.profile().postal_code
+            return [
+                Option(commune.insee, Literal(commune.label))
+                for commune in self.places.communes_for(postal_code or "")
+            ]
+        if step.choices_from == "qpvs":
+            return [
+                *(Option(code, Literal(name)) for code, name in self.qpvs() or ()),
+                Option(QPV_NO, Say("qpv_district.no")),
+                Option(QPV_UNKNOWN, Say("qpv_district.unknown")),
             ]
         if step.choices_from == "editable_fields":
             return [
@@ -276,8 +334,11 @@ class _Run:
             if step.skip_if is not None and holds(step.skip_if, self.facts()):
                 step_id = self.next_of(step)
                 continue
-            if step.choices_from == "sites" and len(options := self.options(step)) <= 1:
-                # Nothing to choose: one site is taken as it is, none leaves the field empty.
+            if (
+                step.choices_from in ("sites", "communes")
+                and len(options := self.options(step)) <= 1
+            ):
+                # Nothing to choose: one is taken as it is, none leaves the field empty.
                 if options and step.field:
                     self.state.answers[step.field] = options[0].value
                 step_id = self.next_of(step)
@@ -327,8 +388,12 @@ class _Run:
         if step.show == "orientation":
             orientation = self.orientation()
             self.messages.extend(
-                orientation_messages(orientation, self.state.profile(), self.catalogue)
+                orientation_messages(
+                    orientation, self.state.profile(), self.catalogue, self.params()
+                )
             )
+            if self._no_qpv_to_ask():
+                self.say("orientation.no_qpv")
             self.state.orientation_shown = True
             self.events.append(Event.ORIENTATION_READY)
         if step.show == "summary":
@@ -353,6 +418,11 @@ class _Run:
             return
         try:
             value = self._read(step, received)
+        except UnknownPostalCode as unknown:
+            self._invalid(
+                step_id, step, Say("postal_code.unknown", {"code": Literal(unknown.code)})
+            )
+            return
         except inputs.InvalidInput:
             self._invalid(step_id, step)
             return
@@ -413,7 +483,10 @@ class _Run:
                 text, step.min or 0, step.max if step.max is not None else 120
             )
         if step.input == "postal_code":
-            return inputs.read_postal_code(text)
+            code = inputs.read_postal_code(text)
+            if not self.places.postal_code_exists(code):
+                raise UnknownPostalCode(code)
+            return code
         if step.input == "phone":
             return inputs.read_phone(text)
         if step.input == "email":
@@ -435,19 +508,36 @@ class _Run:
                 value = kept + list(value)
             self.state.answers[step.field] = value
         self.state.answers.update(implied)
-        self._drop_stale_sites()
+        if step.choices_from == "qpvs":
+            # A district named is the criterion; "no" and "unknown" are not (unknown is told
+            # to the rules apart: state.unknown_criteria).
+            criteria = [c for c in self.state.answers.get("criteria", []) if c != "qpv"]
+            in_one = value not in (QPV_NO, QPV_UNKNOWN)
+            self.state.answers["criteria"] = [*criteria, "qpv"] if in_one else criteria
+        self._drop_stale_places()
         if step.field in PROFILE_FIELDS and self.state.orientation_shown:
             self.events.append(Event.PROFILE_CHANGED)
 
-    def _drop_stale_sites(self) -> None:
-        """A new postal code may make a chosen site wrong: ask for it again."""
+    def _drop_stale_places(self) -> None:
+        """A new postal code may make a chosen commune, site or district wrong: ask again."""
         for step in self.flow.steps.values():
-            if step.choices_from != "sites" or step.field not in self.state.answers:
+            if step.choices_from not in PLACE_CHOICES or step.field not in self.state.answers:
                 continue
             if self.state.answers[step.field] not in {o.value for o in self.options(step)}:
                 del self.state.answers[step.field]
 
-    def _invalid(self, step_id: str, step: Step) -> None:
+    def _no_qpv_to_ask(self) -> bool:
+        """The person's commune has no priority district (so none was asked about), and the
+        criterion could matter to them: the orientation says why it does not apply."""
+        answers = self.state.answers
+        could_matter = answers.get("asker") != "parent" and answers.get("situation") not in (
+            "school",
+            "training",
+            "employed",
+        )
+        return could_matter and self.qpvs() == ()
+
+    def _invalid(self, step_id: str, step: Step, message: Say | None = None) -> None:
         self.state.retries += 1
         stuck = self.flow.commands.get("stuck")
         if self.state.retries >= STUCK_AFTER and stuck is not None:
@@ -455,7 +545,10 @@ class _Run:
             self.events.append(Event.STUCK)
             self.enter(stuck)
             return
-        self.say(step.invalid or f"invalid.{step.input}")
+        if message is not None:
+            self.messages.append(message)
+        else:
+            self.say(step.invalid or f"invalid.{step.input}")
         self.ask(step_id)
 
     # --- commands ----------------------------------------------------------------------

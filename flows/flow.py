@@ -9,9 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field
 InputKind = Literal["choice", "multi", "text", "number", "postal_code", "phone", "email", "none"]
 StepId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=64)]
 # Facts the engine computes from the orientation, usable in conditions like answers.
-COMPUTED_FACTS = ("sites_count", "best_fit", "human_requested", "sessions_count", "channel")
+COMPUTED_FACTS = (
+    "sites_count",
+    "best_fit",
+    "human_requested",
+    "sessions_count",
+    "channel",
+    # The priority districts (QPV) of the person's commune: None without data for its
+    # department (the life situations ask about it then), 0 when it has none.
+    "qpv_count",
+)
 # Sources of choices built at run time rather than listed in the file.
-DYNAMIC_CHOICES = ("sites", "editable_fields", "sessions")
+DYNAMIC_CHOICES = ("sites", "editable_fields", "sessions", "communes", "qpvs")
 
 
 class _Strict(BaseModel):
@@ -73,7 +82,9 @@ class Step(_Strict):
     field: str | None = None
     choices: list[Choice] = Field(default_factory=list)
     # sessions: the next sessions open to the person (flows/offers.py), and "none of them".
-    choices_from: Literal["sites", "editable_fields", "sessions"] | None = None
+    # communes: those of the postal code (flows/places.py), when it covers several.
+    # qpvs: the priority districts of the person's commune by name, "no" and "unknown".
+    choices_from: Literal["sites", "editable_fields", "sessions", "communes", "qpvs"] | None = None
     min: int | None = None
     max: int | None = None
     max_length: int | None = Field(default=None, ge=1, le=4000)

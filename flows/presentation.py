@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from flows.catalogue import Catalogue
@@ -10,13 +11,17 @@ from flows.flow import Flow
 from flows.i18n import Language
 from flows.messages import Join, Literal, Say, Text
 from flows.offers import NONE_OF_THEM, SessionOffer, spoken_datetime
+from flows.places import default_places
 from flows.profile import Profile
 from flows.rules import Orientation
 from flows.state import ConversationState
 
 
 def orientation_messages(
-    orientation: Orientation, profile: Profile, catalogue: Catalogue
+    orientation: Orientation,
+    profile: Profile,
+    catalogue: Catalogue,
+    place: Mapping[str, Any] | None = None,
 ) -> list[Text]:
     """The programmes that fit and why, where, and the next step; a maybe is a chance."""
     messages: list[Text] = []
@@ -37,15 +42,25 @@ def orientation_messages(
         messages.append(Say("orientation.nothing"))
         messages.append(Say("orientation.other_routes"))
     if not orientation.sites and profile.postal_code is not None:
-        messages.append(Say("orientation.out_of_area"))
+        # ``place``: the commune and department, named.
+        messages.append(Say("orientation.out_of_area", dict(place or {})))
     for site_id in orientation.sites:
         site = catalogue.site(site_id)
         messages.append(Say(f"orientation.site.{site.status}", {"site": Literal(site.name)}))
     return messages
 
 
-def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
-    """An answer as the person reads it: the label they chose, or what they typed."""
+def value_text(
+    flow: Flow,
+    name: str,
+    value: Any,
+    catalogue: Catalogue,
+    answers: Mapping[str, Any] | None = None,
+) -> Text:
+    """An answer as the person reads it: the label they chose, or what they typed.
+
+    ``answers``: the others, for a commune read with its postal code ("Pierrefitte-sur-Seine
+    (Saint-Denis)": the code names the commune déléguée, the INSEE code does not)."""
     steps = [s for s in flow.steps.values() if s.field == name]
     # Several steps may fill one field (criteria): their labels together name its values.
     labels = {c.value: Say(c.label) for s in steps for c in s.choices}
@@ -57,6 +72,16 @@ def value_text(flow: Flow, name: str, value: Any, catalogue: Catalogue) -> Text:
     if any(s.choices_from == "sessions" for s in steps):
         # The booking itself is shown from its record (/mes_donnees lists it in full).
         return Say("booking.none" if value == NONE_OF_THEM else "booking.chosen")
+    if any(s.choices_from == "communes" for s in steps):
+        places = default_places()
+        postal_code = str((answers or {}).get("postal_code") or "")
+        found = [c for c in places.communes_for(postal_code) if c.insee == value]
+        commune = found[0] if found else places.commune(str(value)) if value else None
+        return Literal(commune.label) if commune else Say("summary.none")
+    if any(s.choices_from == "qpvs" for s in steps):
+        if value in ("no", "unknown"):
+            return Say(f"qpv_district.{value}")
+        return Literal(default_places().qpv_name(str(value)) or str(value))
     if any(s.choices_from == "sites" for s in steps):
         return Literal(catalogue.site(value).name) if value else Say("summary.none")
     if value is None:
@@ -81,7 +106,7 @@ def summary_messages(flow: Flow, state: ConversationState, catalogue: Catalogue)
         if name not in state.answers:
             continue
         label = Say(flow.answers.get(name, f"field.{name}"))
-        value = value_text(flow, name, state.answers[name], catalogue)
+        value = value_text(flow, name, state.answers[name], catalogue, state.answers)
         lines.append(Say("summary.line", {"label": label, "value": value}))
     return [Say("summary.intro"), Join(tuple(lines), separator="\n")]
 
@@ -92,7 +117,10 @@ def all_answers_message(flow: Flow, state: ConversationState, catalogue: Catalog
     for name, value in state.answers.items():
         label = Say(flow.answers.get(name, f"field.{name}"))
         lines.append(
-            Say("summary.line", {"label": label, "value": value_text(flow, name, value, catalogue)})
+            Say(
+                "summary.line",
+                {"label": label, "value": value_text(flow, name, value, catalogue, state.answers)},
+            )
         )
     return Join(tuple(lines), separator="\n")
 

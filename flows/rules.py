@@ -222,9 +222,20 @@ def _interest_rank(programme_id: ProgrammeId, profile: Profile, catalogue: Catal
 
 
 def orient(
-    profile: Profile, *, language: Language = "fr", catalogue: Catalogue | None = None
+    profile: Profile,
+    *,
+    language: Language = "fr",
+    catalogue: Catalogue | None = None,
+    unknown: frozenset[str] = frozenset(),
 ) -> Orientation:
-    """Turn a profile into an orientation, with reasons in the requested language."""
+    """Turn a profile into an orientation, with reasons in the requested language.
+
+    ``unknown``: criteria the person could not tell (they do not know whether their district
+    is a priority one). A programme they would fit with them is a ``maybe`` saying so, never
+    a ``no``: the criterion is left for a counsellor to check.
+    """
+    if unknown:
+        return _with_unknown(profile, language, catalogue, unknown)
     catalogue = catalogue or default_catalogue()
     programmes = catalogue.programmes
     iae = iae_eligibility(profile, catalogue)
@@ -259,3 +270,29 @@ def orient(
         sites=catalogue.sites_for(profile.postal_code),
         missing=[name for name in PROFILE_FIELDS if name in missing],
     )
+
+
+def _with_unknown(
+    profile: Profile,
+    language: Language,
+    catalogue: Catalogue | None,
+    unknown: frozenset[str],
+) -> Orientation:
+    """The orientation without the unknown criteria, where holding them would make a
+    programme fit better turned into a ``maybe`` that says which one to check."""
+    without = orient(profile, language=language, catalogue=catalogue)
+    held = sorted({*profile.criteria, *unknown})
+    better = orient(
+        profile.model_copy(update={"criteria": held}), language=language, catalogue=catalogue
+    )
+    fits = {p.id: p.fit for p in better.programmes}
+    programmes = []
+    for programme in without.programmes:
+        if FIT_RANK[fits[programme.id]] < FIT_RANK[programme.fit]:
+            checks = [text(f"reason.unknown_criterion.{c}", language) for c in sorted(unknown)]
+            programme = programme.model_copy(
+                update={"fit": "maybe", "reasons": [*programme.reasons, *checks]}
+            )
+        programmes.append(programme)
+    programmes.sort(key=lambda p: FIT_RANK[p.fit])
+    return without.model_copy(update={"programmes": programmes})

@@ -28,6 +28,10 @@ class ConversationState(BaseModel):
     # /supprimer asked: the next input confirms or cancels the erasure.
     erase_pending: bool = False
 
+    def unknown_criteria(self) -> frozenset[str]:
+        """Criteria the person said they do not know (their district: flows/places.py)."""
+        return frozenset({"qpv"}) if self.answers.get("qpv_district") == "unknown" else frozenset()
+
     def profile(self) -> Profile:
         """The profile fields answered so far (invalid leftovers are dropped, never guessed)."""
         known = {k: v for k, v in self.answers.items() if k in PROFILE_FIELDS and v is not None}

@@ -70,7 +70,12 @@ class UnknownStatus(ValueError):
 def lead_values(state: ConversationState, catalogue: Catalogue | None = None) -> dict[str, Any]:
     """The columns a conversation gives its lead: contact, profile, orientation."""
     profile = state.profile()
-    orientation = orient(profile, language=COUNSELLOR_LANGUAGE, catalogue=catalogue)
+    orientation = orient(
+        profile,
+        language=COUNSELLOR_LANGUAGE,
+        catalogue=catalogue,
+        unknown=state.unknown_criteria(),
+    )
     values = {name: state.answers.get(name) for name in CONTACT_FIELDS}
     fitting = [p.id for p in orientation.programmes if p.fit != "no"]
     first_name = values["first_name"]

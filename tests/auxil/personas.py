@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from flows.places import default_places
 from flows.profile import PROFILE_FIELDS
 from tests.auxil.paths import PERSONAS_PATH
 
@@ -38,6 +39,16 @@ def answer_for(question: dict[str, Any], profile: dict[str, Any]) -> dict[str, A
     if field in ("site", "session"):
         # The first site, the soonest session.
         return {"choice": values[0]}
+    if field == "commune":
+        # The first commune of the postal code; one with a priority district for a persona
+        # living in one (95500 is Gonesse, and three villages without any).
+        places = default_places()
+        if "qpv" in (profile.get("criteria") or []):
+            return {"choice": next((v for v in values if places.qpvs_in(v)), values[0])}
+        return {"choice": values[0]}
+    if field == "qpv_district":
+        # A persona living in a priority district names the first one of its commune.
+        return {"choice": values[0] if "qpv" in (profile.get("criteria") or []) else "no"}
     if field in PROFILE_FIELDS:
         value = profile.get(field)
         if kind == "multi":

@@ -37,11 +37,14 @@ STAGE_KEYS = [
     "question:age",
     "question:child_age",
     "question:postal_code",
+    "question:commune",
     "question:situation",
     "question:france_travail",
     "question:diploma_level",
     "question:allowances",
+    "question:qpv_district",
     "question:life_situations",
+    "question:other_life_situations",
     "question:interests",
     "orientation",
     "contact",
@@ -116,10 +119,13 @@ async def test_the_figures_of_known_conversations(service: ConversationService) 
     await populate(service)
 
     everyone = await figures(service, FunnelFilters())
-    # started, consent, asker, age, child_age, postal_code, situation, france_travail,
-    # diploma, allowances, life_situations, interests, orientation, contact, lead,
+    # started, consent, asker, age, child_age, postal_code, commune, situation,
+    # france_travail, diploma, allowances, qpv_district, life_situations,
+    # other_life_situations, interests, orientation, contact, lead,
     # contacted, booked, attended, enrolled (nobody booked: the enrolled person counts)
-    assert counts(everyone) == expected(9, 8, 8, 8, 7, 6, 5, 5, 5, 5, 5, 5, 5, 4, 3, 2, 1, 1, 1)
+    assert counts(everyone) == expected(
+        9, 8, 8, 8, 7, 6, 6, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 3, 2, 1, 1, 1
+    )
     by_key = {s.key: s for s in everyone}
     assert by_key["started"].share == 100.0
     assert by_key["started"].dropped is None
@@ -133,16 +139,22 @@ async def test_the_figures_of_known_conversations(service: ConversationService) 
     assert (by_key["attended"].dropped, by_key["enrolled"].dropped) == (0, 0)
 
     poissy = await figures(service, FunnelFilters(referrer="ML_POISSY"))
-    assert counts(poissy) == expected(5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0, 0, 0)
+    assert counts(poissy) == expected(
+        5, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 1, 0, 0, 0
+    )
 
     english = await figures(service, FunnelFilters(language="en"))
-    assert counts(english) == expected(4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1)
+    assert counts(english) == expected(
+        4, 4, 4, 4, 4, 4, 4, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 1, 1, 1
+    )
 
     salon_en = await figures(service, FunnelFilters(referrer="SALON", language="en"))
-    assert counts(salon_en) == expected(3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1)
+    assert counts(salon_en) == expected(
+        3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 1, 1, 1
+    )
 
     nobody = await figures(service, FunnelFilters(referrer="NOBODY"))
-    assert counts(nobody) == expected(*[0] * 19)
+    assert counts(nobody) == expected(*[0] * 22)
     assert all(s.share is None for s in nobody)
 
 
@@ -151,12 +163,16 @@ async def test_the_period_is_of_days_in_paris(service: ConversationService) -> N
     day = date(2024, 3, 10)
 
     that_day = await figures(service, FunnelFilters(date_from=day, date_to=day))
-    assert counts(that_day) == expected(2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)
+    assert counts(that_day) == expected(
+        2, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1
+    )
     # 23:30 UTC on 9 March is already 10 March in Paris.
     day_before = await figures(service, FunnelFilters(date_to=date(2024, 3, 9)))
     assert counts(day_before)["started"] == 0
     since = await figures(service, FunnelFilters(date_from=date(2024, 3, 11)))
-    assert counts(since) == expected(7, 7, 7, 7, 6, 5, 4, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0, 0, 0)
+    assert counts(since) == expected(
+        7, 7, 7, 7, 6, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 3, 2, 1, 0, 0, 0
+    )
     until_today = await figures(service, FunnelFilters(date_to=utcnow().date()))
     assert counts(until_today)["started"] == 9
 
@@ -253,7 +269,8 @@ def test_a_conversation_counts_up_to_its_furthest_stage(flow: Flow) -> None:
         "consent",
         "question:child_age",
         "question:postal_code",
-        "question:allowances",
+        # Waiting at the life situations: the district question before it was passed.
+        "question:qpv_district",
         "question:france_travail",
         "question:age",
         "question:age",
@@ -272,7 +289,7 @@ def test_unreadable_states_and_foreign_leads(flow: Flow) -> None:
     broken = ConversationFacts.from_row({"id": "x", "state": '{"answers": 3}'})
     assert broken.state is None
     stages = funnel(flow, [broken], [LeadFacts("elsewhere", frozenset({"enrolled"}))])
-    assert counts(stages) == expected(1, *[0] * 18)
+    assert counts(stages) == expected(1, *[0] * 21)
     assert stages[1].dropped == 1
     assert stages[1].dropped_share == 100.0
     assert stages[2].dropped_share is None

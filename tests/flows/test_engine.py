@@ -9,9 +9,7 @@ from flows.flow import Flow
 from flows.flow_loader import load_flows
 from flows.messages import Input
 from flows.render import RenderedQuestion, render, render_turn
-from flows.state import ConversationState
-
-CONTEXT = {"sessions": [], "privacy_url": "/confidentialite"}
+from tests.auxil.flow_person import CONTEXT, Person
 
 
 @pytest.fixture(scope="module")
@@ -19,44 +17,15 @@ def flow() -> Flow:
     return load_flows()["prescreening"]
 
 
-class Person:
-    """A conversation driven input by input, as a channel would."""
-
-    def __init__(self, flow: Flow, language: str = "fr") -> None:
-        self.flow = flow
-        self.turn = engine.start(flow, language=language, context=CONTEXT)  # type: ignore[arg-type]
-
-    def send(self, **kwargs: object) -> engine.Turn:
-        received = Input(**kwargs)  # type: ignore[arg-type]
-        self.turn = engine.handle(self.flow, self.turn.state, received, context=CONTEXT)
-        return self.turn
-
-    @property
-    def state(self) -> ConversationState:
-        return self.turn.state
-
-    @property
-    def asking(self) -> str | None:
-        return self.turn.question.field if self.turn.question else None
-
-    def texts(self) -> list[str]:
-        return [
-            m.text for m in render_turn(self.turn.messages, self.turn.question, self.state.language)
-        ]
-
-    def answer(self, *answers: object) -> None:
-        for answer in answers:
-            if isinstance(answer, tuple):
-                self.send(choices=answer)
-            elif isinstance(answer, str) and answer.startswith("="):
-                self.send(text=answer[1:])
-            else:
-                self.send(choice=answer)
+# Les Courtillières - Pont-de-Pierre, a priority district of Pantin (QPV 2024).
+PANTIN_QPV = "QN09310M"
 
 
 def to_summary(person: Person) -> None:
     """A 19-year-old from Pantin, out of work, up to the summary."""
-    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",), ("digital",))
+    person.answer(
+        "yes", "self", "=19", "=93500", "none", "below_3", (), PANTIN_QPV, (), ("digital",)
+    )
     person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
 
 
@@ -111,7 +80,7 @@ def test_edit_from_the_summary_changes_one_answer_and_returns(flow: Flow) -> Non
 
 def test_an_edit_that_makes_a_new_question_relevant_asks_it(flow: Flow) -> None:
     person = Person(flow)
-    person.answer("yes", "self", "=17", "=93500", "none", "below_3", ("qpv",), ("digital",))
+    person.answer("yes", "self", "=17", "=93500", "none", "below_3", PANTIN_QPV, (), ("digital",))
     person.answer("yes", "=Samir", "call", "=0612345678", "edit", "age", "=30")
     # At 30 allowances matter (they were skipped at 17); the rest is kept.
     assert person.asking == "criteria"
@@ -209,7 +178,17 @@ def test_out_of_area_is_said_honestly_with_the_next_step(flow: Flow) -> None:
 def test_a_maybe_is_worded_as_a_chance(flow: Flow) -> None:
     person = Person(flow)
     person.answer(
-        "yes", "self", "=27", "=78300", "job_seeker", "under_12_months", "4", (), (), ("digital",)
+        "yes",
+        "self",
+        "=27",
+        "=78300",
+        "job_seeker",
+        "under_12_months",
+        "4",
+        (),
+        "no",
+        (),
+        ("digital",),
     )
     joined = " ".join(person.texts())
     assert "c'est possible" in joined
@@ -227,7 +206,8 @@ def test_an_opening_site_is_said_to_be_opening_soon(flow: Flow) -> None:
         "12_23_months",
         "4",
         (),
-        ("qpv",),
+        "QN09410M",  # Colonel Fabien, Vitry-sur-Seine
+        (),
         ("digital",),
     )
     assert any("ouvre bientôt" in t for t in person.texts())
@@ -235,7 +215,7 @@ def test_an_opening_site_is_said_to_be_opening_soon(flow: Flow) -> None:
 
 def test_several_sites_let_the_person_choose(flow: Flow) -> None:
     person = Person(flow)
-    person.answer("yes", "self", "=20", "=93140", "none", "3", (), (), ("digital",))
+    person.answer("yes", "self", "=20", "=93140", "none", "3", (), "no", (), ("digital",))
     assert person.asking == "site"
     assert [o.value for o in person.turn.question.options] == ["pantin", "pierrefitte-sur-seine"]  # type: ignore[union-attr]
 
@@ -299,7 +279,7 @@ def rendered_question(person: Person) -> RenderedQuestion:
 
 
 def to_interests(person: Person) -> None:
-    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",))
+    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), PANTIN_QPV, ())
     assert person.asking == "interests"
 
 
@@ -357,7 +337,7 @@ def test_a_job_seeker_is_not_told_they_are_registered_then_asked_if_they_are(
 
 def test_someone_with_no_adviser_is_told_where_to_confirm_eligibility(flow: Flow) -> None:
     person = Person(flow)
-    person.answer("yes", "self", "=30", "=78300", "none", "4", (), (), ("digital",))
+    person.answer("yes", "self", "=30", "=78300", "none", "4", (), "no", (), ("digital",))
     joined = " ".join(person.texts())
     assert "c'est possible" in joined
     assert "Ton conseiller" not in joined
@@ -366,7 +346,7 @@ def test_someone_with_no_adviser_is_told_where_to_confirm_eligibility(flow: Flow
 
 def test_allowances_are_not_summed_up_as_a_personal_situation(flow: Flow) -> None:
     person = Person(flow)
-    person.answer("yes", "self", "=30", "=93500", "none", "4", ("rsa",), (), ("digital",))
+    person.answer("yes", "self", "=30", "=93500", "none", "4", ("rsa",), "no", (), ("digital",))
     person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
     assert person.asking == "confirm"
     summary = "\n".join(person.texts())
@@ -418,7 +398,7 @@ def test_the_summary_says_nothing_in_particular_as_the_interests_question_did(
     flow: Flow,
 ) -> None:
     person = Person(flow)
-    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), ("qpv",), ())
+    person.answer("yes", "self", "=19", "=93500", "none", "below_3", (), PANTIN_QPV, (), ())
     person.answer("yes", "=Samir", "call", "=06 12 34 56 78")
     assert person.asking == "confirm"
     summary = "\n".join(person.texts())

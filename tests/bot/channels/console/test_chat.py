@@ -20,7 +20,7 @@ async def test_a_terminal_conversation_reaches_the_orientation(database_url: str
     database = open_database(database_url)
     service = ConversationService(database, FlowRegistry())
     await service.prepare()
-    typed = "oui\n1\nvingt\n19 ans\n/retour\n19\n93500\n5\n1\n0\n1\n1\n/quitter\n"
+    typed = "oui\n1\nvingt\n19 ans\n/retour\n19\n93500\n5\n1\n0\n1\n0\n1\n/quitter\n"
     out = io.StringIO()
     await converse(service, "console-test", "fr", io.StringIO(typed), out)
     await database.close()
