@@ -55,3 +55,21 @@ def test_unreadable_or_malformed_catalogues_are_reported(tmp_path: Path) -> None
         load_catalogue(tmp_path / "absent.yaml")
     with pytest.raises(CatalogueError, match="not valid YAML"):
         parse_catalogue("sites: [")
+
+
+def test_a_site_may_serve_communes_by_their_insee_code() -> None:
+    text = CATALOGUE_PATH.read_text(encoding="utf-8") + (
+        "  - id: chaville\n    name: Chaville\n    status: opening\n"
+        '    programmes: [ecole_du_web]\n    communes: ["92022"]\n'
+    )
+    catalogue = parse_catalogue(text)
+    # Its commune goes to it only; the rest of the department to the department's site.
+    assert catalogue.sites_for("92370") == ["chaville"]
+    assert catalogue.sites_for("92390") == ["villeneuve-la-garenne"]
+
+
+def test_a_commune_that_does_not_exist_is_named() -> None:
+    text = CATALOGUE_PATH.read_text(encoding="utf-8").replace('"93055"', '"93999"')
+    with pytest.raises(CatalogueError) as caught:
+        parse_catalogue(text, source="catalogue.yaml")
+    assert "communes that do not exist (INSEE codes): pantin: 93999" in str(caught.value)

@@ -111,3 +111,23 @@ def test_out_of_the_area_the_person_hears_their_commune_and_department(flow: Flo
     said = "\n".join(person.texts())
     assert "Tu es à Lyon" in said
     assert "Rhône (69)" in said
+
+
+def test_a_commune_without_a_priority_district_is_not_asked_and_told_why(flow: Flow) -> None:
+    person = to_the_district(flow, "92370")  # Chaville: no QPV
+    assert person.state.answers["commune"] == "92022"
+    assert person.asking == "criteria"  # the other life situations: no district to ask
+    question = person.turn.question
+    assert question is not None
+    assert "qpv" not in [o.value for o in question.options]
+    person.answer((), ("digital",))
+    said = "\n".join(person.texts())
+    assert "À Chaville, il n'y a pas de quartier prioritaire de la ville" in said
+
+
+def test_without_district_data_the_life_situations_ask_as_before(flow: Flow) -> None:
+    person = to_the_district(flow, "69003")  # Lyon: no QPV data here
+    assert person.asking == "criteria"
+    question = person.turn.question
+    assert question is not None
+    assert "qpv" in [o.value for o in question.options]
