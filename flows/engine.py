@@ -29,6 +29,8 @@ from flows.state import ConversationState
 
 REPEAT_REASONS = ("unsupported", "edited", "forwarded", "old_button", "not_own_contact", "voice")
 STUCK_AFTER = 3  # bad answers in a row before offering a counsellor
+# More districts than a phone shows at once: the question is asked without their names.
+MAX_NAMED_DISTRICTS = 12
 # The answers of a priority-district question besides a district's code.
 QPV_NO, QPV_UNKNOWN = "no", "unknown"
 MAX_STEPS_PER_TURN = 200  # a guard against a cycle of message-only steps
@@ -191,7 +193,11 @@ class _Run:
         """The priority districts of the person's commune (code, name); None without data."""
         commune = self.commune()
         found = self.places.qpvs_in(commune.insee) if commune else None
-        return None if found is None else tuple((q.code, q.name) for q in found)
+        if found is None or len(found) > MAX_NAMED_DISTRICTS:
+            # Paris's 21 and Marseille's 41 are listed for the whole city, whatever the
+            # arrondissement: too many to read, most of them elsewhere. Asked as before.
+            return None
+        return tuple((q.code, q.name) for q in found)
 
     def offers(self) -> list[SessionOffer]:
         """The sessions open to the person, which the caller gives (flows/offers.py)."""

@@ -131,3 +131,11 @@ def test_without_district_data_the_life_situations_ask_as_before(flow: Flow) -> 
     question = person.turn.question
     assert question is not None
     assert "qpv" in [o.value for o in question.options]
+
+
+def test_paris_is_asked_without_a_list_of_every_district_of_the_city(flow: Flow) -> None:
+    person = to_the_district(flow, "75016")  # Paris's 21 districts are listed for the city
+    assert person.asking == "criteria"
+    question = person.turn.question
+    assert question is not None
+    assert "qpv" in [o.value for o in question.options]
