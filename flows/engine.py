@@ -218,9 +218,11 @@ class _Run:
             raise OffersNeeded(site, tuple(p.id for p in fitting))
         return list(offers)
 
-    def chosen_offer(self, step: Step) -> SessionOffer | None:
-        chosen = self.state.answers.get(step.field or "")
-        return next((o for o in self.offers() if o.id == chosen), None)
+    def chosen_offer(self) -> SessionOffer | None:
+        """The session picked at the flow's booking step, among those offered."""
+        step_id = self._booking_step()
+        chosen = self.state.answers.get(self.flow.step(step_id).field or "") if step_id else None
+        return next((o for o in self.offers() if o.id == chosen), None) if chosen else None
 
     def next_of(self, step: Step) -> str | None:
         transitions = step.transitions()
@@ -405,10 +407,7 @@ class _Run:
         if step.show == "summary":
             self.messages.extend(summary_messages(self.flow, self.state, self.catalogue))
         if step.show == "booking":
-            booking = next(
-                (s for s in self.flow.steps.values() if s.choices_from == "sessions"), None
-            )
-            offer = self.chosen_offer(booking) if booking else None
+            offer = self.chosen_offer()
             if offer is not None:
                 self.messages.extend(booking_messages(offer, self.state.language))
 

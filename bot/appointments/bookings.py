@@ -188,7 +188,7 @@ async def end_booking(
 async def cancel_session_bookings(
     tx: Transaction, session_id: str, *, now: datetime
 ) -> list[BookingRecord]:
-    """The session was cancelled: every active booking of it ends; those bookings."""
+    """The session was cancelled: every active booking of it ends; those bookings, ended."""
     active = [b for b in await bookings_of_session(tx, session_id) if b.status == BOOKED]
     if not active:
         return []
@@ -199,7 +199,7 @@ async def cancel_session_bookings(
         .values(status=CANCELLED, ended_at=now, ended_by=BY_SESSION_CANCELLED)
     )
     await drop_reminders(tx, ids)
-    return active
+    return await _select(tx, AppointmentBooking.id.in_(ids))
 
 
 async def free_lead_seats(tx: Transaction, lead_id: str, *, now: datetime) -> list[BookingRecord]:

@@ -130,13 +130,8 @@ class Appointments:
 
     async def owns(self, tx: Transaction, *, lead: LeadRecord | None, booking_id: str) -> bool:
         """Whether the booking is this person's and still active."""
-        booking = await bookings.get_booking(tx, booking_id)
-        return (
-            lead is not None
-            and booking is not None
-            and booking.lead_id == lead.id
-            and booking.status == bookings.BOOKED
-        )
+        booking = await _owned(tx, lead, booking_id)
+        return booking is not None and booking.status == bookings.BOOKED
 
     async def record_booking(
         self,
@@ -183,8 +178,8 @@ class Appointments:
     ) -> str:
         """A press on a reminder's button; the message id of the answer. Only the person's
         own bookings can be changed: a guessed id is answered as an unknown one."""
-        booking = await bookings.get_booking(tx, booking_id)
-        if lead is None or booking is None or booking.lead_id != lead.id:
+        booking = await _owned(tx, lead, booking_id)
+        if booking is None:
             return "booking.unknown"
         if booking.status != bookings.BOOKED:
             return "booking.already_ended"
@@ -245,10 +240,8 @@ class Appointments:
             ended = await bookings.cancel_session_bookings(tx, session_id, now=now)
             told = 0
             for booking in ended:
-                cancelled = await bookings.get_booking(tx, booking.id)
-                assert cancelled is not None
                 await queue_appointment_event(
-                    tx, self.handoff, cancelled, "appointment.cancelled", now=now
+                    tx, self.handoff, booking, "appointment.cancelled", now=now
                 )
                 message = appointment_message(
                     booking, "booking.session_cancelled", session, actions=(CHANGE,)
@@ -333,3 +326,12 @@ class Appointments:
             booking, f"booking.reminder.{kind}", session, actions=(CONFIRM, CANCEL, CHANGE)
         )
         return await self.teller.tell(tx, booking, session, message, now=self.clock())
+
+
+async def _owned(tx: Transaction, lead: LeadRecord | None, booking_id: str) -> BookingRecord | None:
+    """The booking if it is this person's, whatever its state; None for anyone else's (a
+    guessed id is answered as an unknown one)."""
+    booking = await bookings.get_booking(tx, booking_id)
+    if lead is None or booking is None or booking.lead_id != lead.id:
+        return None
+    return booking

@@ -279,19 +279,18 @@ class ConversationService:
         booking is replaced once one is picked)."""
         action, _, booking_id = (payload or "").partition(":")
         lead = await lead_of_conversation(tx, row.id)
-        answer = "booking.unknown"
+        answer: str | None
         if action == CHANGE:
-            owned = await self.appointments.owns(tx, lead=lead, booking_id=booking_id)
-            answer = "" if owned else answer
+            rebook = await self.appointments.owns(tx, lead=lead, booking_id=booking_id)
+            answer = None if rebook else "booking.unknown"
         else:
             answer = await self.appointments.person_answers(
                 tx, lead=lead, booking_id=booking_id, action=action
             )
-        if action == CHANGE and not answer or answer == "booking.cancelled_by_person":
-            turn = await self._handle(tx, row.channel, flow, state, Input(command="rebook"))
-        else:
-            turn = await self._handle(tx, row.channel, flow, state, Input(command="peek"))
-        if answer:
+            rebook = answer == "booking.cancelled_by_person"
+        command = "rebook" if rebook else "peek"
+        turn = await self._handle(tx, row.channel, flow, state, Input(command=command))
+        if answer is not None:
             turn.messages.insert(0, Say(answer))
         return turn
 
