@@ -63,6 +63,13 @@ def main(argv: Sequence[str] | None = None, *, passwords: Passwords | None = Non
     """
     arguments = sys.argv[1:] if argv is None else list(argv)
     args = build_parser(arguments).parse_args(arguments)
+    # Bytes that are not UTF-8 reach Python as lone surrogates, which no database stores: one
+    # line naming the argument, for every command, rather than a traceback at the first write.
+    broken = next((arg for arg in arguments if not _is_utf8(arg)), None)
+    if broken is not None:
+        shown = broken.encode("utf-8", "backslashreplace").decode("utf-8")
+        print(f"aiguillage {args.command}: not valid UTF-8 text: {shown}", file=sys.stderr)  # noqa: T201
+        return 2
     args.passwords = passwords
     # Imported here, not above: the settings load pydantic, which --help does not need.
     from bot.settings import SettingsError
@@ -80,3 +87,11 @@ def main(argv: Sequence[str] | None = None, *, passwords: Passwords | None = Non
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def _is_utf8(argument: str) -> bool:
+    try:
+        argument.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True

@@ -87,3 +87,19 @@ def test_listing_commands_read_the_database_without_loading_the_web_stack(
     )
     assert "database:" in done.stderr
     assert done.stdout.splitlines()[-1] == "sqlalchemy"
+
+
+def test_an_argument_that_is_not_utf8_is_named_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # What a shell passes for bytes that are not UTF-8 (Python's surrogateescape).
+    place = "12 rue \udced\udcb2\udc80 Hoche 😀"
+    status = main(
+        ["sessions", "add", "--programme", "ecole_du_web", "--site", "pantin",
+         "--start", "2027-05-11 10:00", "--capacity", "12", "--place", place]
+    )  # fmt: skip
+    assert status == 2
+    err = capsys.readouterr().err
+    assert err.startswith("aiguillage sessions: not valid UTF-8 text: 12 rue \\udced")
+    assert "Hoche 😀" in err
+    assert "Traceback" not in err
