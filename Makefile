@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# axe-core, the accessibility engine the browser tests run in each page (from npm, pinned).
+AXE_VERSION := 4.14.1
+AXE := $(VENV)/axe/node_modules/axe-core/axe.min.js
 # Where make run listens: make run PORT=8080 (HOST=0.0.0.0 to be reached from other machines).
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -14,6 +17,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(AXE): Makefile
+	@if command -v npm >/dev/null; then \
+		npm install --silent --prefix $(VENV)/axe --no-save --no-audit --no-fund --no-package-lock \
+			axe-core@$(AXE_VERSION) && touch $(AXE); \
+	else echo "npm not found: the accessibility checks will be skipped (apt-get install npm)"; fi
 
 ## Serve the web chat, the APIs and the admin on http://$(HOST):$(PORT) (SQLite, no token needed).
 run: $(STAMP)
@@ -30,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(AXE)
 	$(BIN)/pytest -q
 	@if [ -n "$$AIGUILLAGE_TEST_POSTGRES_URL" ]; then \
 		echo "--- database tests on PostgreSQL"; \
