@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     whatsapp_template_language: str = Field(default="fr", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     privacy_url: str = "/confidentialite"
+    # Where people report an accessibility problem, shown on /accessibilite (optional: without
+    # it, the statement names only "Parler à un conseiller" in the chat).
+    accessibility_contact: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     reminder_delay_hours: float = Field(default=24.0, gt=0, le=24 * 30)
     close_after_days: float = Field(default=7.0, gt=0, le=365)
     # A Telegram group told of each new lead (first name, site, programmes, a link): its chat
