@@ -16,7 +16,7 @@ from bot.retention import DailyPurge, Retention
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
-from webhook import privacy, web
+from webhook import accessibility, privacy, web
 from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import calendar, chat, orient
@@ -111,6 +111,7 @@ def create_app(
     app.include_router(calendar.router)
     app.include_router(web.router)
     app.include_router(privacy.router)
+    app.include_router(accessibility.router)
     web.mount_static(app)
     mount_admin(app)
     mount_appointment_links(app, settings)
