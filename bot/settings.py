@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.partners.embedding import DEFAULT_EMBED_ORIGINS, parse_embed_origins
+
 ENV_PREFIX = "AIGUILLAGE_"
 PLACEHOLDER_SECRETS = frozenset({"", "changethis", "change-me", "changeme", "secret"})
 # The shortest signing key accepted: set in production, or kept in a file (bot/signing_key.py).
@@ -127,6 +129,9 @@ class Settings(BaseSettings):
     # Reverse proxies whose X-Forwarded-For names the client (addresses or networks, comma
     # separated); by default the socket peer is the client.
     trusted_proxies: str = ""
+    # Partners' sites that may show the chat in a frame (/embed.js): origins separated by
+    # spaces, "https:" for any https site, or 'none' (see bot/partners/embedding.py).
+    embed_origins: str = DEFAULT_EMBED_ORIGINS
 
     @field_validator("database_url")
     @classmethod
@@ -249,6 +254,12 @@ class Settings(BaseSettings):
                     f"{part!r} is not an address or network (e.g. 10.0.0.0/8)"
                 ) from None
         return value
+
+    @field_validator("embed_origins")
+    @classmethod
+    def _embed_origins(cls, value: str) -> str:
+        # Kept as the CSP's frame-ancestors sources, checked and normalised once here.
+        return " ".join(parse_embed_origins(value))
 
     @property
     def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
