@@ -16,7 +16,7 @@ from bot.retention import DailyPurge, Retention
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
 from bot.storage.database import open_database
-from webhook import accessibility, privacy, web
+from webhook import accessibility, embed, privacy, web
 from webhook.access_log import AccessLog
 from webhook.admin.mount import mount_admin
 from webhook.api import calendar, chat, orient
@@ -110,6 +110,7 @@ def create_app(
     app.include_router(chat.router)
     app.include_router(calendar.router)
     app.include_router(web.router)
+    app.include_router(embed.router)
     app.include_router(privacy.router)
     app.include_router(accessibility.router)
     web.mount_static(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import cache
 from pathlib import Path
 from typing import Annotated
@@ -27,6 +28,9 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'; "
     "object-src 'none'"
 )
+# The page's origin as embed.js reports it from a partner's page (``?origin=``): where the
+# chat page may post its few messages (Escape pressed), nothing more.
+PARENT_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:[0-9]{1,5})?$")
 
 router = APIRouter(tags=["web chat"])
 
@@ -72,8 +76,14 @@ async def chat_page(
     language: LanguageDep,
     settings: SettingsDep,
     start: Annotated[str | None, Query(description="referral code of a partner")] = None,
+    embed: Annotated[bool, Query(description="shown in a partner's page by /embed.js")] = False,
+    origin: Annotated[str | None, Query(description="the partner page's origin")] = None,
 ) -> HTMLResponse:
-    """The chat page in the visitor's language; ``?start=CODE`` is passed on to the first turn."""
+    """The chat page in the visitor's language; ``?start=CODE`` is passed on to the first turn.
+
+    ``?embed=1`` (from /embed.js): the page may be framed by the sites of
+    ``AIGUILLAGE_EMBED_ORIGINS``, and tells the partner's page (``?origin=``) of Escape.
+    """
     referral = start if start is not None and is_referral_code(start) else None
     base_path = str(request.scope.get("root_path", "")).rstrip("/")
     # Texts also quote chat commands such as /recommencer: only the site's own pages are links.
@@ -86,6 +96,13 @@ async def chat_page(
         # The page forgets a conversation left alone this long, as the server does.
         "idle_minutes": settings.web_session_idle_minutes,
     }
+    policy = CONTENT_SECURITY_POLICY
+    if embed:
+        policy = policy.replace(
+            "frame-ancestors 'none'", f"frame-ancestors {settings.embed_origins}"
+        )
+        if origin is not None and PARENT_ORIGIN.match(origin):
+            config["embed_parent"] = origin
     response = templates.TemplateResponse(
         request,
         "chat.html",
@@ -97,7 +114,7 @@ async def chat_page(
             "asset_version": asset_version,
         },
         headers={
-            "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+            "Content-Security-Policy": policy,
             "Referrer-Policy": "same-origin",
             "X-Content-Type-Options": "nosniff",
             # The page embeds the visitor's language and code; shared caches must not mix them.
