@@ -545,6 +545,17 @@
     switchLanguage(event.currentTarget.dataset.language);
   });
 
+  // ---- shown in a partner's page by /embed.js ----------------------------------------------
+  // Escape closes the partner's panel, which cannot see keys pressed in this frame: tell that
+  // page, and only it (postMessage delivers to the origin embed.js named, to no other).
+  if (typeof config.embed_parent === "string" && window.parent !== window) {
+    document.addEventListener("keydown", (event) => {
+      if (event.key === "Escape" && !event.defaultPrevented) {
+        window.parent.postMessage({ aiguillage: "close" }, config.embed_parent);
+      }
+    });
+  }
+
   // ---- messages a counsellor writes from the admin view ------------------------------------
   // A web page cannot be written to first: it asks every few seconds while it is shown.
 
