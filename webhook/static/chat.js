@@ -15,7 +15,10 @@
   const PUSHED_POLL_MS = 4000;
 
   const app = document.getElementById("app");
-  const log = document.querySelector('[data-testid="chat-log"]');
+  // The scrolling box holds the messages, then the error (an alert of its own) and the answer
+  // buttons; only the messages are in the live region, so nothing is read out twice.
+  const scroller = document.querySelector('[data-testid="chat-log"]');
+  const log = document.getElementById("messages");
   const form = document.getElementById("composer");
   const input = document.querySelector('[data-testid="text-input"]');
 
@@ -61,7 +64,21 @@
   const IDLE_MS = (Number.isFinite(config.idle_minutes) ? config.idle_minutes : 30) * 60000;
 
   function freshState() {
-    return { session: null, start: config.start, transcript: [], question: null, done: false, pushed: 0, activeAt: Date.now() };
+    return {
+      session: null,
+      start: config.start,
+      transcript: [],
+      question: null,
+      done: false,
+      pushed: 0,
+      activeAt: Date.now(),
+      language: config.language,
+    };
+  }
+
+  // A language tag as the page and the server write them ("fr", "en"), or null.
+  function languageTag(value) {
+    return typeof value === "string" && /^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(value) ? value : null;
   }
 
   function readStoredJson(key) {
@@ -109,6 +126,8 @@
       done: saved.done === true,
       pushed: Number.isInteger(saved.pushed) ? saved.pushed : 0,
       activeAt: saved.activeAt,
+      // The language the conversation is in: it can differ from the page's after a reload.
+      language: languageTag(saved.language) ?? config.language,
     };
   }
 
@@ -126,7 +145,12 @@
   function forget() {
     store.remove(STORAGE_KEY);
     state = freshState();
+    clearLog();
+  }
+
+  function clearLog() {
     log.replaceChildren();
+    for (const node of scroller.querySelectorAll(".notice, .question, .done, .typing")) node.remove();
   }
 
   // ---- drawing --------------------------------------------------------------------------
@@ -176,7 +200,7 @@
   }
 
   function scrollToEnd() {
-    log.scrollTop = log.scrollHeight;
+    scroller.scrollTop = scroller.scrollHeight;
   }
 
   // A link the service attaches to a message ({url, label}: a booking's calendar file), or null.
@@ -204,10 +228,13 @@
     return line;
   }
 
-  function bubble(from, text, link = null) {
+  // `language`: the one the text is written in, so that a screen reader pronounces it right
+  // (older bubbles keep theirs after a switch of language).
+  function bubble(from, text, link = null, language = null) {
     const node = element("div", {
       class: `bubble ${from}`,
       "data-testid": from === "bot" ? "bot-message" : "user-message",
+      lang: languageTag(language),
     });
     // Screen readers hear who speaks; sighted readers see it from the side of the bubble.
     node.append(element("span", { class: "sr-only" }, `${from === "bot" ? t.bot_said : t.you_said} `));
@@ -222,7 +249,7 @@
 
   function notice(text) {
     const node = element("p", { class: "notice", role: "alert", "data-testid": "error-message" }, text);
-    log.append(node);
+    scroller.append(node);
     scrollToEnd();
   }
 
@@ -231,7 +258,7 @@
   function showTyping() {
     typing = element("div", { class: "bubble bot typing", "data-testid": "typing", "aria-hidden": "true" });
     for (let i = 0; i < 3; i += 1) typing.append(element("span", { class: "dot" }, "."));
-    log.append(typing);
+    scroller.append(typing);
     scrollToEnd();
   }
 
@@ -241,7 +268,7 @@
   }
 
   function removeControls() {
-    for (const node of log.querySelectorAll(".question, .done")) node.remove();
+    for (const node of scroller.querySelectorAll(".question, .done")) node.remove();
   }
 
   // Keyboards fitted to the expected answer; everything stays free text for the server.
@@ -284,7 +311,7 @@
     );
     again.addEventListener("click", () => restart(false));
     done.append(again);
-    log.append(done);
+    scroller.append(done);
     scrollToEnd();
   }
 
@@ -303,14 +330,18 @@
       }
     }
     if (!question) return;
+    const choices = Array.isArray(question.choices) ? question.choices : [];
+    // The group says what to do with its buttons; the question itself was just read out.
+    const offered = (question.kind === "choice" || question.kind === "multi") && choices.length;
     const box = element("div", {
       class: "question",
-      role: "group",
+      role: offered ? "group" : null,
+      "aria-label": offered ? (question.kind === "multi" ? t.pick_several : t.pick_one) : null,
+      lang: languageTag(state.language),
       "data-testid": "question",
       "data-field": question.field ?? "",
       "data-kind": question.kind,
     });
-    const choices = Array.isArray(question.choices) ? question.choices : [];
     if (question.kind === "choice") {
       for (const choice of choices) {
         box.append(choiceButton(choice, () => send({ choice: choice.value }, choice.label, "button")));
@@ -342,14 +373,14 @@
       });
       box.append(submit);
     }
-    log.append(box);
+    scroller.append(box);
     scrollToEnd();
     if (state.done) renderDone();
   }
 
   function renderAll() {
-    log.replaceChildren();
-    for (const entry of state.transcript) bubble(entry.from, entry.text, entry.link ?? null);
+    clearLog();
+    for (const entry of state.transcript) bubble(entry.from, entry.text, entry.link ?? null, entry.lang);
     renderQuestion();
   }
 
@@ -360,6 +391,7 @@
   function setBusy(value) {
     busy = value;
     app.dataset.state = value ? "busy" : state.done ? "done" : "idle";
+    // The live region speaks once the turn is whole, not message by message.
     log.setAttribute("aria-busy", String(value));
     for (const button of document.querySelectorAll("button")) button.disabled = value;
   }
@@ -404,8 +436,11 @@
     }
   }
 
-  function receive(data) {
-    for (const node of log.querySelectorAll(".notice")) node.remove();
+  // `language`: the one the reply is written in, if the server does not say it.
+  function receive(data, language) {
+    for (const node of scroller.querySelectorAll(".notice")) node.remove();
+    const replyLanguage = languageTag(data.language) ?? language;
+    state.language = replyLanguage;
     if (data.session !== state.session) {
       // A new conversation (a restart, or a start after the old token expired).
       state.session = data.session;
@@ -416,8 +451,11 @@
       // Only the confirmation stays on screen; nothing of the person is kept anywhere.
       forget();
       state.done = true;
+      state.language = replyLanguage;
       for (const message of data.messages) {
-        if (typeof message?.text === "string" && message.text !== "") bubble("bot", message.text);
+        if (typeof message?.text === "string" && message.text !== "") {
+          bubble("bot", message.text, null, state.language);
+        }
       }
       renderQuestion();
       return;
@@ -428,8 +466,9 @@
       if (typeof message?.text === "string" && message.text !== "") {
         // A link (a booking's calendar file) stays with its message after a reload.
         const link = attachedLink(message.link);
-        state.transcript.push(link ? { from: "bot", text: message.text, link } : { from: "bot", text: message.text });
-        const node = bubble("bot", message.text, link);
+        const entry = { from: "bot", text: message.text, lang: state.language };
+        state.transcript.push(link ? { ...entry, link } : entry);
+        const node = bubble("bot", message.text, link, state.language);
         first ??= node;
       }
       if (isQuestion(message?.question)) question = message.question;
@@ -440,8 +479,8 @@
     renderQuestion();
     // A long answer (the summary, the orientation) is read from its beginning, not its end.
     if (first) {
-      const overflow = first.getBoundingClientRect().top - log.getBoundingClientRect().top;
-      if (overflow < 0) log.scrollTop += overflow - 8;
+      const overflow = first.getBoundingClientRect().top - scroller.getBoundingClientRect().top;
+      if (overflow < 0) scroller.scrollTop += overflow - 8;
     }
   }
 
@@ -449,16 +488,19 @@
   async function send(body, echo, via) {
     if (busy) return false;
     const previousQuestion = state.question;
+    // The person answers in the conversation's language; a switch is answered in the new one.
+    const spoken = state.language;
+    const replyLanguage = body.command === "language" ? (languageTag(body.payload) ?? spoken) : spoken;
     removeControls();
-    const echoed = echo ? bubble("user", echo) : null;
+    const echoed = echo ? bubble("user", echo, null, spoken) : null;
     setBusy(true);
     showTyping();
     let gone = false;
     try {
       const data = await post(body);
       hideTyping();
-      if (echo) state.transcript.push({ from: "user", text: echo });
-      receive(data);
+      if (echo) state.transcript.push({ from: "user", text: echo, lang: spoken });
+      receive(data, replyLanguage);
       return true;
     } catch (error) {
       hideTyping();
@@ -490,7 +532,7 @@
     if (!via) return;
     // The next options when there are some (on a phone this also closes the keyboard that
     // would hide them), else the text field.
-    const next = log.querySelector(".question button, .done button");
+    const next = scroller.querySelector(".question button, .done button");
     (next ?? input).focus({ preventScroll: true });
   }
 
@@ -503,7 +545,7 @@
     state.question = null;
     state.done = false;
     saveState();
-    log.replaceChildren();
+    clearLog();
     // The server answers with a new token: whoever restarts is treated as someone new.
     await send({ command: "restart", payload: state.start ?? null }, null, "button");
   }
@@ -589,8 +631,9 @@
         if (typeof message?.text !== "string" || !Number.isInteger(message?.id)) continue;
         if (message.id <= (state.pushed ?? 0)) continue;
         state.pushed = message.id;
-        state.transcript.push({ from: "bot", text: message.text });
-        bubble("bot", message.text);
+        // Written for this conversation, in its language (the service's words, or a counsellor's).
+        state.transcript.push({ from: "bot", text: message.text, lang: state.language });
+        bubble("bot", message.text, null, state.language);
         added = true;
       }
       if (added) {
