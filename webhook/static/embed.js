@@ -26,6 +26,8 @@ svg{width:22px;height:22px;fill:none;stroke:currentColor;stroke-width:2;flex:non
 .panel{position:fixed;z-index:2147483001;right:16px;bottom:16px;display:flex;flex-direction:column;
  width:min(400px,calc(100vw - 32px));height:min(680px,calc(100vh - 32px));background:#fff;
  border:1px solid #56616a;border-radius:12px;overflow:hidden;box-shadow:0 6px 28px rgba(0,0,0,.35)}
+.panel{letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-shadow:none;
+ white-space:normal;visibility:visible;direction:ltr}
 .panel[hidden]{display:none}
 .bar{display:flex;align-items:center;justify-content:space-between;background:#0b5563;color:#fff;
  font:600 15px/1.2 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;padding:2px 2px 2px 14px}
