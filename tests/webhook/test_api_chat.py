@@ -54,6 +54,19 @@ async def test_english_from_the_browser_language(client: httpx.AsyncClient) -> N
     )
     assert "PôleS" in response.json()["messages"][0]["text"]
     assert "Hi" in response.json()["messages"][0]["text"]
+    assert response.json()["language"] == "en"
+
+
+async def test_each_reply_says_the_language_it_is_written_in(client: httpx.AsyncClient) -> None:
+    # A conversation begun in English and carried on from a French page is still answered in
+    # English: the page marks the bubbles with the language the reply says, for screen readers.
+    started = await client.post(
+        "/api/chat", json={"command": "start"}, headers={"Accept-Language": "en"}
+    )
+    token = {"Authorization": f"Bearer {started.json()['session']}"}
+    answered = await client.post("/api/chat?lang=fr", json={"choice": "yes"}, headers=token)
+    assert answered.json()["language"] == "en"
+    assert "for your child" in answered.json()["messages"][-1]["text"]
 
 
 @pytest.mark.parametrize(

@@ -82,6 +82,9 @@ class ChatResponse(BaseModel):
     messages: list[RenderedMessage]
     done: bool
     orientation: Orientation | None
+    # The language the messages are written in ("fr", "en"): the page marks each one with it,
+    # so that a screen reader reads it in the right voice.
+    language: Language = "fr"
     # The person erased everything: the page forgets the token and the transcript.
     erased: bool = False
 
@@ -156,6 +159,7 @@ async def _chat(
         messages=reply.messages,
         done=reply.done,
         orientation=reply.orientation,
+        language=reply.language,
         erased=Event.ERASE_CONFIRMED in reply.events,
     )
 
