@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.partners.embedding import embed_snippet
 from tests.auxil.servers import serve
 
 CODE = "ML-BONDY"
@@ -44,7 +45,6 @@ PAGE = """<!doctype html>
 </body>
 </html>
 """
-WIDGET = '<script src="{service}/embed.js" data-code="{code}" async></script>'
 
 
 def host_policy(service: str) -> str:
@@ -61,7 +61,8 @@ def partner_site(service: str, *, lang: str = "fr") -> Starlette:
 
     async def page(request: Request) -> Response:
         with_widget = request.path_params["name"] == "with"
-        widget = WIDGET.format(service=service, code=CODE) if with_widget else ""
+        # Pasted as the partners page shows it.
+        widget = embed_snippet(service, CODE) if with_widget else ""
         body = PAGE.format(lang=lang, widget=widget)
         return Response(body, media_type="text/html", headers=headers)
 

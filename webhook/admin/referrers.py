@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from bot.channels.telegram.runtime import TelegramRuntime
 from bot.partners.codes import is_referral_code
+from bot.partners.embedding import embed_snippet
 from bot.partners.referral_links import Channel, ReferralLinks, referral_links
 from bot.partners.referrers import Referrer, get_referrer, referrer_stats
 from bot.partners.whatsapp_link import whatsapp_code_phrase
@@ -73,6 +74,13 @@ def links_of(request: Request, code: str) -> ReferralLinks:
     return referral_links(settings, bot_username(request), code, served_at=str(request.base_url))
 
 
+def snippet_of(request: Request, code: str) -> str:
+    """The line a partner pastes into its site to show the chat with its code: on the public
+    address, else (as the links) on the address this page was asked on."""
+    settings: Settings = request.app.state.settings
+    return embed_snippet(settings.public_url or str(request.base_url), code)
+
+
 def shown(channel: Channel, link: str) -> str:
     """A link as printed for people to type: without its scheme; WhatsApp's without the
     prefilled text, which nobody types (the poster spells the code out beside it)."""
@@ -117,10 +125,12 @@ async def referrers_page(request: Request, viewer: Staff) -> Response:
     rows: list[dict[str, Any]] = []
     for item in stats:
         offered: dict[Channel, str] = {}
+        snippet: str | None = None
         # Links for registered codes only (and well-formed ones: nothing checks the table).
         if item.referrer is not None and item.code is not None and is_referral_code(item.code):
             offered = links_of(request, item.code).by_channel()
-        rows.append({"stats": item, "links": offered})
+            snippet = snippet_of(request, item.code)
+        rows.append({"stats": item, "links": offered, "snippet": snippet})
     return render(
         request,
         "admin/referrers.html",
