@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.partners.embedding import embed_snippet
 from bot.settings import SettingsError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("AIGUILLAGE_EMBED_ORIGINS", raising=False)
 
 
 def test_by_default_any_https_site_and_a_webmasters_own_computer() -> None:
