@@ -192,7 +192,7 @@ def test_a_maybe_is_worded_as_a_chance(flow: Flow) -> None:
     )
     joined = " ".join(person.texts())
     assert "c'est possible" in joined
-    assert "peut confirmer ton éligibilité" in joined
+    assert "peut te confirmer que tu y as droit" in joined
 
 
 def test_an_opening_site_is_said_to_be_opening_soon(flow: Flow) -> None:
@@ -341,7 +341,7 @@ def test_someone_with_no_adviser_is_told_where_to_confirm_eligibility(flow: Flow
     joined = " ".join(person.texts())
     assert "c'est possible" in joined
     assert "Ton conseiller" not in joined
-    assert "Une Mission locale ou France Travail peut confirmer ton éligibilité" in joined
+    assert "Une Mission locale ou France Travail peut te confirmer que tu y as droit" in joined
 
 
 def test_allowances_are_not_summed_up_as_a_personal_situation(flow: Flow) -> None:

@@ -120,7 +120,7 @@ def test_without_criteria_a_prescriber_can_confirm_so_the_answer_is_maybe() -> N
     assert result.fit_of("ecole_du_web") == "maybe"
     assert result.fit_of("insertion_jobs") == "maybe"
     ecole = next(p for p in result.programmes if p.id == "ecole_du_web")
-    assert any("peut confirmer" in r for r in ecole.reasons)
+    assert any("peut te confirmer" in r for r in ecole.reasons)
 
 
 @pytest.mark.parametrize(
@@ -219,10 +219,10 @@ def test_sites_come_from_the_catalogue(postal_code: str | None, sites: list[str]
 @pytest.mark.parametrize(
     ("changes", "told"),
     [
-        ({}, "Ton conseiller Mission locale ou France Travail peut confirmer"),
-        ({"france_travail": "no"}, "Une Mission locale ou France Travail peut confirmer"),
+        ({}, "Ton conseiller Mission locale ou France Travail peut te confirmer"),
+        ({"france_travail": "no"}, "Une Mission locale ou France Travail peut te confirmer"),
         ({"situation": "none", "france_travail": "no"}, "Une Mission locale ou France Travail"),
-        ({"france_travail": None}, "Une Mission locale ou France Travail peut confirmer"),
+        ({"france_travail": None}, "Une Mission locale ou France Travail peut te confirmer"),
     ],
 )
 def test_only_someone_registered_is_sent_to_their_own_adviser(

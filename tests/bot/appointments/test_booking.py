@@ -85,7 +85,7 @@ async def test_a_person_books_the_next_session_and_is_told_when_where_and_what_t
 async def test_without_an_open_session_the_conversation_ends_as_before(database: Database) -> None:
     service = await a_service(database)
     reply = await finish_as_lead(service, "samir")
-    assert "te contacte d'ici 3 jours ouvrés" in texts(reply)
+    assert "te contacte d'ici 3 jours (sans compter le week-end)" in texts(reply)
     assert reply.booking is None
 
 
@@ -95,7 +95,7 @@ async def test_none_of_these_dates_leaves_the_call_from_a_counsellor(database: D
     await up_to_the_dates(service, "samir")
     reply = await service.handle(channel="web", external_id="samir", received=Input(choice="none"))
     assert reply.done
-    assert "te contacte d'ici 3 jours ouvrés" in texts(reply)
+    assert "te contacte d'ici 3 jours (sans compter le week-end)" in texts(reply)
     assert (await session_now(database, session.id)).seats_taken == 0
 
 
