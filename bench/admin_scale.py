@@ -52,6 +52,7 @@ ADMIN = "bench-admin@poles.example"
 PARIS = ZoneInfo("Europe/Paris")
 RETENTION_DAYS = 400
 RETENTION_LEAD_MONTHS = 14
+RUN_PAUSE = 0.3  # seconds between two runs of a page
 # Made due for the purge: past both retentions (14 months of 30 days is 420 days).
 DUE_AGE = timedelta(days=440)
 # About a tenth of random hexadecimal ids sort below it (0x19a / 0x1000 = 10.0 %).
@@ -153,8 +154,13 @@ async def measure_pages(
         print(f"  idle probe: worst {idle.worst_wait_ms:.1f} ms", file=sys.stderr)
         for name, path in pages(args.leads, phone):
             before = rss_mb(bot.pid)
+            runs = []
             async with watching(bot.url, bot.pid, poll) as seen:
-                runs = [await _fetch(admin, path) for _ in range(args.repeat)]
+                for _ in range(args.repeat):
+                    runs.append(await _fetch(admin, path))
+                    # A pause between runs: else the probe, served after the next run's
+                    # request, would wait through two pages and report their sum.
+                    await asyncio.sleep(RUN_PAUSE)
             await asyncio.sleep(0.5)  # what a page frees is freed by then, or kept
             row = _row(kind, name, runs, seen)
             row |= {"rss_before_mb": round(before), "rss_after_mb": round(rss_mb(bot.pid))}
