@@ -112,6 +112,9 @@ async def chat_page(
             "base_path": base_path,
             "config": config,
             "asset_version": asset_version,
+            # Inside a partner's page the footer's pages open in a tab of their own: they may
+            # not be framed, and the conversation stays where it was.
+            "new_tab": embed,
         },
         headers={
             "Content-Security-Policy": policy,

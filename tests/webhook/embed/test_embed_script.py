@@ -94,6 +94,18 @@ async def test_in_embed_mode_the_partners_sites_may_frame_it_and_nothing_else_ch
     assert config["embed_parent"] == "https://www.ml-bondy.fr"
 
 
+async def test_in_embed_mode_the_footer_pages_open_in_a_tab_of_their_own(
+    client: httpx.AsyncClient,
+) -> None:
+    # They may not be framed (frame-ancestors 'none'): followed inside the panel, they would
+    # leave the person on a refused page and their conversation out of sight.
+    embedded = (await client.get("/", params={"embed": "1"})).text
+    footer = embedded.split('<footer class="foot">', 1)[1].split("</footer>", 1)[0]
+    assert footer.count('target="_blank" rel="noopener"') == 2
+    normal = (await client.get("/")).text
+    assert 'target="_blank"' not in normal.split('<footer class="foot">', 1)[1]
+
+
 async def test_the_operator_names_the_sites_that_may_frame_it(
     app: FastAPI, client: httpx.AsyncClient
 ) -> None:
