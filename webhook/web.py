@@ -115,6 +115,12 @@ async def chat_page(
             # Inside a partner's page the footer's pages open in a tab of their own: they may
             # not be framed, and the conversation stays where it was.
             "new_tab": embed,
+            # The notice the consent question names, wherever the operator put it.
+            "privacy_url": (
+                f"{base_path}{settings.privacy_url}?lang={language}"
+                if settings.privacy_url.startswith("/")
+                else settings.privacy_url
+            ),
         },
         headers={
             "Content-Security-Policy": policy,

@@ -7,6 +7,7 @@ import re
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
 
 def _json_blob(html: str, element_id: str) -> dict[str, object]:
@@ -115,3 +116,16 @@ async def test_the_privacy_notice_says_what_is_kept_and_how_to_erase_it(
 async def test_the_telegram_webhook_is_absent_without_a_token(client: httpx.AsyncClient) -> None:
     response = await client.post("/telegram/webhook", json={"update_id": 1})
     assert response.status_code == 404
+
+
+async def test_the_footer_links_the_notice_the_consent_question_names(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    page = (await client.get("/?lang=en")).text
+    assert 'href="/confidentialite?lang=en" data-testid="privacy-link"' in page
+    assert 'href="/accessibilite?lang=en" data-testid="accessibility-link"' in page
+    app.state.settings = app.state.settings.model_copy(
+        update={"privacy_url": "https://poles.example/confidentialite"}
+    )
+    page = (await client.get("/")).text
+    assert 'href="https://poles.example/confidentialite" data-testid="privacy-link"' in page
