@@ -28,6 +28,7 @@ from tests.auxil.admin_pages import (
 )
 from tests.auxil.axe import assert_accessible
 from tests.auxil.page_problems import Problems
+from tests.auxil.paths import ARTIFACTS
 from tests.auxil.servers import serve
 from webhook.app import create_app
 
@@ -202,6 +203,8 @@ async def test_signing_in_and_reading_a_transcript_with_the_keyboard_alone(
     await page.wait_for_function("([e, top]) => e.scrollTop < top", arg=[box, opened_at])
     await page.keyboard.press("Home")
     await page.wait_for_function(f"e => ({VISIBLE_IN_BOX})(e.querySelector('li'))", arg=box)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await transcript.screenshot(path=str(ARTIFACTS / "admin-transcript-keyboard.png"))
 
 
 IN_MAIN = "() => document.querySelector('main').contains(document.activeElement)"
@@ -235,6 +238,9 @@ async def test_every_admin_page_fits_a_320_pixel_screen(
         await page.goto(world.url + path)
         if found := await page.evaluate(PAGE_OVERFLOW):
             overflowing[name] = found
+        if name == "lead":
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(ARTIFACTS / "admin-lead-320.png"), full_page=True)
         # Tables that now scroll in their box must be reachable from the keyboard.
         await assert_accessible(page)
     assert overflowing == {}, "\n".join(f"{k}: {v}" for k, v in overflowing.items())
