@@ -51,7 +51,19 @@ class Conversation(Base):
     """One person's conversation on one channel, with the engine state after its last step."""
 
     __tablename__ = "conversations"
-    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        # The funnel page's GROUP BY funnel_stage, read from the index alone (bot/funnel.py):
+        # a period (and all time), and a referrer (with or without a period).
+        Index("ix_conversations_funnel_period", "created_at", "language", "funnel_stage"),
+        Index(
+            "ix_conversations_funnel_referrer",
+            "referrer_code",
+            "created_at",
+            "language",
+            "funnel_stage",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     channel: Mapped[str] = mapped_column(String(16))
@@ -75,6 +87,32 @@ class Conversation(Base):
     # A counsellor talking with the person through the bot: the script waits until handed back.
     held_by: Mapped[str | None] = mapped_column(String(254))
     held_at: Mapped[datetime | None] = mapped_column()
+    # The furthest funnel stage (bot/funnel.py), kept with every write of what decides it:
+    # from the state alone, written with it; from the lead (None without one), written when
+    # the lead's status or bookings change; and the one counted, the lead's or else the
+    # state's. None until ``aiguillage funnel rebuild`` has seen the conversation.
+    state_stage: Mapped[str | None] = mapped_column(String(80))
+    lead_stage: Mapped[str | None] = mapped_column(String(16))
+    funnel_stage: Mapped[str | None] = mapped_column(String(80))
+
+
+class FunnelPlan(Base):
+    """The funnel plan the stored stages were computed with, and how far a rebuild got.
+
+    One row (id 1). A flow file whose stages or rules changed has another fingerprint: every
+    conversation's stage is computed again, in batches (bot/funnel_rebuild.py).
+    """
+
+    __tablename__ = "funnel_plan"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # The last conversation id done by the rebuild under way; None once complete.
+    rebuilt_to: Mapped[str | None] = mapped_column(String(32))
+    complete: Mapped[bool] = mapped_column(default=False)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TranscriptEntry(Base):
