@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from flows.i18n import Language, text
 from webhook.deps import LanguageDep, SettingsDep
-from webhook.web import CONTENT_SECURITY_POLICY, asset_version, templates
+from webhook.web import reading_page
 
 router = APIRouter(tags=["web chat"])
 # The day the statement was last checked against the service: change it with the texts.
@@ -103,21 +103,16 @@ async def accessibility_statement(
     def say(name: str, **params: object) -> str:
         return text(f"accessibility.{name}", language, **params)
 
-    return templates.TemplateResponse(
+    return reading_page(
         request,
         "accessibility.html",
-        {
-            "language": language,
-            "base_path": str(request.scope.get("root_path", "")).rstrip("/"),
-            "asset_version": asset_version,
-            "texts": {
-                "title": say("title"),
-                "commitment": say("commitment"),
-                "scope": say("scope"),
-                "date": say("date", date=format_date(STATEMENT_DATE, "long", locale=language)),
-                "back": say("back"),
-            },
-            "sections": statement(language, contact=settings.accessibility_contact),
+        language,
+        texts={
+            "title": say("title"),
+            "commitment": say("commitment"),
+            "scope": say("scope"),
+            "date": say("date", date=format_date(STATEMENT_DATE, "long", locale=language)),
+            "back": say("back"),
         },
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        sections=statement(language, contact=settings.accessibility_contact),
     )

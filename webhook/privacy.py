@@ -7,7 +7,7 @@ from fastapi.responses import HTMLResponse
 
 from flows.i18n import text
 from webhook.deps import LanguageDep
-from webhook.web import CONTENT_SECURITY_POLICY, asset_version, templates
+from webhook.web import reading_page
 
 router = APIRouter(tags=["web chat"])
 PARAGRAPHS = (
@@ -26,18 +26,10 @@ PARAGRAPHS = (
 @router.get("/confidentialite", response_class=HTMLResponse, include_in_schema=False)
 async def privacy_notice(request: Request, language: LanguageDep) -> HTMLResponse:
     """What is kept, why, who sees it, for how long, and how to erase it."""
-    return templates.TemplateResponse(
+    return reading_page(
         request,
         "privacy.html",
-        {
-            "language": language,
-            "base_path": str(request.scope.get("root_path", "")).rstrip("/"),
-            "asset_version": asset_version,
-            "texts": {
-                "title": text("privacy.title", language),
-                "back": text("privacy.back", language),
-            },
-            "paragraphs": [text(f"privacy.{name}", language) for name in PARAGRAPHS],
-        },
-        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+        language,
+        texts={"title": text("privacy.title", language), "back": text("privacy.back", language)},
+        paragraphs=[text(f"privacy.{name}", language) for name in PARAGRAPHS],
     )

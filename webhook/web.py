@@ -134,6 +134,23 @@ async def chat_page(
     return response
 
 
+def reading_page(
+    request: Request, template: str, language: Language, **context: object
+) -> HTMLResponse:
+    """A page people read (``reading.html`` extended): in their language, with the chat's CSP."""
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "language": language,
+            "base_path": str(request.scope.get("root_path", "")).rstrip("/"),
+            "asset_version": asset_version,
+            **context,
+        },
+        headers={"Content-Security-Policy": CONTENT_SECURITY_POLICY},
+    )
+
+
 def mount_static(app: FastAPI) -> None:
     """Serve ``webhook/static`` at ``/static`` (the chat's script, style and icon)."""
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
