@@ -17,6 +17,10 @@ Both run on the drivers, not through SQLAlchemy's engine: SQLite's statements th
 event loop (a thread hop per statement was most of the cost of the async driver), and a
 repository's statements join the step's transaction when the step calls it.
 
+Pages that only read (the counsellors') use ``Database.reading()`` instead: a read-only
+snapshot whose statements, on SQLite, run on a thread (bot/storage/sqlite_reading.py), so that
+a query of seconds never stops the chat.
+
 Writes whose result nobody reads (``write``, ``insert_rows``) wait for the next statement or
 the commit, **on both databases**: an error in one (a duplicate key) surfaces there, never at
 the call. Whoever needs to know at once uses ``execute`` or ``run``.
@@ -44,6 +48,10 @@ _Ts = TypeVarTuple("_Ts")
 
 class DuplicateKey(Exception):
     """An insert hit a unique constraint (another worker wrote the same row first)."""
+
+
+class WriteInReading(Exception):
+    """A statement tried to write inside ``Database.reading()``, which only reads."""
 
 
 class Transaction(ABC):
@@ -152,6 +160,18 @@ class Database(ABC):
     @abstractmethod
     def transaction(self) -> AbstractAsyncContextManager[Transaction]:
         """``async with db.transaction() as tx``: commit on success, roll back on error."""
+
+    @abstractmethod
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        """``async with db.reading() as tx``: a read-only transaction, for pages that only read.
+
+        Its statements see one state of the database, the one of its first statement (a
+        snapshot), and a write in it raises ``WriteInReading``. On SQLite they run on a thread
+        with a read-only connection of their own, so that a long query (a counsellor's page)
+        never holds the event loop, nor the writers' lock the conversation steps wait on.
+        Large results: page by key with several short queries in the block (or one block per
+        page: a SQLite snapshot held long keeps the log from starting over).
+        """
 
     @abstractmethod
     async def close(self) -> None:

@@ -6,15 +6,22 @@ import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
 import asyncpg
 
-from bot.storage.database import Database, DuplicateKey, Params, Row, Transaction
-from bot.storage.sqlite_driver import NAME
+from bot.storage.database import (
+    Database,
+    DuplicateKey,
+    Params,
+    Row,
+    Transaction,
+    WriteInReading,
+)
+from bot.storage.sqlite_params import NAME
 from bot.storage.values import to_postgres, utc
 
 logger = logging.getLogger(__name__)
@@ -80,11 +87,13 @@ def _inlined(text: str, values: list[Any]) -> str:
 
 
 @contextmanager
-def _unique_violation_as_duplicate_key() -> Iterator[None]:
+def _driver_errors() -> Iterator[None]:
     try:
         yield
     except asyncpg.UniqueViolationError as error:
         raise DuplicateKey(str(error)) from error
+    except asyncpg.ReadOnlySQLTransactionError as error:
+        raise WriteInReading(str(error)) from error
 
 
 class PostgresTransaction(Transaction):
@@ -102,6 +111,7 @@ class PostgresTransaction(Transaction):
     dialect = "postgresql"
     lock_rows = " FOR UPDATE"
     combines_statements = True
+    begin_statement = "BEGIN"
 
     def timestamp(self, name: str) -> str:
         # In a CASE, PostgreSQL cannot tell a parameter's type from a column.
@@ -119,17 +129,17 @@ class PostgresTransaction(Transaction):
             await self._send("")
         elif not self.begun:
             self.begun = True
-            await self.connection.execute("BEGIN")
+            await self.connection.execute(self.begin_statement)
 
     async def _send(self, last: str) -> str:
         """The waiting writes (BEGIN first if need be), then ``last``, as one message."""
-        statements = [] if self.begun else ["BEGIN"]
+        statements = [] if self.begun else [self.begin_statement]
         statements += [_inlined(text, values) for text, values in self._pending]
         if last:
             statements.append(last)
         self._pending.clear()
         self.begun = True
-        with _unique_violation_as_duplicate_key():
+        with _driver_errors():
             return str(await self.connection.execute("; ".join(statements)))
 
     def _with_pending(self, text: str, values: list[Any]) -> tuple[str, list[Any]]:
@@ -150,18 +160,18 @@ class PostgresTransaction(Transaction):
         if self._pending and independent and text.lstrip()[:4].upper() != "WITH":
             text, values = self._with_pending(text, values)
         await self._begin()
-        with _unique_violation_as_duplicate_key():
+        with _driver_errors():
             return [dict(row) for row in await self.connection.fetch(text, *values)]
 
     async def fetch_tuples(self, sql: str, params: Params | None = None) -> list[tuple[Any, ...]]:
         text, values = _postgres_args(sql, params)
         await self._begin()
-        with _unique_violation_as_duplicate_key():
+        with _driver_errors():
             return [tuple(row) for row in await self.connection.fetch(text, *values)]
 
     async def _execute_now(self, text: str, values: list[Any]) -> str:
         await self._begin()
-        with _unique_violation_as_duplicate_key():
+        with _driver_errors():
             return str(await self.connection.execute(text, *values))
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
@@ -204,6 +214,18 @@ class PostgresTransaction(Transaction):
             await self.connection.execute("COMMIT" if commit else "ROLLBACK")
 
 
+class PostgresReadTransaction(PostgresTransaction):
+    """A reading block (``Database.reading()``): its statements are async already; the
+    transaction only says it reads, and sees one snapshot from its first statement
+    (REPEATABLE READ, which never fails a transaction that only reads)."""
+
+    begin_statement = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+
+    async def write(self, sql: str, params: Params | None = None) -> None:
+        # Refused at the call, not at the end of the block: the mistake is found where it is.
+        raise WriteInReading(sql.split(None, 1)[0] if sql.strip() else sql)
+
+
 async def _quietly(work: Awaitable[None]) -> None:
     """A rollback after an error must not hide that error."""
     try:
@@ -238,11 +260,19 @@ class PostgresDatabase(Database):
                     )
         return self._pool
 
+    def transaction(self) -> AbstractAsyncContextManager[Transaction]:
+        return self._transaction(PostgresTransaction)
+
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        return self._transaction(PostgresReadTransaction)
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Transaction]:
+    async def _transaction(
+        self, kind: type[PostgresTransaction]
+    ) -> AsyncIterator[PostgresTransaction]:
         pool = await self._get_pool()
         async with pool.acquire() as connection:
-            tx = PostgresTransaction(connection)
+            tx = kind(connection)
             try:
                 yield tx
             except BaseException:

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from functools import lru_cache
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from bot.storage.database import Database, DuplicateKey, Params, Row, Transaction
+from bot.storage.sqlite_params import sqlite_args as _sqlite_args
 from bot.storage.sqlite_pragmas import sqlite_pragmas
+from bot.storage.sqlite_reading import ReaderPool, SqliteReadTransaction
 from bot.storage.sqlite_wal import RESET_PAGES, WalCheckpointer
-from bot.storage.values import to_sqlite
-
-NAME = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
-
-
-@lru_cache(maxsize=1024)
-def _qmark(sql: str) -> tuple[str, tuple[str, ...]]:
-    names: list[str] = []
-
-    def replace(match: re.Match[str]) -> str:
-        names.append(match.group(1))
-        return "?"
-
-    return NAME.sub(replace, sql), tuple(names)
-
-
-def _sqlite_args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
-    text, names = _qmark(sql)
-    given = params or {}
-    return text, [to_sqlite(given[name]) for name in names]
 
 
 class SqliteTransaction(Transaction):
@@ -117,6 +97,9 @@ class SqliteDatabase(Database):
         self.checkpoints = WalCheckpointer(
             self._connect_sync, self._lock, every=checkpoint_every, reset_pages=wal_reset_pages
         )
+        # Counsellors' pages read on threads, off the loop (sqlite_reading.py); a database in
+        # memory exists on the one connection only.
+        self._readers = ReaderPool(path) if path != ":memory:" else None
 
     def _connect_sync(self) -> sqlite3.Connection:
         connection = sqlite3.connect(
@@ -164,7 +147,28 @@ class SqliteDatabase(Database):
                 raise
         self.checkpoints.committed()
 
+    def reading(self) -> AbstractAsyncContextManager[Transaction]:
+        if self._readers is not None:
+            return self._readers.transaction()
+        return self._reading_in_memory()
+
+    @asynccontextmanager
+    async def _reading_in_memory(self) -> AsyncIterator[Transaction]:
+        """On the one connection, on the loop (tests and trials: nothing else to serve)."""
+        async with self._lock:
+            connection = await self._connection_ready()
+            connection.execute("BEGIN")
+            connection.execute("PRAGMA query_only=ON")
+            try:
+                yield SqliteReadTransaction(connection, off_loop=False)
+            finally:
+                connection.execute("PRAGMA query_only=OFF")
+                if connection.in_transaction:
+                    connection.execute("ROLLBACK")
+
     async def close(self) -> None:
+        if self._readers is not None:
+            self._readers.close()
         # First the checkpoint in flight, which may need the writers' lock to finish.
         await self.checkpoints.close()
         async with self._lock:
