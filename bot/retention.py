@@ -18,13 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, select, update
 
 from bot.appointments import bookings
+from bot.batches import Batch, Batching, Step, in_batches
 from bot.channels.telegram import CHANNEL as TELEGRAM
 from bot.channels.whatsapp import CHANNEL as WHATSAPP
 from bot.clock import utcnow
@@ -40,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 # Retention periods given in months count months of 30 days.
 MONTH_DAYS = 30
-# Lead ids handled per statement: well below every driver's limit of parameters.
-_CHUNK = 500
 RETENTION_ERASED = "lead erased (retention) before delivery"
 
 
@@ -85,57 +85,114 @@ class Purged:
     booking_contacts: int = 0
 
 
-async def purge(tx: Transaction, retention: Retention) -> Purged:
-    """Erase what is older than its retention (transcripts go with their conversation)."""
+async def purge(
+    database: Database, retention: Retention, *, batching: Batching | None = None
+) -> Purged:
+    """Erase what is older than its retention (transcripts go with their conversation), in
+    short transactions of a bounded batch each (bot/batches.py), until nothing is due."""
+    batching = batching or Batching()
     now = utcnow()
-    conversations = await tx.run(
-        delete(Conversation).where(Conversation.updated_at < now - retention.conversations)
+
+    async def batches(step: Step) -> int:
+        return await in_batches(database, step, batching)
+
+    conversations = await batches(_conversations_idle_since(now - retention.conversations))
+    updates = 0
+    for channel, kept in (
+        (TELEGRAM, retention.telegram_messages),
+        (WHATSAPP, retention.whatsapp_messages),
+    ):
+        updates += await batches(_erased(inbox.purge, channel=channel, received_before=now - kept))
+    sent = await batches(_erased(outbox.purge, sent_before=now - retention.telegram_messages))
+    bodies = await batches(_delivery_bodies_done_before(now - retention.delivery_bodies))
+    leads = await batches(_closed_leads(now - retention.closed_leads, now))
+    contacts = await batches(
+        _erased(bookings.forget_contacts, sessions_before=now - retention.booking_contacts)
     )
-    updates = await inbox.purge(
-        tx,
-        received_before={
-            TELEGRAM: now - retention.telegram_messages,
-            WHATSAPP: now - retention.whatsapp_messages,
-        },
-    )
-    sent = await outbox.purge(tx, sent_before=now - retention.telegram_messages)
-    done_before = now - retention.delivery_bodies
-    bodies = await tx.run(
-        update(WebhookDelivery)
-        .where(
-            WebhookDelivery.body.is_not(None),
-            or_(
-                WebhookDelivery.delivered_at < done_before,
-                WebhookDelivery.failed_at < done_before,
-            ),
-        )
-        .values(body=None)
-    )
-    leads = await _erase_closed_leads(tx, now - retention.closed_leads, now)
-    contacts = await bookings.forget_contacts(tx, sessions_before=now - retention.booking_contacts)
     purged = Purged(conversations, updates, sent, bodies, leads, contacts)
     logger.info("purge done", extra={"purged": purged.__dict__})
     return purged
 
 
-async def _erase_closed_leads(tx: Transaction, closed_before: datetime, now: datetime) -> int:
-    """Erase the leads closed before then, and their webhooks' bodies; how many leads."""
-    # Locked until the purge commits (on PostgreSQL; SQLite has one writer anyway): a
-    # counsellor reopening one meanwhile waits, then finds it erased rather than half erased.
-    lead_ids = await tx.scalars(
-        select(Lead.id)
-        .where(Lead.closed_at.is_not(None), Lead.closed_at < closed_before)
-        .order_by(Lead.id)
-        .with_for_update()
-    )
-    erased = 0
-    for start in range(0, len(lead_ids), _CHUNK):
-        chunk = lead_ids[start : start + _CHUNK]
+def _erased(erase: Callable[..., Awaitable[int]], **due: Any) -> Step:
+    """A batch of a storage module's own purge (keyword ``limit``: how many rows at most)."""
+
+    async def step(tx: Transaction, limit: int) -> Batch:
+        changed = await erase(tx, limit=limit, **due)
+        return Batch(changed, more=changed >= limit)
+
+    return step
+
+
+def _conversations_idle_since(before: datetime) -> Step:
+    """Conversations left alone since then; their transcripts go with them (ON DELETE CASCADE)."""
+    idle = Conversation.updated_at < before
+
+    async def step(tx: Transaction, limit: int) -> Batch:
+        oldest = select(Conversation.id).where(idle).order_by(Conversation.updated_at).limit(limit)
+        # Checked again on the row itself: on PostgreSQL, a person who wrote meanwhile keeps it.
+        erased = await tx.run(delete(Conversation).where(idle, Conversation.id.in_(oldest)))
+        return Batch(erased, more=erased >= limit)
+
+    return step
+
+
+def _delivery_bodies_done_before(done_before: datetime) -> Step:
+    """Empty the bodies of lead webhooks delivered or given up before then.
+
+    Walked in key order, a window of rows at a time: the rows already emptied (nearly all of
+    them, kept as traces) are then read once, not again at every batch.
+    """
+    after = ""
+
+    async def step(tx: Transaction, limit: int) -> Batch:
+        nonlocal after
+        window = await tx.scalars(
+            select(WebhookDelivery.id)
+            .where(WebhookDelivery.id > after)
+            .order_by(WebhookDelivery.id)
+            .limit(limit)
+        )
+        if not window:
+            return Batch(0, more=False)
+        emptied = await tx.run(
+            update(WebhookDelivery)
+            .where(
+                WebhookDelivery.id.in_(window),
+                WebhookDelivery.body.is_not(None),
+                or_(
+                    WebhookDelivery.delivered_at < done_before,
+                    WebhookDelivery.failed_at < done_before,
+                ),
+            )
+            .values(body=None)
+        )
+        after = window[-1]
+        return Batch(emptied, more=len(window) >= limit)
+
+    return step
+
+
+def _closed_leads(closed_before: datetime, now: datetime) -> Step:
+    """Erase leads closed before then, and their webhooks' bodies; a batch's count is of leads."""
+
+    async def step(tx: Transaction, limit: int) -> Batch:
+        # Locked until the batch commits (on PostgreSQL; SQLite has one writer anyway): a
+        # counsellor reopening one meanwhile waits, then finds it erased rather than half erased.
+        lead_ids = await tx.scalars(
+            select(Lead.id)
+            .where(Lead.closed_at.is_not(None), Lead.closed_at < closed_before)
+            .order_by(Lead.closed_at)
+            .limit(limit)
+            .with_for_update()
+        )
+        if not lead_ids:
+            return Batch(0, more=False)
         # Still waiting: given up, as nothing is left to send (the worker skips empty bodies).
         await tx.run(
             update(WebhookDelivery)
             .where(
-                WebhookDelivery.lead_id.in_(chunk),
+                WebhookDelivery.lead_id.in_(lead_ids),
                 WebhookDelivery.delivered_at.is_(None),
                 WebhookDelivery.failed_at.is_(None),
             )
@@ -143,21 +200,24 @@ async def _erase_closed_leads(tx: Transaction, closed_before: datetime, now: dat
         )
         await tx.run(
             update(WebhookDelivery)
-            .where(WebhookDelivery.lead_id.in_(chunk), WebhookDelivery.body.is_not(None))
+            .where(WebhookDelivery.lead_id.in_(lead_ids), WebhookDelivery.body.is_not(None))
             .values(body=None)
         )
-        # Status history, notes and bookings go with it (ON DELETE CASCADE; a statement, not
-        # ORM objects, so the database does it: SQLite too, its connections turn foreign
-        # keys on in bot/storage/sqlite_pragmas.py).
-        erased += await tx.run(delete(Lead).where(Lead.id.in_(chunk)))
-    return erased
+        # Status history, notes and bookings go with it, in this batch (ON DELETE CASCADE; a
+        # statement, not ORM objects, so the database does it: SQLite too, its connections
+        # turn foreign keys on in bot/storage/sqlite_pragmas.py).
+        erased = await tx.run(delete(Lead).where(Lead.id.in_(lead_ids)))
+        return Batch(erased, more=len(lead_ids) >= limit)
+
+    return step
 
 
 class DailyPurge:
     """Purge at start, then every day, until stopped (runs inside ``aiguillage serve``).
 
-    Stopping lets a purge under way finish: cancelled in the middle of its transaction, it
-    would leave its connection checked out, and closing the database would wait for it
+    Stopping lets the purge's batch under way finish, then stops it (each batch is complete in
+    itself; the next day's purge erases the rest): cancelled in the middle of its transaction,
+    it would leave its connection checked out, and closing the database would wait for it
     forever (PostgreSQL's pool waits for every connection to come back).
     """
 
@@ -177,14 +237,13 @@ class DailyPurge:
     async def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                async with self.database.transaction() as tx:
-                    await purge(tx, self.retention)
+                await purge(self.database, self.retention, batching=Batching(stop=self._stopping))
             except Exception:
                 logger.exception("purge failed")
             await wait_for_work(self._stopping, self.every.total_seconds(), clear=False)
 
     async def stop(self) -> None:
-        """Stop after the purge under way, if any (it holds no transaction while it waits)."""
+        """Stop after the purge's batch under way, if any (none is held while it waits)."""
         if self._task is not None:
             self._stopping.set()
             await self._task

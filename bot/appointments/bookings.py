@@ -240,19 +240,18 @@ async def drop_reminders(tx: Transaction, booking_ids: Sequence[str]) -> None:
         )
 
 
-async def forget_contacts(tx: Transaction, *, sessions_before: datetime) -> int:
-    """Retention: bookings of sessions that started before then no longer keep how to reach
-    the person (their chat, their SMS number); how many bookings were changed."""
+async def forget_contacts(tx: Transaction, *, sessions_before: datetime, limit: int) -> int:
+    """Retention: at most ``limit`` bookings of sessions that started before then no longer
+    keep how to reach the person (their chat, their SMS number); how many were changed."""
+    due = (
+        or_(AppointmentBooking.external_id.is_not(None), AppointmentBooking.sms_phone.is_not(None)),
+        AppointmentBooking.session_id.in_(
+            select(AppointmentSession.id).where(AppointmentSession.starts_at < sessions_before)
+        ),
+    )
+    # Chosen by key, changed in one statement: a batch of the retention purge.
     return await tx.run(
         update(AppointmentBooking)
-        .where(
-            or_(
-                AppointmentBooking.external_id.is_not(None),
-                AppointmentBooking.sms_phone.is_not(None),
-            ),
-            AppointmentBooking.session_id.in_(
-                select(AppointmentSession.id).where(AppointmentSession.starts_at < sessions_before)
-            ),
-        )
+        .where(AppointmentBooking.id.in_(select(AppointmentBooking.id).where(*due).limit(limit)))
         .values(external_id=None, sms_phone=None)
     )

@@ -174,20 +174,16 @@ async def count_failure(
     )
 
 
-async def purge(tx: Transaction, *, received_before: dict[str, datetime]) -> int:
-    """Erase processed deliveries past their channel's retention; how many.
-
-    ``received_before`` gives each channel's limit: an id is kept as long as its messenger may
-    deliver it again. A channel not named keeps its rows.
-    """
-    purged = 0
-    for channel, before in received_before.items():
-        purged += await tx.execute(
-            "DELETE FROM inbox_updates WHERE channel = :channel AND processed_at IS NOT NULL"
-            " AND received_at < :before",
-            {"channel": channel, "before": before},
-        )
-    return purged
+async def purge(tx: Transaction, *, channel: str, received_before: datetime, limit: int) -> int:
+    """Erase at most ``limit`` of a channel's processed deliveries received before then (past
+    its retention: an id is kept as long as its messenger may deliver it again); how many."""
+    due = "channel = :channel AND processed_at IS NOT NULL AND received_at < :before"
+    # Chosen by key and erased in one statement: a batch of the retention purge.
+    return await tx.execute(
+        f"DELETE FROM inbox_updates WHERE {due} AND delivery_id IN"
+        f" (SELECT delivery_id FROM inbox_updates WHERE {due} LIMIT :limit)",
+        {"channel": channel, "before": received_before, "limit": limit},
+    )
 
 
 async def forget_payloads(tx: Transaction, channel: str, chat_id: int) -> None:

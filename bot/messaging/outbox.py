@@ -192,11 +192,14 @@ async def rewrite_waiting(tx: Transaction, message_id: int, payload: dict[str, A
     )
 
 
-async def purge(tx: Transaction, *, sent_before: datetime) -> int:
-    """Erase calls sent (or given up) before then, past their retention; how many."""
+async def purge(tx: Transaction, *, sent_before: datetime, limit: int) -> int:
+    """Erase at most ``limit`` calls sent (or given up) before then, past their retention;
+    how many (a batch of the retention purge, chosen on the index that starts with sent_at)."""
+    due = "sent_at IS NOT NULL AND sent_at < :before"
     return await tx.execute(
-        "DELETE FROM outbox_messages WHERE sent_at IS NOT NULL AND sent_at < :before",
-        {"before": sent_before},
+        f"DELETE FROM outbox_messages WHERE {due} AND id IN"
+        f" (SELECT id FROM outbox_messages WHERE {due} LIMIT :limit)",
+        {"before": sent_before, "limit": limit},
     )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, insert, select, update
 from bot import retention as retention_module
 from bot.appointments.bookings import bookings_of_lead
 from bot.appointments.service import Appointments
+from bot.batches import Batch, Batching
 from bot.channels.sms.queue import queue_sms
 from bot.channels.writers import Writers
 from bot.clock import utcnow
@@ -46,8 +47,7 @@ from webhook.cli import main
 
 
 async def purge_now(database: Database, retention: Retention) -> Purged:
-    async with database.transaction() as tx:
-        return await purge(tx, retention)
+    return await purge(database, retention)
 
 
 async def test_old_conversations_and_telegram_messages_are_erased(database: Database) -> None:
@@ -286,18 +286,22 @@ def test_the_purge_command_reports_the_erased_leads(
     assert capsys.readouterr().out.rstrip().endswith("and 1 leads closed over 3 months ago")
 
 
-async def test_stopping_the_daily_purge_lets_the_purge_under_way_finish(
+async def test_stopping_the_daily_purge_lets_the_batch_under_way_finish(
     database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     entered, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    batches = 0
 
-    async def slow_purge(tx: Transaction, retention: Retention) -> None:
+    async def slow_batch(tx: Transaction, limit: int) -> Batch:
+        nonlocal batches
+        batches += 1
         await tx.fetch("SELECT 1 AS one")  # the transaction holds its connection now
         entered.set()
         await release.wait()
         finished.set()
+        return Batch(changed=limit, more=True)  # as if much more were due
 
-    monkeypatch.setattr(retention_module, "purge", slow_purge)
+    monkeypatch.setattr(retention_module, "_conversations_idle_since", lambda before: slow_batch)
     daily = DailyPurge(database, Retention())
     daily.start()
     await entered.wait()
@@ -306,9 +310,11 @@ async def test_stopping_the_daily_purge_lets_the_purge_under_way_finish(
     assert not stopping.done()
     release.set()
     await stopping
-    # The purge ran to its end instead of being cut off inside its transaction (which would
-    # keep a connection out of the pool, and closing the database would wait for it forever).
+    # The batch ran to its end instead of being cut off inside its transaction (which would
+    # keep a connection out of the pool, and closing the database would wait for it forever),
+    # and no other batch began: the service stops without waiting for the whole purge.
     assert finished.is_set()
+    assert batches == 1
     await asyncio.wait_for(database.close(), timeout=30)
 
 
@@ -380,10 +386,115 @@ async def test_a_booking_forgets_how_to_reach_the_person_two_weeks_after_its_ses
             clock.now = utcnow()
         await book_soonest(service, "telegram", chat)
 
-    async with database.transaction() as tx:
-        purged = await purge(tx, Retention())
+    purged = await purge(database, Retention())
     assert purged.booking_contacts == 1
     [old] = await bookings_of(database, past.id)
     [new] = await bookings_of(database, soon.id)
     assert (old.status, old.external_id, old.sms_phone) == ("booked", None, None)
     assert new.external_id == "5002"
+
+
+async def _fill_due(database: Database, *, conversations: int, leads: int) -> None:
+    """Conversations left alone long ago (with transcripts), leads closed long ago (with their
+    history), and messages sent long ago; plus one of each still kept."""
+    long_ago, now = utcnow() - timedelta(days=400), utcnow()
+    async with database.transaction() as tx:
+        for n in range(conversations + 1):
+            conversation_id = f"c{n}".ljust(32, "0")
+            await tx.run(
+                insert(Conversation).values(
+                    id=conversation_id, channel="web", external_id=f"person-{n}",
+                    flow_id="prescreening", flow_version="1", state={},
+                    updated_at=now if n == conversations else long_ago,
+                )
+            )  # fmt: skip
+            for line in ("Bonjour", "Oui"):
+                await tx.run(
+                    insert(TranscriptEntry).values(
+                        conversation_id=conversation_id, direction="in", body=line
+                    )
+                )
+        for n in range(leads + 1):
+            lead_id = f"l{n}".ljust(32, "0")
+            await tx.run(
+                insert(Lead).values(
+                    id=lead_id, channel="web", language="fr", profile={}, orientation={},
+                    status="enrolled", closed_at=now if n == leads else long_ago,
+                )
+            )  # fmt: skip
+            await tx.run(
+                insert(LeadStatusChange).values(
+                    lead_id=lead_id, status="enrolled", changed_by="c@poles.example"
+                )
+            )
+        for n in range(conversations + 1):
+            await tx.run(
+                insert(OutboxMessage).values(
+                    chat_id=n, method="sendMessage", payload={"text": "a"},
+                    sent_at=now if n == conversations else long_ago,
+                )
+            )  # fmt: skip
+
+
+async def test_a_purge_of_more_rows_than_a_batch_erases_them_all(database: Database) -> None:
+    await _fill_due(database, conversations=7, leads=5)
+    between = 0
+
+    async def count_batches() -> None:
+        nonlocal between
+        between += 1
+
+    purged = await purge(database, Retention(), batching=Batching(size=2, between=count_batches))
+
+    async with database.transaction() as tx:
+        conversations = await tx.scalars(select(Conversation.external_id))
+        transcripts = await tx.scalar(select(func.count()).select_from(TranscriptEntry))
+        leads = await tx.scalars(select(Lead.id))
+        history = await tx.scalars(select(LeadStatusChange.lead_id))
+        sent = await tx.scalar(select(func.count()).select_from(OutboxMessage))
+    # Everything due went, whatever the size of a batch, and the counts are of the whole purge.
+    assert (purged.conversations, purged.leads, purged.outbox_messages) == (7, 5, 7)
+    assert conversations == ["person-7"]
+    assert transcripts == 2
+    assert leads == history == ["l5".ljust(32, "0")]
+    assert sent == 1
+    # Batches of 2 then 1 (or 0): a pause after each full one, three for the seven
+    # conversations, two for the five leads, three for the seven sent messages.
+    assert between == 3 + 2 + 3
+
+
+async def test_another_transaction_writes_between_two_batches_of_a_purge(
+    database: Database,
+) -> None:
+    await _fill_due(database, conversations=5, leads=0)
+    left_seen: list[int] = []
+
+    async def someone_writes() -> None:
+        # On SQLite a purge still inside its transaction would hold the one connection: this
+        # write would wait for ever (hence the bound, to fail instead of hanging).
+        async with asyncio.timeout(30), database.transaction() as tx:
+            left_seen.append(
+                await tx.scalar(
+                    select(func.count())
+                    .select_from(Conversation)
+                    .where(Conversation.external_id != "person-5")
+                )
+                or 0
+            )
+            await tx.run(
+                insert(Conversation).values(
+                    channel="web", external_id=f"arrived-{len(left_seen)}",
+                    flow_id="prescreening", flow_version="1", state={},
+                )
+            )  # fmt: skip
+
+    purged = await purge(database, Retention(), batching=Batching(size=2, between=someone_writes))
+
+    async with database.transaction() as tx:
+        people = set(await tx.scalars(select(Conversation.external_id)))
+    assert purged.conversations == 5
+    # The conversations' batches were committed one by one (each write saw fewer due), and
+    # the people who came meanwhile were served and kept.
+    assert left_seen[:2] == [3, 1 + len(["arrived-1"])]
+    assert {"person-5", "arrived-1", "arrived-2"} <= people
+    assert not any(person.startswith("person-") and person != "person-5" for person in people)

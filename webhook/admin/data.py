@@ -84,8 +84,7 @@ async def data_page(request: Request, viewer: Admin) -> Response:
 @router.post("/data/purge")
 async def purge_now(request: Request, viewer: Admin) -> Response:
     await checked_form(request, viewer)
-    async with database_of(request).transaction() as tx:
-        purged = await purge(tx, retention_of(request))
+    purged = await purge(database_of(request), retention_of(request))
     async with database_of(request).transaction() as tx:
         await audit(tx, viewer, "purge", detail=purge_detail(purged))
     return see_other("/admin/data?done=purged")

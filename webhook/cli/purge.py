@@ -17,8 +17,9 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 async def _purge(settings: Settings) -> Purged:
     retention = Retention.from_settings(settings)
-    async with open_database(settings) as database, database.transaction() as tx:
-        return await purge(tx, retention)
+    async with open_database(settings) as database:
+        # Batch after batch, each its own short transaction: the service keeps serving.
+        return await purge(database, retention)
 
 
 def run(args: argparse.Namespace) -> int:
