@@ -45,10 +45,18 @@ Besides the signs above:
 Leads whose conversation is gone (erased, or past retention) cannot be placed: only leads of
 the conversations counted are. The filters (referrer code, language, period of the
 conversation's ``created_at``, days in Europe/Paris) choose the conversations, in SQL.
+
+Counted by the database: each conversation row keeps its furthest stage (``funnel_stage``),
+written with the state that decides it (``state_stage``, by the conversation service) and with
+the lead's facts (``lead_stage``, bot/funnel_stages.py), so the page is one ``GROUP BY`` on an
+index. ``funnel`` below stays the definition; the stored stages are its ``_furthest`` of each
+conversation, computed again (bot/funnel_rebuild.py) when the flow's plan changes.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -56,7 +64,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Text, select, type_coerce
+from sqlalchemy import ColumnElement, Text, func, select, type_coerce
 
 from bot.appointments.bookings import ATTENDED
 from bot.clock import PARIS
@@ -192,7 +200,48 @@ class _Plan:
 
 def stage_definitions(flow: Flow) -> list[StageDefinition]:
     """The stages of a flow's funnel, in order."""
-    return list(_plan(flow).stages)
+    return list(plan_of(flow).stages)
+
+
+# Plans of the flows in use, worked out once each: a step computes its stage with it.
+_plans: dict[int, tuple[Flow, _Plan]] = {}
+
+
+def plan_of(flow: Flow) -> _Plan:
+    """The flow's plan, kept while the flow object lives (flows are loaded once)."""
+    known = _plans.get(id(flow))
+    if known is not None and known[0] is flow:
+        return known[1]
+    if len(_plans) > 16:
+        # Flows reloaded many times (tests): forget the old ones rather than grow.
+        _plans.clear()
+    plan = _plan(flow)
+    _plans[id(flow)] = (flow, plan)
+    return plan
+
+
+def fingerprint(flow: Flow) -> str:
+    """What the stored stages depend on in the flow: the stages and the rule's inputs.
+
+    Another flow file with the same stages and rules keeps the stored stages valid.
+    """
+    plan = plan_of(flow)
+    inputs = {
+        "stages": [s.key for s in plan.stages],
+        "question_fields": sorted(plan.question_fields.items()),
+        "contact_fields": sorted(plan.contact_fields),
+        "forget_steps": sorted(plan.forget_steps),
+        "forget_outcomes": sorted(plan.forget_outcomes),
+        "forgotten_reached": plan.forgotten_reached,
+    }
+    encoded = json.dumps(inputs, sort_keys=True).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def state_stage(flow: Flow, state: ConversationState | None) -> str:
+    """The key of the furthest stage a conversation's state alone reached (no lead)."""
+    plan = plan_of(flow)
+    return plan.stages[_furthest(plan, state, None)].key
 
 
 def _question_steps(flow: Flow) -> list[str]:
@@ -290,9 +339,26 @@ def funnel(
     Pure: the same rows always give the same figures. Leads of conversations not given are
     ignored.
     """
-    plan = _plan(flow)
+    plan = plan_of(flow)
     by_conversation = {lead.conversation_id: lead for lead in leads}
     furthest = Counter(_furthest(plan, c.state, by_conversation.get(c.id)) for c in conversations)
+    return _stages(plan, furthest)
+
+
+def funnel_of_counts(flow: Flow, furthest: Mapping[str | None, int]) -> list[Stage]:
+    """The funnel from how many conversations stopped at each stage key (``funnel_stage``).
+
+    A key the plan does not know (None: not computed yet, or a stage of another flow file
+    while the stages are rebuilt) counts as started only.
+    """
+    plan = plan_of(flow)
+    at: Counter[int] = Counter()
+    for key, count in furthest.items():
+        at[plan.index.get(key or "", 0)] += count
+    return _stages(plan, at)
+
+
+def _stages(plan: _Plan, furthest: Mapping[int, int]) -> list[Stage]:
     counts = []
     remaining = sum(furthest.values())
     for index in range(len(plan.stages)):
@@ -373,17 +439,34 @@ async def load_facts(
 
 
 async def load_funnel(tx: Transaction, flow: Flow, filters: FunnelFilters) -> list[Stage]:
-    """The funnel of the conversations the filters choose."""
-    conversations, leads = await load_facts(tx, filters)
-    return funnel(flow, conversations, leads)
+    """The funnel of the conversations the filters choose, counted by the database.
+
+    One ``GROUP BY funnel_stage``, read from a covering index (bot/storage/models.py): no
+    state is loaded. The same figures as ``funnel(flow, *load_facts(tx, filters))`` once the
+    stages are up to date (bot/funnel_rebuild.py).
+    """
+    rows = await tx.all(
+        select(Conversation.funnel_stage, func.count())
+        .where(*filters.conditions())
+        .group_by(Conversation.funnel_stage)
+    )
+    return funnel_of_counts(flow, {stage: int(count) for stage, count in rows})
+
+
+# The distinct codes by one index seek each (the referrer index's first column), not by
+# reading every conversation: neither database skips through an index for DISTINCT.
+_REFERRER_CODES = """
+WITH RECURSIVE codes(code) AS (
+    SELECT MIN(referrer_code) FROM conversations
+    UNION ALL
+    SELECT (SELECT MIN(referrer_code) FROM conversations WHERE referrer_code > codes.code)
+    FROM codes WHERE codes.code IS NOT NULL
+)
+SELECT code FROM codes WHERE code IS NOT NULL
+"""
 
 
 async def referrer_codes(tx: Transaction) -> list[str]:
-    """The referrer codes conversations came with, for the filter's list."""
-    codes = await tx.scalars(
-        select(Conversation.referrer_code)
-        .where(Conversation.referrer_code.is_not(None))
-        .distinct()
-        .order_by(Conversation.referrer_code)
-    )
-    return [code for code in codes if code is not None]
+    """The referrer codes conversations came with, for the filter's list, in order."""
+    rows = await tx.fetch_tuples(_REFERRER_CODES)
+    return [str(code) for (code,) in rows]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, or_, select, update
 
+from bot import funnel_stages
 from bot.appointments import bookings
 from bot.batches import Batch, Batching, Step, in_batches
 from bot.channels.telegram import CHANNEL as TELEGRAM
@@ -206,6 +207,7 @@ def _closed_leads(closed_before: datetime, now: datetime) -> Step:
         # Status history, notes and bookings go with it, in this batch (ON DELETE CASCADE; a
         # statement, not ORM objects, so the database does it: SQLite too, its connections
         # turn foreign keys on in bot/storage/sqlite_pragmas.py).
+        await funnel_stages.leads_erased(tx, lead_ids)
         erased = await tx.run(delete(Lead).where(Lead.id.in_(lead_ids)))
         return Batch(erased, more=len(lead_ids) >= limit)
 

@@ -12,6 +12,8 @@ from telegram import Bot
 from bot.accounts.users import DEFAULT_PASSWORDS, Passwords
 from bot.channels.web.chat import WebChat
 from bot.clock import utcnow
+from bot.funnel_rebuild import BackgroundRebuild
+from bot.funnel_rebuild import prepare as funnel_prepare
 from bot.retention import DailyPurge, Retention
 from bot.settings import Settings
 from bot.signing_key import load_signing_key
@@ -60,6 +62,16 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await conversations.prepare()
+        # The funnel's stored stages, computed again if the flow's stages changed (or never
+        # computed): in the background, the page says so meanwhile. An empty database (tests
+        # without background) is up to date at once.
+        funnel_stages = BackgroundRebuild(
+            database, conversations.registry.current[conversations.flow_id]
+        )
+        if background:
+            await funnel_stages.start()
+        else:
+            await funnel_prepare(database, funnel_stages.flow)
         if telegram is not None:
             await telegram.start(background=background)
         if whatsapp is not None:
@@ -77,6 +89,7 @@ def create_app(
         finally:
             if purging is not None:
                 await purging.stop()
+            await funnel_stages.stop()
             if telegram is not None:
                 await telegram.stop()
             if whatsapp is not None:

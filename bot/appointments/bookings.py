@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, delete, insert, or_, select, update
 
+from bot import funnel_stages
 from bot.appointments import sessions
 from bot.clock import new_id
 from bot.storage.database import Transaction
@@ -154,6 +155,7 @@ async def record(tx: Transaction, new: NewBooking, *, now: datetime) -> Booked:
             id=booking_id, status=BOOKED, booked_at=now, **dataclasses.asdict(new)
         )
     )
+    await funnel_stages.refresh_lead(tx, new.lead_id)
     booking = await get_booking(tx, booking_id)
     assert booking is not None
     return Booked(booking, replaced)
@@ -178,6 +180,9 @@ async def end_booking(
         .where(AppointmentBooking.id == booking_id, AppointmentBooking.status == current.status)
         .values(status=status, ended_at=now, ended_by=by)
     )
+    if ATTENDED in (status, current.status):
+        # Attended, or no longer: the funnel's stage of the lead changes.
+        await funnel_stages.refresh_lead(tx, current.lead_id)
     if current.status == BOOKED:
         await drop_reminders(tx, [booking_id])
         if status == CANCELLED:

@@ -75,6 +75,8 @@ class StepValues:
     state: str  # JSON text
     remind_at: datetime | None
     close_at: datetime | None
+    # The funnel's stage of the state alone (bot/funnel.py), written with it.
+    state_stage: str | None = None
 
 
 _FIND = (
@@ -84,14 +86,17 @@ _FIND = (
 )
 _INSERT = (
     "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
-    " referrer_code, status, state, created_at, updated_at, remind_at, close_at)"
+    " referrer_code, status, state, created_at, updated_at, remind_at, close_at, state_stage,"
+    " funnel_stage)"
     " VALUES (:id, :channel, :external_id, :flow_id, :flow_version, :language, :referrer_code,"
-    " :status, :state, :now, :now, :remind_at, :close_at)"
+    " :status, :state, :now, :now, :remind_at, :close_at, :state_stage, :state_stage)"
 )
 _UPDATE = (
     "UPDATE conversations SET flow_version = :flow_version, language = :language,"
     " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
-    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at WHERE id = :id"
+    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at,"
+    " state_stage = :state_stage, funnel_stage = COALESCE(lead_stage, :state_stage)"
+    " WHERE id = :id"
 )
 
 # --- A step (hot path) ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from bot.conversations.commands import typed_command
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.my_data import kept_bookings, lead_messages, request_status
 from bot.conversations.repository import ConversationRow, Found, StepValues
+from bot.funnel import state_stage
 from bot.keyed_locks import KeyedLocks
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import LeadRecord
@@ -343,6 +344,8 @@ class ConversationService:
             state=state.model_dump_json(),
             remind_at=remind_at,
             close_at=close_at,
+            # Counted with the current flow's stages, as the funnel page counts them.
+            state_stage=state_stage(self.registry.current[self.flow_id], state),
         )
         if new:
             await repository.insert(tx, row, values, now)

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, delete, insert, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from bot import funnel_stages
 from bot.clock import new_id
 from bot.leads.payload import ASSISTANT, STATUSES, LeadRecord, StatusChange
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
@@ -123,6 +124,7 @@ async def record_from_conversation(
             )
         )
         await _add_change(tx, lead_id, None, "new", ASSISTANT, now)
+        await funnel_stages.refresh_conversations(tx, [conversation_id])
         return await read_lead(tx, lead_id), True
     if values["site"] is None:
         # A site a counsellor chose stays when the person asks again without a postal code.
@@ -161,6 +163,7 @@ async def set_status(
         .values(status=status, updated_at=now, closed_at=closed_at)
     )
     await _add_change(tx, lead_id, previous, status, changed_by, now)
+    await funnel_stages.refresh_lead(tx, lead_id)
     return await read_lead(tx, lead_id)
 
 
@@ -177,6 +180,7 @@ async def set_site(tx: Transaction, lead_id: str, site: str, *, now: datetime) -
 
 async def delete_lead(tx: Transaction, lead_id: str) -> None:
     """Erase a lead; its status history and notes go with it (ON DELETE CASCADE)."""
+    await funnel_stages.leads_erased(tx, [lead_id])
     await tx.run(delete(Lead).where(Lead.id == lead_id))
 
 

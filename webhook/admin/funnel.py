@@ -3,20 +3,25 @@
 Counts only (bot/funnel.py says what each stage counts), so counsellors see every
 conversation's figures, whatever their sites. Filters come from the query string: a referrer
 code, the conversation's language, a period of days in Paris; a value that makes no sense is
-ignored, never an error page.
+ignored, never an error page. Opened without filters, the last 30 days (``?period=all``:
+since the start). The figures are counted by the database from each conversation's stored
+stage; while those are computed again (bot/funnel_rebuild.py) the page says so, and how far
+it got.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from bot.clock import PARIS
 from bot.conversations.service import ConversationService
 from bot.funnel import FunnelFilters, Stage, load_funnel, referrer_codes
+from bot.funnel_rebuild import progress
 from bot.partners.codes import is_referral_code
 from flows.flow import Flow
 from flows.i18n import Language, UnknownMessageError, gettext, text
@@ -35,16 +40,24 @@ BAR_AREA = 540
 ROW_HEIGHT = 40
 BAR_HEIGHT = 16
 LABEL_LENGTH = 60
+# The period shown when none is chosen: the last days, today included.
+DEFAULT_DAYS = 30
 
 
-def filters_from(request: Request) -> FunnelFilters:
+def filters_from(request: Request, today: date | None = None) -> FunnelFilters:
+    """The filters of the query string; the page opened without any: the last 30 days up to
+    ``today`` (the form always sends its dates, even empty: a choice of all time)."""
     query = request.query_params
     referrer = (query.get("referrer") or "").strip()
     language = query.get("language")
+    date_from = _date(query.get("from"))
+    chosen = any(name != "lang" for name in query)
+    if not chosen and today is not None:
+        date_from = today - timedelta(days=DEFAULT_DAYS - 1)
     return FunnelFilters(
         referrer=referrer if is_referral_code(referrer) else None,
         language=language if language in FILTER_LANGUAGES else None,
-        date_from=_date(query.get("from")),
+        date_from=date_from,
         date_to=_date(query.get("to")),
     )
 
@@ -159,12 +172,22 @@ def rows_of(stages: list[Stage], flow: Flow, language: Language) -> list[Row]:
 @router.get("/funnel")
 async def funnel_page(request: Request, viewer: Staff) -> Response:
     language = language_of(request)
-    filters = filters_from(request)
+    now: datetime = request.app.state.clock()
+    today = now.astimezone(PARIS).date()
+    filters = filters_from(request, today)
     service: ConversationService = request.app.state.conversations
     flow = service.registry.current[service.flow_id]
     async with database_of(request).transaction() as tx:
         stages = await load_funnel(tx, flow, filters)
         codes = await referrer_codes(tx)
+        stored = await progress(tx, flow)
+    updating = None
+    if not stored.current:
+        updating = gettext(
+            "Les chiffres sont en cours de mise à jour ({done} conversations sur {total}) :"
+            " ils peuvent être incomplets. Revenez dans quelques minutes.",
+            language,
+        ).format(done=number(stored.done, language), total=number(stored.total, language))
     rows = rows_of(stages, flow, language)
     started = stages[0].count if stages else 0
     last = stages[-1].count if stages else 0
@@ -180,6 +203,9 @@ async def funnel_page(request: Request, viewer: Staff) -> Response:
         ).format(started=number(started, language), enrolled=number(last, language)),
         filters=filters,
         codes=codes,
+        updating=updating,
+        default_period=filters.date_from == today - timedelta(days=DEFAULT_DAYS - 1)
+        and filters.date_to is None,
         chart_width=CHART_WIDTH,
         bar_area=BAR_AREA,
         chart_height=max(1, len(rows)) * ROW_HEIGHT,

@@ -32,6 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "endpoints": ("endpoints", "receivers of signed lead webhooks"),
     "deliveries": ("deliveries", "lead webhook deliveries"),
     "purge": ("purge", "erase data older than its retention now"),
+    "funnel": ("funnel", "the conversion funnel's stored stages: rebuild"),
     "users": ("users", "accounts of the admin view"),
 }
 
