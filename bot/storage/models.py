@@ -63,6 +63,8 @@ class Conversation(Base):
             "language",
             "funnel_stage",
         ),
+        # The referrers page: conversations and completions per code, from the index alone.
+        Index("ix_conversations_referrer_status", "referrer_code", "status"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -212,12 +214,24 @@ class Lead(Base):
     """
 
     __tablename__ = "leads"
+    __table_args__ = (
+        # The admin list, newest first, paged by key (bot/leads/queries.py).
+        Index("ix_leads_created_at_id", "created_at", "id"),
+        # The search from what is typed: a range of code points (bot/leads/prefix.py), which
+        # PostgreSQL serves with this operator class whatever the database's collation.
+        Index(
+            "ix_leads_first_name_key",
+            "first_name_key",
+            postgresql_ops={"first_name_key": "text_pattern_ops"},
+        ),
+        Index("ix_leads_phone", "phone", postgresql_ops={"phone": "text_pattern_ops"}),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     conversation_id: Mapped[str | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), unique=True
     )
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[str] = mapped_column(String(16))
     referrer_code: Mapped[str | None] = mapped_column(String(64), index=True)
@@ -250,7 +264,11 @@ class LeadStatusChange(Base):
     """Every status a lead went through, who set it and when (the first is ``new``)."""
 
     __tablename__ = "lead_status_changes"
-    __table_args__ = (Index("ix_lead_status_changes_lead", "lead_id", "id"),)
+    __table_args__ = (
+        Index("ix_lead_status_changes_lead", "lead_id", "id"),
+        # The leads ever enrolled (the referrers page), without reading every history.
+        Index("ix_lead_status_changes_status", "status", "lead_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     lead_id: Mapped[str] = mapped_column(ForeignKey("leads.id", ondelete="CASCADE"))
@@ -290,6 +308,14 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
+        # The deliveries page's failed ones, newest first: a few among every delivery.
+        Index(
+            "ix_webhook_deliveries_failed",
+            "created_at",
+            "id",
+            sqlite_where=sql_text("failed_at IS NOT NULL"),
+            postgresql_where=sql_text("failed_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
@@ -346,7 +372,11 @@ class AuditEntry(Base):
     """Who saw a lead's personal data or changed something, and when (never the data itself)."""
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_lead", "lead_id", "id"),)
+    __table_args__ = (
+        Index("ix_audit_log_lead", "lead_id", "id"),
+        # The data page's last purge (bot/accounts/audit_log.py's last_line).
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
