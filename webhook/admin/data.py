@@ -60,7 +60,7 @@ JOURNAL_SIZE = 100
 @router.get("/data")
 async def data_page(request: Request, viewer: Admin) -> Response:
     retention = retention_of(request)
-    async with database_of(request).transaction() as tx:
+    async with database_of(request).reading() as tx:
         last = await last_line(tx, "purge")
         journal = await newest_lines(tx, JOURNAL_SIZE)
     last_purge: dict[str, Any] | None = None

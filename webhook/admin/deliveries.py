@@ -35,7 +35,7 @@ MAX_ID = 40  # webhook_deliveries.id
 
 @router.get("/deliveries")
 async def deliveries_page(request: Request, viewer: Admin) -> Response:
-    async with database_of(request).transaction() as tx:
+    async with database_of(request).reading() as tx:
         known = await endpoints.list_endpoints(tx, now=utcnow())
         failed = await endpoints.list_deliveries(tx, state="failed", limit=SHOWN)
         pending = await endpoints.list_deliveries(tx, state="pending", limit=SHOWN)

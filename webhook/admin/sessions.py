@@ -123,7 +123,7 @@ async def _list_page(
 ) -> Response:
     language = language_of(request)
     now = clock_of(request)()
-    async with database_of(request).transaction() as tx:
+    async with database_of(request).reading() as tx:
         page = await sessions_page(tx, now=now, sites=_sites_of(viewer))
     return render(
         request,
@@ -173,6 +173,10 @@ async def open_session(request: Request, viewer: Staff) -> Response:
 async def _session_in_scope(request: Request, viewer: Viewer, session_id: str) -> SessionRecord:
     async with database_of(request).transaction() as tx:
         found = await session_within(tx, session_id, sites=_sites_of(viewer))
+    return _in_scope(found)
+
+
+def _in_scope(found: SessionRecord | None) -> SessionRecord:
     if found is None:
         # Another site's session is not theirs to know of either.
         raise AdminRefused(UNKNOWN, status=404)
@@ -181,11 +185,13 @@ async def _session_in_scope(request: Request, viewer: Viewer, session_id: str) -
 
 @router.get("/sessions/{session_id}")
 async def session_page(request: Request, viewer: Staff, session_id: str) -> Response:
-    session = await _session_in_scope(request, viewer, session_id)
-    language = language_of(request)
-    async with database_of(request).transaction() as tx:
+    # One snapshot: the session and its people as they were together.
+    async with database_of(request).reading() as tx:
+        session = _in_scope(await session_within(tx, session_id, sites=_sites_of(viewer)))
         people = await booked_people(tx, session.id)
+    async with database_of(request).transaction() as tx:
         await audit(tx, viewer, "view_session", detail=session.id)
+    language = language_of(request)
     return render(
         request,
         "admin/session.html",
