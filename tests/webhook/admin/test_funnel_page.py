@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import httpx
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from bot.appointments.bookings import bookings_of_lead
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService
 from bot.funnel import Stage
+from bot.funnel_rebuild import rebuild
 from bot.leads.store import lead_of_conversation
+from bot.storage.models import FunnelPlan
 from tests.auxil.admin_browser import PROFILE, Account, sign_in
 from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
 from tests.auxil.sessions import open_session
@@ -193,3 +197,48 @@ def test_a_question_without_a_label_is_named_by_its_own_words() -> None:
     assert len(long) <= len("Question : ") + 60
     assert (number(12345, "fr"), number(12345, "en")) == ("12\u202f345", "12,345")
     assert (percent(12.25, "en"), percent(None, "fr")) == ("12.2%", "—")
+
+
+async def test_it_opens_on_the_last_30_days_and_all_time_is_a_link_away(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await people(admin_app)
+    await signed_in(http, account, "admin")
+
+    page = await http.get("/admin/funnel")
+    # The oriented person started in 2024: not in the last 30 days.
+    assert counts(page)["started"] == "4"
+    assert "les 30 derniers jours" in page.text
+    assert '<a href="/admin/funnel?period=all">Depuis le début</a>' in page.text
+    assert 'name="from" value=""' not in page.text
+    assert counts(await http.get("/admin/funnel?period=all"))["started"] == "5"
+
+
+async def test_figures_being_computed_again_are_said_so(
+    admin_app: FastAPI, http: httpx.AsyncClient, account: Account
+) -> None:
+    await people(admin_app)
+    await signed_in(http, account, "admin")
+    assert "mise à jour" not in (await http.get("/admin/funnel")).text
+    # Another flow file's stages: every conversation's stage is computed again.
+    async with admin_app.state.database.transaction() as tx:
+        await tx.run(update(FunnelPlan).values(fingerprint="another flow", complete=True))
+    service: ConversationService = admin_app.state.conversations
+    flow = service.registry.current[service.flow_id]
+    await rebuild(admin_app.state.database, flow, batch=2, stop=stopped())
+
+    page = await http.get("/admin/funnel?period=all")
+    assert '<p role="status">Les chiffres sont en cours de mise à jour (0 conversations sur 5)' in (
+        page.text
+    )
+    await rebuild(admin_app.state.database, flow, batch=2)
+    page = await http.get("/admin/funnel?period=all")
+    assert "mise à jour" not in page.text
+    assert counts(page)["started"] == "5"
+
+
+def stopped() -> asyncio.Event:
+    """A rebuild asked to stop before its first batch: it only records the new plan."""
+    stop = asyncio.Event()
+    stop.set()
+    return stop
