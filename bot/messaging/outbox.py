@@ -143,6 +143,15 @@ async def enqueue_leased(
     return messages
 
 
+async def enqueue_for_loop(
+    tx: Transaction, channel: str, chat_id: int, calls: Sequence[ApiCall], *, now: datetime
+) -> None:
+    """Store a step's calls for the sender's loop, leased to nobody (a backlog: they wait here,
+    in order after the chat's earlier ones, rather than in the process's memory)."""
+    rows = [_row(channel, chat_id, call, now, None) for call in calls]
+    await tx.insert_rows("outbox_messages", rows)
+
+
 async def enqueue(
     tx: Transaction, channel: str, calls: Sequence[ApiCall], *, now: datetime
 ) -> None:
@@ -237,6 +246,18 @@ async def next_due(database: Database, channel: str, *, now: datetime) -> dateti
             {"channel": channel, "now": now},
         )
     return as_datetime(row["soonest"]) if row else None
+
+
+async def any_left(database: Database, channel: str, *, now: datetime) -> bool:
+    """Whether a channel has a message left for the loop: unsent, leased to nobody."""
+    async with database.transaction() as tx:
+        row = await tx.fetch_one(
+            "SELECT id FROM outbox_messages WHERE channel = :channel AND "
+            + _UNSENT_FREE
+            + " LIMIT 1",
+            {"channel": channel, "now": now},
+        )
+    return row is not None
 
 
 async def claim(database: Database, message_id: int, *, now: datetime) -> Message | None:

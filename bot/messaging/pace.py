@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import time
 from collections import deque
 from datetime import datetime
 
 from bot.clock import utcnow
-
-# Chats whose next send time is remembered before the past ones are forgotten.
-MAX_REMEMBERED_CHATS = 10_000
 
 
 class Clock:
@@ -60,15 +58,24 @@ class Pace:
 
 
 class ChatPace:
-    """When each chat may next get a message from this process (about one a second)."""
+    """When each chat may next get a message from this process (about one a second).
+
+    Only chats that must still wait are remembered: a chat's entry is forgotten once its time
+    has passed, as the sender works (a heap of the times, popped while they are past), so the
+    memory follows the chats written to in the last second or so, not every chat ever seen.
+    """
 
     def __init__(self, interval: float, clock: Clock) -> None:
         self.interval = interval
         self.clock = clock
         self._ready: dict[int, float] = {}
+        # (time, chat) for each time set; a chat set again has a stale entry, skipped when due.
+        self._expiries: list[tuple[float, int]] = []
 
     async def wait(self, chat_id: int) -> None:
-        delay = self._ready.get(chat_id, 0.0) - self.clock.monotonic()
+        now = self.clock.monotonic()
+        self._forget_past(now)
+        delay = self._ready.get(chat_id, now) - now
         if delay > 0:
             await self.clock.sleep(delay)
 
@@ -78,7 +85,22 @@ class ChatPace:
 
     def sent(self, chat_id: int, *, interval: float | None = None) -> None:
         now = self.clock.monotonic()
-        if len(self._ready) >= MAX_REMEMBERED_CHATS:
-            # Chats whose slot has come are free to send anyway: forget them.
-            self._ready = {c: t for c, t in self._ready.items() if t > now}
-        self._ready[chat_id] = now + (self.interval if interval is None else interval)
+        self._forget_past(now)
+        ready = now + (self.interval if interval is None else interval)
+        if ready <= now:
+            self._ready.pop(chat_id, None)
+            return
+        self._ready[chat_id] = ready
+        heapq.heappush(self._expiries, (ready, chat_id))
+
+    def waiting_chats(self) -> int:
+        """How many chats must still wait for their next message (the past ones forgotten)."""
+        self._forget_past(self.clock.monotonic())
+        return len(self._ready)
+
+    def _forget_past(self, now: float) -> None:
+        # Each entry is pushed once and popped once: amortised O(log n) a send.
+        while self._expiries and self._expiries[0][0] <= now:
+            ready, chat_id = heapq.heappop(self._expiries)
+            if self._ready.get(chat_id) == ready:
+                del self._ready[chat_id]

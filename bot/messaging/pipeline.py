@@ -48,10 +48,12 @@ class Pipeline:
         self.processor = InboxProcessor(
             database,
             steps,
-            deliver=self.sender.deliver,
+            sender=self.sender,
             marks=marks,
             # SQLite has one writer at a time: parallel chats would only wait for each other.
             concurrency=1 if sqlite else 8,
+            # Two seconds of the messenger's pace being sent at once; more waits as rows.
+            delivering_at_most=max(int(2 * overall_rate), 8),
         )
         # Reminders for every channel run in one runtime of the process (webhook/services.py).
         self.reminders = reminders

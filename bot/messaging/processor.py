@@ -25,6 +25,9 @@ from bot.waiting import wait_for_work
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+# Steps whose replies are being sent at once, at most; past this the replies wait in the outbox
+# for the sender's loop (bounded too), so a backlog costs rows, not a task per step.
+DELIVERING_AT_MOST = 60
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,25 @@ class Steps(Protocol):
 Deliver = Callable[[list[Message]], Coroutine[Any, Any, None]]
 
 
+class ReplySender(Protocol):
+    """Where a step's replies go after its commit (bot/messaging/sender.py)."""
+
+    async def deliver(self, messages: list[Message]) -> None:
+        """Send replies leased to this process, now, in order."""
+
+    def left_to_loop(self, chat_id: int) -> None:
+        """A chat's replies were queued for the loop: its next ones must go after them."""
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A step's replies once committed: leased to be sent now, or left to the sender's loop."""
+
+    chat_id: int
+    leased: list[Message]
+    left_to_loop: bool = False
+
+
 class InboxProcessor:
     """Applies updates to conversations and queues the replies, atomically.
 
@@ -79,8 +101,10 @@ class InboxProcessor:
     in arrival order; a scan of the inbox picks up what is left (an update that failed, one
     that arrived before an older one of its chat was done, the backlog after a restart).
 
-    ``deliver`` sends a step's replies, already leased to this process, after the commit;
-    ``marks`` are the "sent" marks of earlier replies, written in the next step's transaction.
+    ``sender`` sends a step's replies, already leased to this process, after the commit; while
+    ``delivering_at_most`` steps' replies are being sent, the next ones are queued unleased for
+    the sender's loop instead. ``marks`` are the "sent" marks of earlier replies, written in the
+    next step's transaction.
     """
 
     def __init__(
@@ -88,15 +112,19 @@ class InboxProcessor:
         database: Database,
         steps: Steps,
         *,
-        deliver: Deliver | None,
+        sender: ReplySender | None,
         marks: SentMarks,
         concurrency: int = 8,
+        delivering_at_most: int = DELIVERING_AT_MOST,
     ) -> None:
         self.database = database
         self.steps = steps
-        self.deliver = deliver
+        self.sender = sender
+        # None: the replies stay queued (the step-cost benchmark measures the step alone).
+        self.deliver: Deliver | None = sender.deliver if sender is not None else None
         self.marks = marks
         self.concurrency = concurrency
+        self.delivering_at_most = delivering_at_most
         self.wake = asyncio.Event()
         self._chats: KeyedLocks[int] = KeyedLocks()
         self._deliveries: set[asyncio.Task[None]] = set()
@@ -130,7 +158,7 @@ class InboxProcessor:
 
     async def _accept_and_apply(
         self, chat_id: int, delivery: Delivery, webhook: bool
-    ) -> tuple[Accepted, list[Message]]:
+    ) -> tuple[Accepted, Queued | None]:
         async with self.database.transaction() as tx:
             await tx.lock_chat(chat_id)
             # The chat's conversation is read (and locked) with the update's insert.
@@ -139,10 +167,10 @@ class InboxProcessor:
             )
             taken, conversation = await inbox.accept_in_turn(tx, delivery, chat_id, then=find)
             if taken is None:
-                return Accepted(False), []
+                return Accepted(False), None
             if not taken:
                 self.wake.set()  # an older update of the chat goes first
-                return Accepted(True), []
+                return Accepted(True), None
             found = Found(ConversationRow.read(conversation) if conversation else None)
             step = await self.steps.step(tx, delivery.payload, found, webhook=webhook)
             queued = await self._queue(tx, step)
@@ -159,26 +187,46 @@ class InboxProcessor:
         self._deliver(queued)
         return Accepted(True, step.webhook_answer)
 
-    async def _queue(self, tx: Transaction, step: Step) -> list[Message]:
+    async def _queue(self, tx: Transaction, step: Step) -> Queued:
         """Queue a step's calls leased to this process; earlier replies' marks go along.
 
         After an erasure, the chat's stored messages go first (ids stay, to recognise a retried
-        delivery): the step's own calls, the goodbye, are still sent.
+        delivery): the step's own calls, the goodbye, are still sent. In a backlog (as many
+        steps' replies being sent as allowed) the calls are queued for the sender's loop.
         """
         now = utcnow()
+        channel = self.steps.channel
         if step.erased:
-            await outbox.forget_chat(tx, self.steps.channel, step.chat_id)
-            await inbox.forget_payloads(tx, self.steps.channel, step.chat_id)
-        queued = await outbox.enqueue_leased(
-            tx, self.steps.channel, step.chat_id, step.calls, now=now
-        )
+            await outbox.forget_chat(tx, channel, step.chat_id)
+            await inbox.forget_payloads(tx, channel, step.chat_id)
+        if step.calls and self.deliver is not None and self._backlogged():
+            await outbox.enqueue_for_loop(tx, channel, step.chat_id, step.calls, now=now)
+            queued = Queued(step.chat_id, [], left_to_loop=True)
+        else:
+            leased = await outbox.enqueue_leased(tx, channel, step.chat_id, step.calls, now=now)
+            queued = Queued(step.chat_id, leased)
         await self.marks.write_in(tx, now=now)
         return queued
 
-    def _deliver(self, queued: list[Message]) -> None:
+    def _backlogged(self) -> bool:
+        """Whether enough replies are being sent already: more tasks would only wait in memory.
+
+        Checked before the commit, so steps committing together may pass the bound by a few
+        (at most the steps running at once: this processor's scan and the webhook's requests,
+        which the database's connections bound).
+        """
+        return len(self._deliveries) >= self.delivering_at_most
+
+    def _deliver(self, queued: Queued | None) -> None:
         """Send the replies in the background: the webhook answers without waiting for them."""
-        if queued and self.deliver is not None:
-            task = asyncio.create_task(self.deliver(queued))
+        if queued is None:
+            return
+        if queued.left_to_loop:
+            # Told after the commit: the loop sees the rows whenever it hears of the chat.
+            if self.sender is not None:
+                self.sender.left_to_loop(queued.chat_id)
+        elif queued.leased and self.deliver is not None:
+            task = asyncio.create_task(self.deliver(queued.leased))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
 

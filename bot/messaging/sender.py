@@ -2,7 +2,8 @@
 
 A step's replies are sent at once by the process that made them (they are inserted leased to
 it); the loop here sends whatever is left: retries after a 429 or a network error, expired
-leases of a process that died, a backlog after a restart, calls queued outside a step. One
+leases of a process that died, a backlog after a restart, calls queued outside a step, and a
+step's replies queued while enough are being sent already (a burst: they wait as rows). One
 chat's messages go one at a time, about a second apart, whichever path sends them; a message
 is sent only by the holder of its lease, checked again before the call when the lease may have
 run out while it waited.
@@ -18,6 +19,7 @@ from datetime import timedelta
 from bot.conversations.repository import set_reachable
 from bot.keyed_locks import KeyedLocks
 from bot.messaging import outbox
+from bot.messaging.chats_behind import ChatsBehind
 from bot.messaging.messenger import Messenger, Refused, SlowDown, Unreachable
 from bot.messaging.outbox import (
     LEASE,
@@ -29,7 +31,7 @@ from bot.messaging.outbox import (
     Sent,
     SentMarks,
 )
-from bot.messaging.pace import MAX_REMEMBERED_CHATS, ChatPace, Clock, Pace
+from bot.messaging.pace import ChatPace, Clock, Pace
 from bot.storage.database import Database
 from bot.waiting import wait_for_work
 
@@ -69,9 +71,9 @@ class OutboxSender:
         # One chat's sends take turns (first come, first served), whichever path makes them:
         # the step's replies, then the next step's, each waiting for the chat's next slot.
         self._turns: KeyedLocks[int] = KeyedLocks()
-        # Chats with a message this process left to the loop (a retry): until it is sent, the
+        # Chats with a message left to the loop (a retry, a backlog): until it is sent, the
         # chat's next replies go through the loop too, after it.
-        self._behind: set[int] = set()
+        self._behind = ChatsBehind()
         self._flushing: asyncio.Task[None] | None = None
 
     async def deliver(self, messages: list[Message]) -> None:
@@ -82,20 +84,26 @@ class OutboxSender:
         """
         chat_id = messages[0].chat_id
         async with self._turns[chat_id]:
-            if chat_id in self._behind and await self._older_waiting(messages[0]):
-                # An older reply of the chat waits for its retry: these go after it, by the loop.
+            if self._behind.may_have_older(chat_id) and await self._older_waiting(messages[0]):
+                # An older reply of the chat waits for the loop: these go after it, by the loop.
                 outcomes: list[tuple[Message, Outcome]] = [(m, Released()) for m in messages]
             else:
-                self._behind.discard(chat_id)
+                self._behind.caught_up(chat_id)
                 outcomes = await self._deliver_in_turn(messages)
             if all(isinstance(outcome, Sent) for _, outcome in outcomes):
                 self._mark_sent_soon([message.id for message, _ in outcomes])
                 return
-            if len(self._behind) >= MAX_REMEMBERED_CHATS:
-                self._behind.clear()  # bounded memory; at worst an order slip after a retry
-            self._behind.add(chat_id)
-            # Written before the turn passes on: the next step must see these waiting.
-            await self._record(outcomes)
+            # Written before the turn passes on: the next step must see these waiting. Named
+            # after: the loop, finding nothing left, forgets only chats named before it looked.
+            try:
+                await self._record(outcomes)
+            finally:
+                self._behind.add(chat_id)
+        self.wake.set()
+
+    def left_to_loop(self, chat_id: int) -> None:
+        """A step's replies were queued for the loop (a backlog): the chat's next ones follow."""
+        self._behind.add(chat_id)
         self.wake.set()
 
     async def _deliver_in_turn(self, messages: list[Message]) -> list[tuple[Message, Outcome]]:
@@ -134,8 +142,10 @@ class OutboxSender:
     async def run(self, stopping: asyncio.Event) -> None:
         """Send what is left until stopping; woken on failures, or when a message falls due."""
         while not stopping.is_set():
+            seen_at = self._behind.generation
             if await self.send_pending():
                 continue
+            await self._forget_chats_behind(seen_at)
             await wait_for_work(self.wake, await self._seconds_to_next_due())
 
     async def send_pending(self) -> int:
@@ -145,6 +155,13 @@ class OutboxSender:
         )
         results = await asyncio.gather(*(self._send(message_id) for message_id in ids))
         return sum(results)
+
+    async def _forget_chats_behind(self, seen_at: int) -> None:
+        """Nothing left for the loop: no chat is behind one of its messages any more."""
+        if self._behind.remembers_any() and not await outbox.any_left(
+            self.database, self.messenger.channel, now=self.clock.utcnow()
+        ):
+            self._behind.forget_all(seen_at=seen_at)
 
     async def _seconds_to_next_due(self) -> float:
         """How long until a retried message falls due (at most a second).
@@ -166,9 +183,11 @@ class OutboxSender:
             outcome = await self._attempt(message, tries=message.attempts)
         if outcome is None:
             return 0
-        if not isinstance(outcome, Sent | Abandoned):
-            self._behind.add(message.chat_id)
-        await self._record([(message, outcome)])
+        try:
+            await self._record([(message, outcome)])
+        finally:
+            if not isinstance(outcome, Sent | Abandoned):
+                self._behind.add(message.chat_id)
         return 1 if isinstance(outcome, Sent) else 0
 
     async def _still_ours(self, message: Message) -> Message | None:
