@@ -177,7 +177,8 @@ async def funnel_page(request: Request, viewer: Staff) -> Response:
     filters = filters_from(request, today)
     service: ConversationService = request.app.state.conversations
     flow = service.registry.current[service.flow_id]
-    async with database_of(request).transaction() as tx:
+    # A snapshot read off the event loop (SQLite: on a thread), never the steps' write lock.
+    async with database_of(request).reading() as tx:
         stages = await load_funnel(tx, flow, filters)
         codes = await referrer_codes(tx)
         stored = await progress(tx, flow)
