@@ -83,7 +83,8 @@ async def current_viewer(request: Request, database: Database) -> Viewer | None:
     token = session_token(request)
     if token is None:
         return None
-    async with database.transaction() as tx:
+    # A read: on SQLite it must not take the write lock that conversation steps wait for.
+    async with database.reading() as tx:
         session = await find_session(tx, token, now=clock_of(request)())
     return Viewer(session.user, session.csrf) if session else None
 
