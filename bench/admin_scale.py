@@ -81,18 +81,18 @@ COLUMNS: _measure.Columns = (
 )
 
 
-def pages(leads: int, phone: str) -> list[tuple[str, str]]:
+def pages(phone: str) -> list[tuple[str, str]]:
     """(name, path) of each page measured, as issue #18's table lists them."""
     today = datetime.now(PARIS).date()
     month = f"from={today - timedelta(days=30)}&to={today}"
     typed = "0" + phone.removeprefix("+33")  # as a counsellor types it: 06…
-    last_page = max(1, -(-leads // 25))
     return [
         ("funnel (all time)", "/admin/funnel"),
         ("funnel (30 days)", f"/admin/funnel?{month}"),
         ("leads.csv (all leads)", "/admin/leads.csv"),
         ("referrers", "/admin/referrers"),
-        ("leads, last page", f"/admin/leads?page={last_page}"),
+        # The oldest page, by its address: the leads just after 1970 (paged by key, issue #18).
+        ("leads, last page", "/admin/leads?newer=0.0"),
         ("leads?q=<phone>", f"/admin/leads?q={typed}"),
         ("data", "/admin/data"),
         ("deliveries", "/admin/deliveries"),
@@ -152,7 +152,7 @@ async def measure_pages(
         async with watching(bot.url, bot.pid, poll) as idle:
             await asyncio.sleep(1.0)
         print(f"  idle probe: worst {idle.worst_wait_ms:.1f} ms", file=sys.stderr)
-        for name, path in pages(args.leads, phone):
+        for name, path in pages(phone):
             before = rss_mb(bot.pid)
             runs = []
             async with watching(bot.url, bot.pid, poll) as seen:

@@ -19,7 +19,6 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     case,
-    exists,
     func,
     insert,
     literal_column,
@@ -69,33 +68,51 @@ class ReferrerStats:
     enrolments: int = 0
 
 
+def _one_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    """1 where a condition holds, else 0 (written in the SQL: PostgreSQL cannot tell the type
+    of a parameter inside CASE)."""
+    return case((condition, literal_column("1", Integer)), else_=literal_column("0", Integer))
+
+
 def _count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
-    """How many rows of a group meet a condition (written in the SQL: PostgreSQL cannot tell
-    the type of a parameter inside CASE)."""
-    one, zero = literal_column("1", Integer), literal_column("0", Integer)
-    return func.sum(case((condition, one), else_=zero))
+    """How many rows of a group meet a condition."""
+    return func.sum(_one_if(condition))
 
 
 _REFERRER = select(ReferrerRow.code, ReferrerRow.name, ReferrerRow.created_at)
 _CONVERSATIONS = select(
     Conversation.referrer_code, func.count(), _count_where(Conversation.status == "done")
 ).group_by(Conversation.referrer_code)
-# Enrolled now, or once (a lead may have moved on since: it still counts).
-_ONCE_ENROLLED = exists().where(
-    LeadStatusChange.lead_id == Lead.id, LeadStatusChange.status == "enrolled"
+# Leads enrolled once (a lead may have moved on since: it still counts), each once: joined
+# to the leads, not asked lead by lead (a correlated EXISTS ran once per lead).
+_ONCE_ENROLLED = (
+    select(LeadStatusChange.lead_id)
+    .where(LeadStatusChange.status == "enrolled")
+    .group_by(LeadStatusChange.lead_id)
+    .subquery("once_enrolled")
 )
-# Booked, whatever became of the booking since; present at a session.
-_BOOKED = exists().where(AppointmentBooking.lead_id == Lead.id)
-_ATTENDED = exists().where(
-    AppointmentBooking.lead_id == Lead.id, AppointmentBooking.status == ATTENDED
+# Leads that booked, whatever became of the booking since, and whether present at a session.
+_BOOKINGS = (
+    select(
+        AppointmentBooking.lead_id,
+        func.max(_one_if(AppointmentBooking.status == ATTENDED)).label("attended"),
+    )
+    .group_by(AppointmentBooking.lead_id)
+    .subquery("bookings")
 )
-_LEADS = select(
-    Lead.referrer_code,
-    func.count(),
-    _count_where(or_(Lead.status == "enrolled", _ONCE_ENROLLED)),
-    _count_where(_BOOKED),
-    _count_where(_ATTENDED),
-).group_by(Lead.referrer_code)
+_LEADS = (
+    select(
+        Lead.referrer_code,
+        func.count(),
+        _count_where(or_(Lead.status == "enrolled", _ONCE_ENROLLED.c.lead_id.is_not(None))),
+        _count_where(_BOOKINGS.c.lead_id.is_not(None)),
+        _count_where(_BOOKINGS.c.attended == 1),
+    )
+    .select_from(Lead)
+    .outerjoin(_ONCE_ENROLLED, _ONCE_ENROLLED.c.lead_id == Lead.id)
+    .outerjoin(_BOOKINGS, _BOOKINGS.c.lead_id == Lead.id)
+    .group_by(Lead.referrer_code)
+)
 
 
 def check_referrer(code: str, name: str) -> None:

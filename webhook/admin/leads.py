@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import AsyncIterator, Iterable
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+from fastapi.responses import Response, StreamingResponse
 
 from bot.accounts.users import User, list_users
 from bot.clock import PARIS, utcnow
@@ -17,12 +18,13 @@ from bot.conversations.counsellor import NoConversation, hand_back, send_staff_m
 from bot.conversations.repository import conversation_of_lead
 from bot.conversations.service import ConversationService
 from bot.leads import endpoints
+from bot.leads.export import BATCH, lead_batches
 from bot.leads.followup import add_note, assign, followup_of, transcript_of
 from bot.leads.handoff import LeadHandoff
 from bot.leads.payload import STATUSES, LeadRecord
-from bot.leads.queries import LeadFilters, Scope, all_matching, search_leads
+from bot.leads.queries import Cursor, LeadFilters, Scope, count_leads, search_leads
 from bot.leads.store import UnknownLead, read_lead
-from bot.storage.database import Transaction
+from bot.storage.database import Database, Transaction
 from flows.catalogue import PROGRAMME_IDS, default_catalogue
 from flows.i18n import N_, Language, gettext, text
 from flows.presentation import readable_phone, value_text
@@ -73,6 +75,9 @@ PREFERENCE_LABELS = {
 }
 # The site filter's value for the leads with no site yet (no catalogue site has this id).
 NO_SITE = "none"
+# The list's pages: the leads older than a page's last one, or newer than its first one.
+OLDER = "older"
+NEWER = "newer"
 CSV_COLUMNS_STAFF = (
     "id", "created_at", "status", "site", "programmes", "referrer_code", "first_name",
     "phone", "email", "contact_preference", "human_requested", "channel", "language",
@@ -94,7 +99,8 @@ def filters_from(request: Request, viewer: Viewer) -> LeadFilters:
     programme = query.get("programme")
     site = query.get("site")
     sites = {s.id for s in default_catalogue().sites}
-    search = (query.get("q") or "").strip()[:100]
+    # NUL characters are dropped on the way to the database: a search of them is no search.
+    search = (query.get("q") or "").replace("\x00", "").strip()[:100]
     return LeadFilters(
         status=status if status in STATUSES else None,
         site=site if site in sites else None,
@@ -109,13 +115,6 @@ def filters_from(request: Request, viewer: Viewer) -> LeadFilters:
     )
 
 
-def _page_number(request: Request) -> int:
-    try:
-        return max(1, int(request.query_params.get("page", "1")))
-    except ValueError:
-        return 1
-
-
 def programme_names(lead: LeadRecord, language: Language) -> list[str]:
     return [
         text(f"programme.{p['id']}", language)
@@ -127,13 +126,18 @@ def programme_names(lead: LeadRecord, language: Language) -> list[str]:
 @router.get("/leads")
 async def leads_page(request: Request, viewer: Anyone) -> Response:
     filters = filters_from(request, viewer)
-    async with database_of(request).transaction() as tx:
-        page = await search_leads(tx, filters, scope_of(viewer), page=_page_number(request))
-    language = language_of(request)
     query = request.query_params
+    # A cursor that does not parse is ignored: the list opens at its first page.
+    older_than = Cursor.parse(query.get(OLDER))
+    newer_than = Cursor.parse(query.get(NEWER))
+    async with database_of(request).transaction() as tx:
+        page = await search_leads(
+            tx, filters, scope_of(viewer), older_than=older_than, newer_than=newer_than
+        )
+    language = language_of(request)
     rows = [{"lead": lead, "programmes": programme_names(lead, language)} for lead in page.leads]
     # The filters as given, encoded again (a value may hold & # +), for the pages and the CSV.
-    kept = [(k, v) for k, v in query.multi_items() if k not in ("page", "done")]
+    kept = [(k, v) for k, v in query.multi_items() if k not in (OLDER, NEWER, "page", "done")]
     return render(
         request,
         "admin/leads.html",
@@ -149,51 +153,74 @@ async def leads_page(request: Request, viewer: Anyone) -> Response:
         sites=[(s.id, s.name) for s in default_catalogue().sites],
         programmes=[(p, text(f"programme.{p}", language)) for p in PROGRAMME_IDS],
         csv_href="/admin/leads.csv?" + urlencode(kept),
-        previous_href=_page_href(kept, page.page - 1) if page.page > 1 else None,
-        next_href=_page_href(kept, page.page + 1) if page.page < page.pages else None,
+        newer_href=_page_href(kept, NEWER, page.newer),
+        older_href=_page_href(kept, OLDER, page.older),
     )
 
 
-def _page_href(kept: list[tuple[str, str]], number: int) -> str:
-    return "?" + urlencode([*kept, ("page", str(number))])
+def _page_href(kept: list[tuple[str, str]], side: str, cursor: Cursor | None) -> str | None:
+    return "?" + urlencode([*kept, (side, cursor.token())]) if cursor is not None else None
 
 
 @router.get("/leads.csv")
 async def leads_csv(request: Request, viewer: Anyone) -> Response:
+    """Every lead of the list's filters, streamed: written out batch by batch as read."""
     filters = filters_from(request, viewer)
-    async with database_of(request).transaction() as tx:
-        leads = await all_matching(tx, filters, scope_of(viewer))
-        await audit(tx, viewer, "export_csv", detail=f"{len(leads)} leads")
-    language = language_of(request)
+    scope = scope_of(viewer)
+    database = database_of(request)
+    async with database.transaction() as tx:
+        count = await count_leads(tx, filters, scope)
+        await audit(tx, viewer, "export_csv", detail=f"{count} leads")
     columns = CSV_COLUMNS_PARTNER if viewer.role == "partner" else CSV_COLUMNS_STAFF
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(columns)
-    for lead in leads:
-        values: dict[str, Any] = {
-            "id": lead.id,
-            "created_at": lead.created_at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M"),
-            "status": gettext(STATUS_LABELS[lead.status], language),
-            "site": lead.site_name or "",
-            "programmes": ", ".join(programme_names(lead, language)),
-            "referrer_code": lead.referrer_code or "",
-            "first_name": lead.first_name or "",
-            "phone": csv_phone(lead.phone) if lead.phone else "",
-            "email": lead.email or "",
-            "contact_preference": lead.contact_preference or "",
-            "human_requested": "1" if lead.human_requested else "0",
-            "channel": lead.channel,
-            "language": lead.language,
-        }
-        writer.writerow([_csv_safe(values[c]) for c in columns])
-    # UTF-8 with a byte order mark: Excel then reads the accents right.
-    body = "\ufeff" + out.getvalue()
     name = f"contacts-{date.today().isoformat()}.csv"
-    return Response(
-        body.encode("utf-8"),
+    return StreamingResponse(
+        csv_chunks(database, filters, scope, columns, language_of(request)),
         media_type="text/csv; charset=utf-8",
         headers={"content-disposition": f'attachment; filename="{name}"'},
     )
+
+
+async def csv_chunks(
+    database: Database,
+    filters: LeadFilters,
+    scope: Scope,
+    columns: tuple[str, ...],
+    language: Language,
+    *,
+    batch_size: int = BATCH,
+) -> AsyncIterator[bytes]:
+    """The CSV file, its header first (before any read) and then one chunk per batch."""
+    # UTF-8 with a byte order mark: Excel then reads the accents right.
+    yield "\ufeff".encode() + _csv_lines([columns])
+    async for batch in lead_batches(database, filters, scope, size=batch_size):
+        yield _csv_lines(
+            [_csv_safe(value) for value in _csv_values(lead, columns, language)] for lead in batch
+        )
+
+
+def _csv_lines(rows: Iterable[Iterable[str]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, delimiter=";").writerows(rows)
+    return out.getvalue().encode("utf-8")
+
+
+def _csv_values(lead: LeadRecord, columns: tuple[str, ...], language: Language) -> list[str]:
+    values: dict[str, Any] = {
+        "id": lead.id,
+        "created_at": lead.created_at.astimezone(PARIS).strftime("%Y-%m-%d %H:%M"),
+        "status": gettext(STATUS_LABELS[lead.status], language),
+        "site": lead.site_name or "",
+        "programmes": ", ".join(programme_names(lead, language)),
+        "referrer_code": lead.referrer_code or "",
+        "first_name": lead.first_name or "",
+        "phone": csv_phone(lead.phone) if lead.phone else "",
+        "email": lead.email or "",
+        "contact_preference": lead.contact_preference or "",
+        "human_requested": "1" if lead.human_requested else "0",
+        "channel": lead.channel,
+        "language": lead.language,
+    }
+    return [values[c] for c in columns]
 
 
 # Spreadsheets run a cell starting with one of these as a formula (OWASP's list): whatever

@@ -27,6 +27,13 @@ IGNORED = (
     "page=%00",
     "q=%00",
     "referrer=" + "x" * 500 + "&referrer=",
+    # A cursor that does not parse opens the first page; one in the future too.
+    "older=garbage",
+    "older=12.a%00b",
+    "older=-99999999999999999.x",
+    "newer=" + "9" * 40 + ".x",
+    "newer=99999999999999999.zz",
+    "older=1.a&newer=2.b&older=",
 )
 FILTERING = (
     "to=0001-01-01",
@@ -50,3 +57,7 @@ async def test_hostile_filters_list_or_filter_but_never_fail(
         export = await http.get("/admin/leads.csv?" + query)
         assert (page.status_code, export.status_code) == (200, 200), query
         assert (lead in page.text, lead in export.text) == (listed, listed), query
+    # A cursor of 1970: no lead is older, and the way back to the list is offered.
+    past = await http.get("/admin/leads?older=0.a")
+    assert (past.status_code, lead in past.text) == (200, False)
+    assert "Plus récents" in past.text
