@@ -81,6 +81,23 @@ async def refresh_conversations(tx: Transaction, conversation_ids: Sequence[str]
         )
 
 
+async def lock_conversation_of(tx: Transaction, lead_id: str) -> None:
+    """Call before changing a lead's facts outside its conversation's step (a counsellor's
+    status, attendance): take the conversation's row first, as a step does.
+
+    A step locks its conversation, then its lead and bookings; a counsellor's change that
+    locked the lead or the booking first, then the conversation to refresh its stage, could
+    deadlock with it on PostgreSQL. One order for everyone: the conversation first.
+    """
+    if tx.lock_rows:
+        await tx.scalars(
+            select(Conversation.id)
+            .join(Lead, Lead.conversation_id == Conversation.id)
+            .where(Lead.id == lead_id)
+            .with_for_update(of=Conversation)
+        )
+
+
 async def refresh_lead(tx: Transaction, lead_id: str) -> None:
     """Compute again the stage of this lead's conversation (its status or bookings changed)."""
     conversation_id = await tx.scalar(select(Lead.conversation_id).where(Lead.id == lead_id))

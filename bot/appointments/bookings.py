@@ -175,6 +175,8 @@ async def end_booking(
     allowed = (BOOKED,) if status == CANCELLED else (BOOKED, ATTENDED, MISSED)
     if current is None or current.status not in allowed or current.status == status:
         return None
+    if ATTENDED in (status, current.status):
+        await funnel_stages.lock_conversation_of(tx, current.lead_id)
     await tx.run(
         update(AppointmentBooking)
         .where(AppointmentBooking.id == booking_id, AppointmentBooking.status == current.status)

@@ -151,6 +151,7 @@ async def set_status(
     """Change a lead's status, with its history; None if it had this status already."""
     if status not in STATUSES:
         raise UnknownStatus(f"unknown status {status!r}: expected one of {', '.join(STATUSES)}")
+    await funnel_stages.lock_conversation_of(tx, lead_id)
     previous = await tx.scalar(select(Lead.status).where(Lead.id == lead_id))
     if previous is None:
         raise UnknownLead(f"no lead {lead_id!r}")
