@@ -54,8 +54,11 @@ class Conversation(Base):
     __table_args__ = (
         UniqueConstraint("channel", "external_id"),
         # The funnel page's GROUP BY funnel_stage, read from the index alone (bot/funnel.py):
-        # a period (and all time), and a referrer (with or without a period).
+        # a period, a referrer (with or without a period), and all time (with or without a
+        # language) in the stages' order, so that nothing is sorted: at 100k conversations on
+        # SQLite, 57 ms through the period index and a temporary B-tree, 8 ms through this one.
         Index("ix_conversations_funnel_period", "created_at", "language", "funnel_stage"),
+        Index("ix_conversations_funnel_stage", "funnel_stage", "language"),
         Index(
             "ix_conversations_funnel_referrer",
             "referrer_code",
@@ -225,6 +228,8 @@ class Lead(Base):
             postgresql_ops={"first_name_key": "text_pattern_ops"},
         ),
         Index("ix_leads_phone", "phone", postgresql_ops={"phone": "text_pattern_ops"}),
+        # The referrers' figures, read from the index alone (and a filter by referrer).
+        Index("ix_leads_referrer_status", "referrer_code", "status", "id"),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -234,7 +239,7 @@ class Lead(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[str] = mapped_column(String(16))
-    referrer_code: Mapped[str | None] = mapped_column(String(64), index=True)
+    referrer_code: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8))
     site: Mapped[str | None] = mapped_column(String(64), index=True)
     first_name: Mapped[str | None] = mapped_column(String(60))
@@ -308,13 +313,23 @@ class WebhookDelivery(Base):
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
         Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
-        # The deliveries page's failed ones, newest first: a few among every delivery.
+        # The deliveries page: its failed and waiting ones, newest first, and their counts
+        # by endpoint, each a few among every delivery.
         Index(
             "ix_webhook_deliveries_failed",
             "created_at",
             "id",
+            "endpoint_id",
             sqlite_where=sql_text("failed_at IS NOT NULL"),
             postgresql_where=sql_text("failed_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_webhook_deliveries_pending",
+            "created_at",
+            "id",
+            "endpoint_id",
+            sqlite_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
+            postgresql_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
         ),
     )
 
@@ -447,6 +462,8 @@ class AppointmentBooking(Base):
 
     __tablename__ = "appointment_bookings"
     __table_args__ = (
+        # The referrers page: whether a lead booked, and came, from the index alone.
+        Index("ix_appointment_bookings_lead_status", "lead_id", "status"),
         # One active booking per person per programme: rebooking cancels the old one first.
         Index(
             "uq_appointment_bookings_active",

@@ -49,10 +49,14 @@ def upgrade() -> None:
             ["referrer_code", "created_at", "language", "funnel_stage"],
             unique=False,
         )
+        batch_op.create_index(
+            "ix_conversations_funnel_stage", ["funnel_stage", "language"], unique=False
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
+        batch_op.drop_index("ix_conversations_funnel_stage")
         batch_op.drop_index("ix_conversations_funnel_referrer")
         batch_op.drop_index("ix_conversations_funnel_period")
         batch_op.drop_column("funnel_stage")
