@@ -83,36 +83,20 @@ _REFERRER = select(ReferrerRow.code, ReferrerRow.name, ReferrerRow.created_at)
 _CONVERSATIONS = select(
     Conversation.referrer_code, func.count(), _count_where(Conversation.status == "done")
 ).group_by(Conversation.referrer_code)
-# Leads enrolled once (a lead may have moved on since: it still counts), each once: joined
-# to the leads, not asked lead by lead (a correlated EXISTS ran once per lead).
-_ONCE_ENROLLED = (
-    select(LeadStatusChange.lead_id)
-    .where(LeadStatusChange.status == "enrolled")
-    .group_by(LeadStatusChange.lead_id)
-    .subquery("once_enrolled")
-)
-# Leads that booked, whatever became of the booking since, and whether present at a session.
-_BOOKINGS = (
-    select(
-        AppointmentBooking.lead_id,
-        func.max(_one_if(AppointmentBooking.status == ATTENDED)).label("attended"),
-    )
-    .group_by(AppointmentBooking.lead_id)
-    .subquery("bookings")
-)
-_LEADS = (
-    select(
-        Lead.referrer_code,
-        func.count(),
-        _count_where(or_(Lead.status == "enrolled", _ONCE_ENROLLED.c.lead_id.is_not(None))),
-        _count_where(_BOOKINGS.c.lead_id.is_not(None)),
-        _count_where(_BOOKINGS.c.attended == 1),
-    )
-    .select_from(Lead)
-    .outerjoin(_ONCE_ENROLLED, _ONCE_ENROLLED.c.lead_id == Lead.id)
-    .outerjoin(_BOOKINGS, _BOOKINGS.c.lead_id == Lead.id)
-    .group_by(Lead.referrer_code)
-)
+# Leads enrolled once (a lead may have moved on since: it still counts), leads that booked
+# (whatever became of the booking since) and leads present at a session. Each is a subquery
+# of its own, read once (a hash PostgreSQL and SQLite build and probe), from an index that
+# holds all it reads; an EXISTS per lead ran 100,000 times and read every lead's row.
+_ONCE_ENROLLED = select(LeadStatusChange.lead_id).where(LeadStatusChange.status == "enrolled")
+_BOOKED = select(AppointmentBooking.lead_id)
+_ATTENDED = select(AppointmentBooking.lead_id).where(AppointmentBooking.status == ATTENDED)
+_LEADS = select(
+    Lead.referrer_code,
+    func.count(),
+    _count_where(or_(Lead.status == "enrolled", Lead.id.in_(_ONCE_ENROLLED))),
+    _count_where(Lead.id.in_(_BOOKED)),
+    _count_where(Lead.id.in_(_ATTENDED)),
+).group_by(Lead.referrer_code)
 
 
 def check_referrer(code: str, name: str) -> None:
