@@ -1,9 +1,9 @@
 """Every lead of a filter, read batch by batch for an export that streams.
 
 A hundred thousand leads read at once held the service for 25 s and 1.2 GB. Here each batch
-is one short read of the (created_at, id) index from where the last one stopped, in a
-transaction of its own: nothing else waits on a long one, and only one batch is held at a time
-(the next is read once the caller has written this one out).
+is one short read of the (created_at, id) index from where the last one stopped, in a read-only
+block of its own (bot/storage/paging.py): nothing waits on a long transaction, SQLite's reads
+run off the event loop, and a batch is read only once the caller has written the last one out.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ from collections.abc import AsyncIterator
 
 from bot.leads.payload import LeadRecord
 from bot.leads.queries import Cursor, LeadFilters, Scope, leads_older_than
-from bot.storage.database import Database
+from bot.storage.database import Database, Transaction
+from bot.storage.paging import batches_by_key
 
 # Leads per read: a few milliseconds of the database each, a few hundred kilobytes held.
 BATCH = 500
@@ -26,15 +27,9 @@ async def lead_batches(
     A lead written during the export, being newer than where it is, is not in it; one erased
     before its batch is read is left out.
     """
-    cursor: Cursor | None = None
-    while True:
-        async with database.transaction() as tx:
-            batch = await leads_older_than(tx, filters, scope, cursor, limit=size)
-        if not batch:
-            return
+
+    async def read(tx: Transaction, after: Cursor | None) -> list[LeadRecord]:
+        return await leads_older_than(tx, filters, scope, after, limit=size)
+
+    async for batch in batches_by_key(database, read, Cursor.of):
         yield batch
-        if len(batch) < size:
-            return
-        cursor = Cursor.of(batch[-1])
-        # Let it go before the next read: the caller's rows are written out by now.
-        del batch

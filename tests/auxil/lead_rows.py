@@ -48,13 +48,13 @@ async def add_lead(
 
 
 def counting_reads(database: Database, monkeypatch: pytest.MonkeyPatch, log: list[str]) -> None:
-    """Log "read" for each transaction the database opens from now on (a batch's read)."""
-    opened = database.transaction
+    """Log "read" for each read-only block the database opens from now on (a batch's read)."""
+    opened = database.reading
 
     @asynccontextmanager
-    async def transaction() -> AsyncIterator[Transaction]:
+    async def reading() -> AsyncIterator[Transaction]:
         log.append("read")
         async with opened() as tx:
             yield tx
 
-    monkeypatch.setattr(database, "transaction", transaction)
+    monkeypatch.setattr(database, "reading", reading)

@@ -130,7 +130,8 @@ async def leads_page(request: Request, viewer: Anyone) -> Response:
     # A cursor that does not parse is ignored: the list opens at its first page.
     older_than = Cursor.parse(query.get(OLDER))
     newer_than = Cursor.parse(query.get(NEWER))
-    async with database_of(request).transaction() as tx:
+    # A read-only snapshot: off the event loop on SQLite, and no writer waits on it.
+    async with database_of(request).reading() as tx:
         page = await search_leads(
             tx, filters, scope_of(viewer), older_than=older_than, newer_than=newer_than
         )

@@ -30,8 +30,9 @@ async def test_batches_come_one_read_at_a_time_and_hold_every_lead_once(
         log.append(f"batch of {len(batch)}")
         seen += [lead.id for lead in batch]
     assert seen == ["lead4", "lead3", "lead2", "lead1", "lead0"]
-    # A read, then its batch handed over, before the next read: never two batches held.
-    assert log == ["read", "batch of 2", "read", "batch of 2", "read", "batch of 1"]
+    # A read, then its batch handed over, before the next read: never two batches read ahead;
+    # the last read finds nothing left.
+    assert log == ["read", "batch of 2", "read", "batch of 2", "read", "batch of 1", "read"]
 
     log.clear()
     within = Scope(sites=("pantin",))
@@ -40,5 +41,4 @@ async def test_batches_come_one_read_at_a_time_and_hold_every_lead_once(
         ["lead4", "lead3"],
         ["lead1", "lead0"],
     ]
-    # A full last batch costs one more (empty) read to know it was the last.
     assert log == ["read", "read", "read"]

@@ -37,6 +37,7 @@ async def test_the_first_bytes_go_out_before_any_read_and_each_batch_as_read(
         "read", "chunk of 2 lines",
         "read", "chunk of 2 lines",
         "read", "chunk of 1 lines",
+        "read",
     ]  # fmt: skip
     assert body.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig")), delimiter=";"))
