@@ -40,12 +40,19 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
+from sqlalchemy import delete, insert, select
 
 from bench import _measure, _procs
 from bench._fill import Filler, PostgresWriter, SqliteWriter
 from bench._seed import Templates, seed
 from bench._watch import Watched, rss_mb, watching
 from bot.clock import utcnow
+from bot.conversations.flow_registry import FlowRegistry
+from bot.conversations.service import DEFAULT_FLOW
+from bot.funnel import fingerprint
+from bot.funnel_stages import refresh_conversations
+from bot.storage.database import open_database
+from bot.storage.models import FunnelPlan, Lead
 from tests.auxil.admin_browser import PASSWORD, sign_in
 
 ADMIN = "bench-admin@poles.example"
@@ -87,7 +94,8 @@ def pages(phone: str) -> list[tuple[str, str]]:
     month = f"from={today - timedelta(days=30)}&to={today}"
     typed = "0" + phone.removeprefix("+33")  # as a counsellor types it: 06…
     return [
-        ("funnel (all time)", "/admin/funnel"),
+        # Opened bare, the page shows 30 days; all time is its "Depuis le début" link.
+        ("funnel (all time)", "/admin/funnel?period=all"),
         ("funnel (30 days)", f"/admin/funnel?{month}"),
         ("leads.csv (all leads)", "/admin/leads.csv"),
         ("referrers", "/admin/referrers"),
@@ -266,6 +274,44 @@ async def fill(kind: str, url: str, templates: Templates, args: argparse.Namespa
     return filled, {"seconds": round(seconds, 1), "rows": dict(filled.rows)}
 
 
+async def funnel_stages(url: str) -> float:
+    """Make the copied rows' funnel stages the service's, as its rebuild would; seconds taken.
+
+    The copied states keep their template's ``state_stage`` (same state, same stage); a lead's
+    stage depends on its own copied history and bookings, so the database computes it, with
+    the service's own statement. Then the plan is marked current, or ``serve`` would start a
+    rebuild of every conversation in the background while the pages are measured.
+    """
+    started = time.monotonic()
+    flow = FlowRegistry().current[DEFAULT_FLOW]
+    database = open_database(url)
+    try:
+        async with database.transaction() as tx:
+            with_leads = await tx.scalars(
+                select(Lead.conversation_id).where(Lead.conversation_id.is_not(None))
+            )
+        for start in range(0, len(with_leads), 5000):
+            async with database.transaction() as tx:
+                chunk = [c for c in with_leads[start : start + 5000] if c is not None]
+                await refresh_conversations(tx, chunk)
+        async with database.transaction() as tx:
+            await tx.run(delete(FunnelPlan))
+            await tx.run(
+                insert(FunnelPlan).values(
+                    id=1,
+                    fingerprint=fingerprint(flow),
+                    rebuilt_to=None,
+                    complete=True,
+                    done=0,
+                    total=0,
+                    updated_at=utcnow(),
+                )
+            )
+    finally:
+        await database.close()
+    return round(time.monotonic() - started, 1)
+
+
 async def one_database(
     kind: str, args: argparse.Namespace, templates: Templates, work: Path
 ) -> dict[str, Any]:
@@ -281,6 +327,7 @@ async def one_database(
     try:
         await _measure.upgrade(url)
         filled, fill_figures = await fill(kind, url, templates, args)
+        fill_figures["stages_s"] = await funnel_stages(url)
         await asyncio.to_thread(_add_admin, url)
         settings = SERVICE_SETTINGS | {"AIGUILLAGE_SECRET_KEY": secrets.token_urlsafe(32)}
         bot = _measure.aiguillage(f"serve-{kind}", settings, url, work)
