@@ -92,7 +92,7 @@ def shown(channel: Channel, link: str) -> str:
 async def _registered(request: Request, code: str) -> Referrer:
     if not is_referral_code(code):
         raise AdminRefused(UNKNOWN, status=404)
-    async with database_of(request).transaction() as tx:
+    async with database_of(request).reading() as tx:
         referrer = await get_referrer(tx, code)
     if referrer is None:
         raise AdminRefused(UNKNOWN, status=404)
@@ -119,7 +119,8 @@ async def _qr(request: Request, code: str, channel: str | None) -> tuple[str, se
 
 @router.get("/referrers")
 async def referrers_page(request: Request, viewer: Staff) -> Response:
-    async with database_of(request).transaction() as tx:
+    # Counted over every conversation and lead: off the event loop on SQLite (a reading).
+    async with database_of(request).reading() as tx:
         stats = await referrer_stats(tx)
     settings: Settings = request.app.state.settings
     rows: list[dict[str, Any]] = []
