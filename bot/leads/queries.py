@@ -223,13 +223,15 @@ async def leads_older_than(
     cursor: Cursor | None,
     *,
     limit: int,
+    with_history: bool = True,
 ) -> list[LeadRecord]:
     """Up to ``limit`` leads of a filter, newest first, from just after ``cursor`` (from the
     newest when None): one range of the (created_at, id) index, wherever the cursor is."""
     conditions = filters.conditions(scope, ordered=True)
     if cursor is not None:
         conditions.append(cursor.older())
-    return await read_selected(tx, _ordered(conditions, _NEWEST_FIRST).limit(limit))
+    statement = _ordered(conditions, _NEWEST_FIRST).limit(limit)
+    return await read_selected(tx, statement, with_history=with_history)
 
 
 async def search_leads(

@@ -200,12 +200,14 @@ def select_leads(*conditions: ColumnElement[bool]) -> LeadSelect:
     return select(*_LEAD_COLUMNS).where(*conditions).order_by(*_NEWEST_FIRST)
 
 
-async def read_selected(tx: Transaction, statement: LeadSelect) -> list[LeadRecord]:
+async def read_selected(
+    tx: Transaction, statement: LeadSelect, *, with_history: bool = True
+) -> list[LeadRecord]:
     """The leads of a select_leads statement (paged or not), in its order, with their
     histories: one query for the leads and one per 500 of them for the histories, not two a
-    lead (a CSV export may hold thousands)."""
+    lead. ``with_history=False``: without them (an export, which shows none)."""
     rows = await tx.all(statement)
-    histories = await _histories(tx, [row[0] for row in rows])
+    histories = await _histories(tx, [row[0] for row in rows]) if with_history else {}
     return [_record(row, histories.get(row[0], ())) for row in rows]
 
 
