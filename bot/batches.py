@@ -9,8 +9,8 @@ nothing half done; between two batches the purge waits, without any transaction:
 - in the same process, the event loop serves others (SQLite's transactions queue on one lock
   in the order they asked);
 - on SQLite another process gets the write lock: its ``BEGIN`` is retried after sleeps that
-  double up to 50 ms (bot/storage/sqlite_driver.py), so the purge pauses about as long as its
-  batch took, up to a little more than 50 ms, or a waiter would keep missing the gap.
+  double up to ``BUSY_RETRY_MAX_S`` (bot/storage/sqlite_driver.py), so the purge pauses a
+  little longer than that, or a waiter would keep missing the gap.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.storage.database import Database, Transaction
+from bot.storage.sqlite_driver import BUSY_RETRY_MAX_S
 
 # Rows at most per transaction: the purge's heaviest batch (500 conversations, with their
 # transcripts of about 20 lines each) stays within a few tens of milliseconds on SQLite.
@@ -29,9 +30,10 @@ BATCH_SIZE = 500
 # the size shrinks when a batch took longer, and grows back to ``size`` when batches are quick.
 BATCH_TARGET_S = 0.025
 # The longest sleep between two tries of a busy SQLite BEGIN, and a margin over it.
-_WAITER_RETRY_S = 0.05
+_WAITER_RETRY_S = BUSY_RETRY_MAX_S
 _MARGIN_S = 0.005
 _SMALLEST = 10
+_FIRST = 50
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,9 @@ class Batching:
 
 async def in_batches(database: Database, step: Step, batching: Batching) -> int:
     """Run ``step`` in short transactions until it has nothing left; the rows it changed."""
-    changed, size = 0, batching.size
+    # The first batch is small: how long a batch takes here is not known yet (a batch of 500
+    # conversations with their transcripts can hold SQLite's lock 150 ms on a busy machine).
+    changed, size = 0, min(batching.size, _FIRST)
     while not batching.stopped():
         started = time.monotonic()
         async with database.transaction() as tx:

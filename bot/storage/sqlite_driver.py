@@ -14,6 +14,12 @@ from bot.storage.sqlite_pragmas import sqlite_pragmas
 from bot.storage.sqlite_reading import ReaderPool, SqliteReadTransaction
 from bot.storage.sqlite_wal import RESET_PAGES, WalCheckpointer
 
+# The longest sleep between two tries of a busy BEGIN IMMEDIATE (another process writes). Short:
+# a long job of another process (the purge) leaves the lock free for a few milliseconds between
+# its batches, and a waiter asleep through every gap would wait for the whole job (with 50 ms,
+# a chat step waited 357 ms during a purge of 10k conversations).
+BUSY_RETRY_MAX_S = 0.005
+
 
 class SqliteTransaction(Transaction):
     """Statements run on the event loop: each takes microseconds (see SqliteDatabase).
@@ -129,7 +135,7 @@ class SqliteDatabase(Database):
                     raise
             await asyncio.sleep(delay)
             waited += delay
-            delay = min(delay * 2, 0.05)
+            delay = min(delay * 2, BUSY_RETRY_MAX_S)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
