@@ -34,7 +34,7 @@ test: lint typecheck pytest
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	@if command -v node >/dev/null; then node --check webhook/static/chat.js; fi
+	@if command -v node >/dev/null; then for f in webhook/static/*.js; do node --check $$f; done; fi
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
