@@ -70,6 +70,7 @@ from bot.appointments.bookings import ATTENDED
 from bot.clock import PARIS
 from bot.storage.database import Transaction
 from bot.storage.models import AppointmentBooking, Conversation, Lead, LeadStatusChange
+from bot.storage.row_by_row import row_by_row
 from flows.flow import Flow
 from flows.state import ConversationState
 
@@ -445,10 +446,13 @@ async def load_funnel(tx: Transaction, flow: Flow, filters: FunnelFilters) -> li
     state is loaded. The same figures as ``funnel(flow, *load_facts(tx, filters))`` once the
     stages are up to date (bot/funnel_rebuild.py).
     """
+    # For a period, its index (created_at first) is the one to read: offered the stages' index,
+    # which groups without sorting, SQLite took it and read every conversation (200 ms at 100k
+    # for a "from" date alone) instead of the period's few.
+    periodic = filters.date_from is not None or filters.date_to is not None
+    stage = row_by_row(Conversation.funnel_stage) if periodic else Conversation.funnel_stage
     rows = await tx.all(
-        select(Conversation.funnel_stage, func.count())
-        .where(*filters.conditions())
-        .group_by(Conversation.funnel_stage)
+        select(Conversation.funnel_stage, func.count()).where(*filters.conditions()).group_by(stage)
     )
     return funnel_of_counts(flow, {stage: int(count) for stage, count in rows})
 

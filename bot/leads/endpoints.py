@@ -10,10 +10,10 @@ from typing import Any, Literal
 from sqlalchemy import ColumnElement, ScalarSelect, and_, delete, func, insert, select, update
 
 from bot.clock import new_id
-from bot.leads.row_by_row import row_by_row
 from bot.partners.codes import is_referral_code
 from bot.storage.database import Transaction
 from bot.storage.models import WebhookDelivery, WebhookEndpoint
+from bot.storage.row_by_row import row_by_row
 from flows.catalogue import default_catalogue
 
 URL = re.compile(r"^https?://[^\s/?#]+(/\S*)?$")

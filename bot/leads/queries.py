@@ -14,11 +14,11 @@ from sqlalchemy.sql.elements import Tuple
 from bot.clock import PARIS
 from bot.leads.payload import LeadRecord
 from bot.leads.prefix import starts_with
-from bot.leads.row_by_row import row_by_row
 from bot.leads.search_key import MAX_KEY_LENGTH, search_key
 from bot.leads.store import LeadSelect, read_selected, select_leads
 from bot.storage.database import Transaction
 from bot.storage.models import Lead
+from bot.storage.row_by_row import row_by_row
 
 PAGE_SIZE = 25
 _DIGITS = re.compile(r"\D")

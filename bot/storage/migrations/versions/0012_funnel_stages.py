@@ -41,23 +41,19 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("funnel_stage", sa.String(length=80), nullable=True))
         batch_op.create_index(
             "ix_conversations_funnel_period",
-            ["created_at", "language", "funnel_stage"],
+            ["created_at", "language", "referrer_code", "funnel_stage"],
             unique=False,
         )
         batch_op.create_index(
-            "ix_conversations_funnel_referrer",
-            ["referrer_code", "created_at", "language", "funnel_stage"],
+            "ix_conversations_funnel_stage",
+            ["funnel_stage", "language", "referrer_code"],
             unique=False,
-        )
-        batch_op.create_index(
-            "ix_conversations_funnel_stage", ["funnel_stage", "language"], unique=False
         )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_funnel_stage")
-        batch_op.drop_index("ix_conversations_funnel_referrer")
         batch_op.drop_index("ix_conversations_funnel_period")
         batch_op.drop_column("funnel_stage")
         batch_op.drop_column("lead_stage")

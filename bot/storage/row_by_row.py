@@ -4,8 +4,9 @@ SQLite plans without statistics (nothing runs ``ANALYZE``): offered an index on 
 status, it takes it, however many leads share that value, and then sorts them all for a page
 of 25 (240 ms at 100k leads, growing with them). ``+site`` is SQLite's own way to say "not
 this index": the page then walks the (created_at, id) index, newest first, and stops after
-25 that match. The same holds for a delivery's endpoint (bot/leads/endpoints.py). PostgreSQL
-keeps its statistics and chooses for itself: there the column is left as is.
+25 that match. The same holds for a delivery's endpoint (bot/leads/endpoints.py), and for the
+funnel's grouping when a period is chosen (bot/funnel.py). PostgreSQL keeps its statistics and
+chooses for itself: there the column is left as is.
 """
 
 from __future__ import annotations
