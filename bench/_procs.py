@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import secrets
@@ -156,3 +157,18 @@ async def drop_database(admin_url: str, url: str) -> None:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         await connection.close()
+
+
+async def migrated_database(kind: str, sqlite_file: Path) -> tuple[str, str | None]:
+    """A fresh database migrated to the head: (its URL, the PostgreSQL admin URL to drop it
+    with, or None for SQLite, at ``sqlite_file``)."""
+    from bot.storage.migrate import upgrade_database
+
+    if kind == "sqlite":
+        url = f"sqlite+aiosqlite:///{sqlite_file}"
+        await asyncio.to_thread(upgrade_database, url)
+        return url, None
+    admin_url = postgres_admin_url()
+    url = await create_database(admin_url)
+    await asyncio.to_thread(upgrade_database, url.replace("postgresql://", "postgresql+asyncpg://"))
+    return url, admin_url

@@ -28,7 +28,6 @@ from telegram import Bot
 from bench import _procs
 from bot.logs import configure_logging
 from bot.settings import load_settings
-from bot.storage.migrate import upgrade_database
 from bot.storage.values import as_json
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
@@ -85,17 +84,6 @@ async def one_run(database_url: str, chats: int, messages: list[str]) -> tuple[f
     return cpu * 1000 / len(updates), trips / len(updates)
 
 
-async def fresh_database(kind: str, work: Path, run: int) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{work}/step-{run}.db"
-        await asyncio.to_thread(upgrade_database, url)
-        return url, None
-    admin_url = _procs.postgres_admin_url()
-    url = await _procs.create_database(admin_url)
-    await asyncio.to_thread(upgrade_database, url.replace("postgresql://", "postgresql+asyncpg://"))
-    return url, admin_url
-
-
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING")
     kinds = args.databases.split(",")
@@ -106,7 +94,7 @@ async def main(args: argparse.Namespace) -> None:
     ):
         for run in range(args.repeat):
             for kind in kinds:
-                url, admin_url = await fresh_database(kind, Path(tmp), run)
+                url, admin_url = await _procs.migrated_database(kind, Path(tmp) / f"step-{run}.db")
                 try:
                     results[kind].append(await one_run(url, args.chats, messages))
                 finally:

@@ -29,7 +29,6 @@ from pydantic import SecretStr
 from bench import _procs
 from bot.logs import configure_logging
 from bot.settings import load_settings
-from bot.storage.migrate import upgrade_database
 from tests.auxil import telegram_updates as tg
 from tests.auxil.bot_api_results import TEST_TOKEN
 from tests.auxil.fake_bot_api import FakeBotApi
@@ -136,23 +135,14 @@ def _once_each(fake: FakeBotApi, chats: int) -> bool:
     return len(counts) == chats and set(counts.values()) == {1}
 
 
-async def fresh_database(kind: str, work: Path, run: int) -> tuple[str, str | None]:
-    if kind == "sqlite":
-        url = f"sqlite+aiosqlite:///{work}/backlog-{run}.db"
-        await asyncio.to_thread(upgrade_database, url)
-        return url, None
-    admin_url = _procs.postgres_admin_url()
-    url = await _procs.create_database(admin_url)
-    await asyncio.to_thread(upgrade_database, url.replace("postgresql://", "postgresql+asyncpg://"))
-    return url, admin_url
-
-
 async def main(args: argparse.Namespace) -> None:
     configure_logging("WARNING")
     rows = []
     with tempfile.TemporaryDirectory(prefix="aiguillage-backlog-") as tmp:
         for run, chats in enumerate(int(n) for n in args.chats.split(",")):
-            url, admin_url = await fresh_database(args.database, Path(tmp), run)
+            url, admin_url = await _procs.migrated_database(
+                args.database, Path(tmp) / f"backlog-{run}.db"
+            )
             try:
                 rows.append(await one_run(url, chats, args))
             finally:
