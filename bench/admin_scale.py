@@ -40,7 +40,7 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from bench import _measure, _procs
 from bench._fill import Filler, PostgresWriter, SqliteWriter
@@ -49,10 +49,10 @@ from bench._watch import Watched, rss_mb, watching
 from bot.clock import utcnow
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import DEFAULT_FLOW
-from bot.funnel import fingerprint
+from bot.funnel_rebuild import mark_current
 from bot.funnel_stages import refresh_conversations
 from bot.storage.database import open_database
-from bot.storage.models import FunnelPlan, Lead
+from bot.storage.models import Lead
 from tests.auxil.admin_browser import PASSWORD, sign_in
 
 ADMIN = "bench-admin@poles.example"
@@ -295,18 +295,7 @@ async def funnel_stages(url: str) -> float:
                 chunk = [c for c in with_leads[start : start + 5000] if c is not None]
                 await refresh_conversations(tx, chunk)
         async with database.transaction() as tx:
-            await tx.run(delete(FunnelPlan))
-            await tx.run(
-                insert(FunnelPlan).values(
-                    id=1,
-                    fingerprint=fingerprint(flow),
-                    rebuilt_to=None,
-                    complete=True,
-                    done=0,
-                    total=0,
-                    updated_at=utcnow(),
-                )
-            )
+            await mark_current(tx, flow)
     finally:
         await database.close()
     return round(time.monotonic() - started, 1)

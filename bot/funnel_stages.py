@@ -20,27 +20,28 @@ from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, u
 from bot.storage.database import Transaction
 from bot.storage.models import AppointmentBooking, Conversation, Lead, LeadStatusChange
 
-CONTACTED_STATUSES = ("contacted", "appointment", "enrolled")
-ENROLLED_STATUSES = ("enrolled",)
 # A statement's IN list stays well under SQLite's and asyncpg's parameter limits.
 _CHUNK = 500
 
 
-def _had(statuses: Sequence[str]) -> ColumnElement[bool]:
+def _had(statuses: frozenset[str]) -> ColumnElement[bool]:
     """The lead has, or once had, one of these statuses."""
+    listed = sorted(statuses)  # one order, so one SQL text for the statement cache
     return or_(
-        Lead.status.in_(statuses),
+        Lead.status.in_(listed),
         exists().where(
             LeadStatusChange.lead_id == Lead.id,
-            or_(LeadStatusChange.status.in_(statuses), LeadStatusChange.previous.in_(statuses)),
+            or_(LeadStatusChange.status.in_(listed), LeadStatusChange.previous.in_(listed)),
         ),
     )
 
 
 def lead_stage_query() -> Select[tuple[str]]:
     """The stage of the lead of the conversation being updated (no row: no lead)."""
-    # Imported here: bot/appointments/bookings.py calls this module after its writes.
+    # Imported here: bot/appointments/bookings.py calls this module after its writes, and the
+    # funnel's definition (the statuses that count) imports bot/appointments/bookings.py.
     from bot.appointments.bookings import ATTENDED
+    from bot.funnel import CONTACTED_STATUSES, ENROLLED_STATUSES
 
     stage = case(
         (_had(ENROLLED_STATUSES), "enrolled"),
