@@ -27,11 +27,12 @@ from typing import Any, Protocol
 import asyncpg
 from sqlalchemy import JSON, Boolean
 
-from bench._seed import REFERRERS, Templates
+from bench._seed import ENDPOINT_URL, REFERRERS, Templates
 from bot.leads.search_key import search_key
 from bot.leads.store import CLOSING_STATUSES
 from bot.storage.models import Base
 from bot.storage.types import UTCDateTime
+from webhook.handoff.signing import new_secret
 
 Row = dict[str, Any]
 YEAR = timedelta(days=365)
@@ -259,7 +260,7 @@ class Filler:
             "referrers", [{"code": c, "name": c, "created_at": year_ago} for c in CODES]
         )
         await writer.write("webhook_endpoints", [{
-            "id": "bench", "name": "CRM", "url": "https://crm.example/hook", "secret": "whsec_x",
+            "id": "bench", "name": "CRM", "url": ENDPOINT_URL, "secret": new_secret(),
             "created_at": year_ago,
         }])  # fmt: skip
         # A session a week at each seeded site over the year, and four weeks ahead.

@@ -28,8 +28,11 @@ from flows.catalogue import PROGRAMME_IDS, default_catalogue
 from tests.auxil.paths import PERSONAS_PATH
 from tests.auxil.personas import SAMIR_IN_PANTIN, UnexpectedQuestion, answer_for
 from webhook.app import create_app
+from webhook.handoff.signing import new_secret
 
 REFERRERS = ("ML_POISSY", "SALON_PANTIN", "AFFICHE_GONESSE", "FT_VITRY", "CAF_93")
+# Nobody listens there: deliveries fail and are retried as they would be, on this machine only.
+ENDPOINT_URL = "http://127.0.0.1:9/hook"
 # Where people leave (None: they go to the end); each persona is run once per stop.
 STOPS = (None, None, "consent", "age", "postal_code", "situation", "diploma_level", "phone")
 # What counsellors then did with finished leads, in turn (the first is "new" already).
@@ -109,8 +112,8 @@ async def _seed(url: str) -> None:
             )
         await tx.execute(
             "INSERT INTO webhook_endpoints (id, url, name, secret, created_at) VALUES"
-            " ('bench', 'https://crm.example/hook', 'CRM', 'whsec_x', :now)",
-            {"now": now},
+            " ('bench', :url, 'CRM', :secret, :now)",
+            {"url": ENDPOINT_URL, "secret": new_secret(), "now": now},
         )
         # Sessions open at every site, so that finished talks book one as people do.
         for site in default_catalogue().sites:

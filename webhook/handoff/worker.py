@@ -140,7 +140,17 @@ class DeliveryWorker:
             return Outcome({"failed_at": self.clock(), "last_error": "endpoint removed"})
         # The receiver checks the signature's time against its own: the wall clock's.
         timestamp = int(time.time())
-        headers = signing.headers(endpoint.secrets, item.id, timestamp, item.body)
+        try:
+            headers = signing.headers(endpoint.secrets, item.id, timestamp, item.body)
+        except signing.BadSecret:
+            # A secret edited by hand in the database: this endpoint waits for a rotation;
+            # the other endpoints' deliveries of the round go on.
+            logger.warning(
+                "delivery not signed: the endpoint's secret is not whsec_ and base64;"
+                " rotate it with `aiguillage endpoints rotate-secret`",
+                extra={"endpoint": endpoint.id},
+            )
+            return self._retry(item, None, "the endpoint's signing secret is malformed")
         try:
             response = await self._http().post(
                 endpoint.url, content=item.body.encode(), headers=headers

@@ -284,6 +284,28 @@ async def test_during_a_rotation_both_secrets_verify(
     assert len(receiver.accepted()[0].headers["webhook-signature"].split(" ")) == 2
 
 
+async def test_a_secret_broken_by_hand_fails_its_endpoint_only_and_says_so_in_one_line(
+    app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    receiver = Receiver()
+    good = new_secret()
+    with receiver.running() as url:
+        await register(app, url, good)
+        await register(app, url + "?second", "whsec_not-base64!")
+        await drive(client, PROFILE)
+        worker = worker_for(app)
+        assert await worker.deliver_due() == 2
+        await worker.close()
+    assert len(receiver.verified(good)) == 1
+    async with app.state.database.transaction() as tx:
+        rows = await tx.fetch("SELECT last_error, delivered_at FROM webhook_deliveries")
+    errors = sorted(str(row["last_error"]) for row in rows)
+    assert errors == ["None", "the endpoint's signing secret is malformed"]
+    warnings = [r for r in caplog.records if "not whsec_" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert "whsec_not-base64" not in caplog.text
+
+
 async def test_two_workers_sharing_the_database_send_each_delivery_once(
     app: FastAPI, client: httpx.AsyncClient, database_url: str
 ) -> None:
