@@ -348,7 +348,10 @@ class Filler:
             batch["webhook_deliveries"].append(delivery | {
                 "id": f"msg_{uuid.uuid4().hex}", "lead_id": lead_id,
                 "body": None if old else delivery["body"], "created_at": created,
-                "next_attempt_at": done, "attempts": 12 if failed else 1,
+                # One still waiting is between two tries of a receiver that is down: its next
+                # is hours away, not due all at once when the service starts.
+                "next_attempt_at": done if failed or delivered else self._next_try(rng),
+                "attempts": 12 if failed else (1 if delivered else 6),
                 "delivered_at": done if delivered else None,
                 "failed_at": done if failed else None,
                 "last_status": 500 if failed else (200 if delivered else None),
@@ -367,6 +370,9 @@ class Filler:
                 "external_id": booking["external_id"] if contacts_kept else None,
                 "sms_phone": phone if contacts_kept and booking["sms_phone"] else None,
             })  # fmt: skip
+
+    def _next_try(self, rng: random.Random) -> datetime:
+        return self.now + timedelta(hours=rng.uniform(1, 24))
 
     def _session_near(self, moment: datetime) -> Row:
         """A session of the week after `moment` (the sessions are in weeks, sites in turn)."""
