@@ -178,14 +178,15 @@ class Database(ABC):
         """Close the connections."""
 
 
-def open_database(url: str) -> Database:
-    """The database of a SQLAlchemy URL (sqlite+aiosqlite or postgresql)."""
+def open_database(url: str, *, batch_job: bool = False) -> Database:
+    """The database of a SQLAlchemy URL (sqlite+aiosqlite or postgresql); ``batch_job`` for a
+    command that writes much beside a running service (SQLite: bot/storage/sqlite_wal.py)."""
     # Not SQLAlchemy's make_url: it would load SQLAlchemy into every command.
     if url.startswith("sqlite"):
         from bot.storage.sqlite_driver import SqliteDatabase
 
         path = sqlite_file(url)
-        return SqliteDatabase(str(path) if path is not None else ":memory:")
+        return SqliteDatabase(str(path) if path is not None else ":memory:", batch_job=batch_job)
     from bot.storage.postgres_driver import PostgresDatabase
 
     return PostgresDatabase(f"postgresql://{url.partition('://')[2]}")

@@ -95,13 +95,23 @@ class SqliteDatabase(Database):
     busy_wait_s = 30.0
 
     def __init__(
-        self, path: str, *, checkpoint_every: int = 500, wal_reset_pages: int = RESET_PAGES
+        self,
+        path: str,
+        *,
+        checkpoint_every: int = 500,
+        wal_reset_pages: int = RESET_PAGES,
+        batch_job: bool = False,
     ) -> None:
         self.path = path
         self._lock = asyncio.Lock()
         self._connection: sqlite3.Connection | None = None
+        # A batch job of its own process leaves restarting the log to the service (sqlite_wal).
         self.checkpoints = WalCheckpointer(
-            self._connect_sync, self._lock, every=checkpoint_every, reset_pages=wal_reset_pages
+            self._connect_sync,
+            self._lock,
+            every=checkpoint_every,
+            reset_pages=wal_reset_pages,
+            restarts=not batch_job,
         )
         # Counsellors' pages read on threads, off the loop (sqlite_reading.py); a database in
         # memory exists on the one connection only.

@@ -14,9 +14,27 @@ commits, a round runs on a thread with a connection of its own:
    growing. (TRUNCATE would also empty the file, but growing it again cost about 30 µs of
    system time per commit.)
 
-A connection of another process reading an old snapshot makes RESTART give up after
-``reset_wait_ms`` (our writers wait that long at most); the next round tries again. A log
-that grew meanwhile is cut back to ``journal_size_limit`` when it starts over (db.py).
+RESTART holds SQLite's write lock: every writer of every process waits while it copies what
+the log gained since the PASSIVE copy, then while other connections finish reading the log.
+Both waits are kept short (issue #18: a chat waited 200–450 ms while ``aiguillage purge``
+wrote from another process, some 100 MB a second into the log):
+
+- Before RESTART, PASSIVE copies again until one copy took less than ``settled_s``: RESTART
+  then copies about as much. If another process writes faster than that within a few tries,
+  this round does not restart; a later one will.
+- A connection reading an old snapshot (another process's, or one of our counsellors' pages
+  on a reading thread) makes RESTART give up after ``reset_wait_ms``; the next round tries
+  again. A log that grew meanwhile is cut back to ``journal_size_limit`` when it starts over
+  (db.py).
+
+A batch job in a process of its own (``aiguillage purge``) never restarts the log
+(``restarts=False``): its PASSIVE rounds block nobody, and the service's rounds restart the log
+once the job's writing slows down. Restarted from the job's side, while it wrote some 100 MB a
+second, RESTART still held the service's writers 70–100 ms.
+
+Rounds also come every ``every_s`` seconds when a commit came: a process writing big batches
+(the purge) commits seldom, and its log would otherwise grow by hundreds of MB before a round,
+to be copied, then cut back, by somebody's commit, all at once.
 """
 
 from __future__ import annotations
@@ -24,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Literal
 
@@ -33,6 +52,11 @@ Mode = Literal["PASSIVE", "RESTART"]
 # every round or two) bench/sqlite_wal.py spent 15 % more CPU per request; at this many, no
 # more than without them.
 RESET_PAGES = 16384
+# RESTART may start once a PASSIVE copy took less than this: it then copies about as much.
+SETTLED_S = 0.010
+SETTLE_TRIES = 5
+# A round at least this often (seconds) when something was committed.
+EVERY_S = 1.0
 
 
 class WalCheckpointer:
@@ -45,14 +69,23 @@ class WalCheckpointer:
         *,
         every: int = 500,
         reset_pages: int = RESET_PAGES,
-        reset_wait_ms: int = 100,
+        reset_wait_ms: int = 20,
+        settled_s: float = SETTLED_S,
+        every_s: float = EVERY_S,
+        restarts: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.connect = connect
         self.writers = writers
         self.every = every  # commits; SQLite's own default is about 1000 pages
         self.reset_pages = reset_pages
         self.reset_wait_ms = reset_wait_ms
+        self.settled_s = settled_s
+        self.every_s = every_s
+        self.restarts = restarts
+        self.clock = clock
         self._commits = 0
+        self._last_round = clock()
         self._round: asyncio.Future[None] | None = None
         self._connection: sqlite3.Connection | None = None
         self._closed = False
@@ -60,8 +93,11 @@ class WalCheckpointer:
     def committed(self) -> None:
         """Count a commit; start a round in the background when one is due."""
         self._commits += 1
-        if self._commits >= self.every and self._round is None and not self._closed:
-            self._commits = 0
+        if self._round is not None or self._closed:
+            return
+        now = self.clock()
+        if self._commits >= self.every or now - self._last_round >= self.every_s:
+            self._commits, self._last_round = 0, now
             self._round = asyncio.ensure_future(self._run_round())
             self._round.add_done_callback(self._round_done)
 
@@ -83,9 +119,29 @@ class WalCheckpointer:
         log_pages = await asyncio.to_thread(self._checkpoint, "PASSIVE")
         # Even copied in full, a log starts over only if no commit came meanwhile: its size
         # decides, not what is left to copy.
-        if log_pages > self.reset_pages:
-            async with self.writers:
-                await asyncio.to_thread(self._checkpoint, "RESTART")
+        if not self.restarts or log_pages <= self.reset_pages:
+            return
+        if not await self._settled(log_pages):
+            return
+        async with self.writers:
+            await asyncio.to_thread(self._checkpoint, "RESTART")
+
+    async def _settled(self, log_pages: int) -> bool:
+        """Whether copying what the log gained is now quick (RESTART, which holds every writer
+        while it copies what came since, will be about as quick)."""
+        for _ in range(SETTLE_TRIES):
+            started = self.clock()
+            before, log_pages = log_pages, await asyncio.to_thread(self._checkpoint, "PASSIVE")
+            took = self.clock() - started
+            if log_pages < before:
+                return False  # it started over meanwhile: nothing to restart
+            if took < self.settled_s:
+                return True
+        logger.info(
+            "sqlite log not restarted: another process keeps writing; trying again later",
+            extra={"log_pages": log_pages},
+        )
+        return False
 
     def _checkpoint(self, mode: Mode) -> int:
         """Run one checkpoint; the pages in the log when it began."""

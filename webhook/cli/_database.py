@@ -94,10 +94,12 @@ def check_database(settings: Settings) -> None:
 
 
 @asynccontextmanager
-async def open_database(settings: Settings) -> AsyncIterator[storage.Database]:
+async def open_database(
+    settings: Settings, *, batch_job: bool = False
+) -> AsyncIterator[storage.Database]:
     """The database, prepared and reached, for the command's lifetime."""
     await asyncio.to_thread(prepare_database, settings)
-    database = storage.open_database(settings.database_url)
+    database = storage.open_database(settings.database_url, batch_job=batch_job)
     try:
         # Reached now, so that a wrong address or password is one line, not a traceback later:
         # a transaction connects (PostgreSQL's pool, with its password; SQLite's file, locked

@@ -28,7 +28,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 async def _rebuild(settings: Settings) -> int:
     flow = FlowRegistry(settings.flow_folder).current[DEFAULT_FLOW]
-    async with open_database(settings) as database:
+    async with open_database(settings, batch_job=True) as database:
         return await rebuild(database, flow)
 
 

@@ -17,7 +17,7 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 async def _purge(settings: Settings) -> Purged:
     retention = Retention.from_settings(settings)
-    async with open_database(settings) as database:
+    async with open_database(settings, batch_job=True) as database:
         # Batch after batch, each its own short transaction: the service keeps serving.
         return await purge(database, retention)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from bot.storage import sqlite_pragmas
 from bot.storage.sqlite_driver import SqliteDatabase
+from tests.auxil.clock import Ticks
 
 EVERY = 10  # commits between two checkpoint rounds
 ROUNDS = 60
@@ -55,9 +57,12 @@ class StepsLandDuringCheckpoints(sqlite3.Connection):
     committed beside a reader whose snapshot keeps it from being copied, until it is copied.
     """
 
+    landed = 0
+
     def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
         if "PASSIVE" not in sql:
             return super().execute(sql, parameters)
+        StepsLandDuringCheckpoints.landed += 1
         path = super().execute("PRAGMA database_list").fetchone()[2]
         with (
             closing(sqlite3.connect(path, isolation_level=None)) as reader,
@@ -83,6 +88,7 @@ async def test_the_log_stays_bounded_while_steps_land_during_each_checkpoint(
         return connection
 
     database.checkpoints.connect = connect
+    StepsLandDuringCheckpoints.landed = 0
     largest = 0
     for _ in range(ROUNDS * EVERY):
         await write_a_step(database)
@@ -92,7 +98,8 @@ async def test_the_log_stays_bounded_while_steps_land_during_each_checkpoint(
     assert largest < BOUND, f"the log reached {largest // FRAME} pages"
     async with database.transaction() as tx:
         [row] = await tx.fetch("SELECT count(*) AS n FROM note")
-    assert row["n"] == ROUNDS * (EVERY + 1)  # every step, and one landed during each round
+    # Every step, and the one landed during each PASSIVE copy.
+    assert row["n"] == ROUNDS * EVERY + StepsLandDuringCheckpoints.landed
 
 
 def log_pages(database: SqliteDatabase) -> int:
@@ -127,3 +134,80 @@ async def test_the_log_starts_over_and_shrinks_once_a_long_reader_lets_go(
     await write_a_step(database)
     assert log_pages(database) <= PAGES_PER_STEP  # the step wrote the log from its start
     assert log_size(database) <= SIZE_LIMIT  # and cut the file back
+
+
+class Copies(StepsLandDuringCheckpoints):
+    """As above (the log never starts over by itself), noting each checkpoint's mode; a
+    PASSIVE copy "takes" ``passive_s`` on the test's clock (another process writing fast makes
+    copies slow)."""
+
+    modes: list[str] = []
+    clock: Ticks | None = None
+    passive_s = 0.0
+
+    def execute(self, sql: str, parameters: Any = (), /) -> sqlite3.Cursor:
+        if "wal_checkpoint" in sql:
+            mode = sql.split("(")[1].rstrip(")")
+            Copies.modes.append(mode)
+            if mode == "PASSIVE" and Copies.clock is not None:
+                Copies.clock.now += Copies.passive_s
+        return super().execute(sql, parameters)
+
+
+@pytest.fixture
+def copies(database: SqliteDatabase) -> type[Copies]:
+    def connect() -> sqlite3.Connection:
+        connection = sqlite3.connect(database.path, check_same_thread=False, factory=Copies)
+        sqlite_pragmas.sqlite_pragmas(connection)
+        return connection
+
+    clock = Ticks()
+    clock.now = time.monotonic()  # where the real clock was when the database was made
+    Copies.modes, Copies.clock, Copies.passive_s = [], clock, 0.0
+    database.checkpoints.connect = connect
+    database.checkpoints.clock = clock
+    return Copies
+
+
+async def fill_the_log(database: SqliteDatabase) -> None:
+    """Past the reset threshold, one round at a time."""
+    for _ in range(2 * EVERY):
+        await write_a_step(database)
+        await database.checkpoints.wait()
+
+
+async def test_the_log_is_not_restarted_while_another_process_writes_fast(
+    database: SqliteDatabase, copies: type[Copies]
+) -> None:
+    copies.passive_s = 0.050  # every copy slow: much came in meanwhile
+    await fill_the_log(database)
+    assert "PASSIVE" in copies.modes
+    assert "RESTART" not in copies.modes  # it would hold every writer while it copied
+    assert log_pages(database) > RESET_PAGES
+
+    copies.passive_s = 0.001  # the other process is done
+    await fill_the_log(database)
+    assert "RESTART" in copies.modes
+    assert log_size(database) < BOUND
+
+
+async def test_a_batch_job_never_restarts_the_log(
+    database: SqliteDatabase, copies: type[Copies]
+) -> None:
+    database.checkpoints.restarts = False  # as ``aiguillage purge`` opens it
+    await fill_the_log(database)
+    assert copies.modes
+    assert set(copies.modes) == {"PASSIVE"}
+
+
+async def test_a_round_comes_after_a_second_even_with_few_commits(
+    database: SqliteDatabase, copies: type[Copies]
+) -> None:
+    await write_a_step(database)
+    await database.checkpoints.wait()
+    assert copies.modes == []  # one commit of the ten a round waits for
+    assert copies.clock is not None
+    copies.clock.now += 1.0
+    await write_a_step(database)
+    await database.checkpoints.wait()
+    assert copies.modes == ["PASSIVE"]
