@@ -13,6 +13,7 @@ from webhook.app import create_app
 from webhook.cli._database import check_database
 from webhook.cli._errors import CliError
 from webhook.cli.flows_cmd import check_flows_and_catalogue
+from webhook.long_lived import freeze_after_start
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
     # Uvicorn's access line names the client's address and the query string (session
     # tokens): webhook.access_log writes one without them instead.
     uvicorn.run(
-        create_app(settings), host=args.host, port=args.port, log_config=None, access_log=False
+        freeze_after_start(create_app(settings)),
+        host=args.host,
+        port=args.port,
+        log_config=None,
+        access_log=False,
     )
     return 0
