@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -35,6 +36,9 @@ class ConversationRow:
     reminded_at: datetime | None
     # A counsellor talking with the person: the script waits (bot/conversations/counsellor.py).
     held_by: str | None = None
+    # The columns of a step as stored (read from the database; empty for a new conversation):
+    # a step writes only those that changed (``save_step``).
+    stored: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def read(cls, row: Row) -> ConversationRow:
@@ -51,6 +55,7 @@ class ConversationRow:
             created_at=created_at,
             reminded_at=as_datetime(row["reminded_at"]),
             held_by=row["held_by"],
+            stored={name: row[name] for name in _SOMETIMES_CHANGED},
         )
 
 
@@ -81,8 +86,8 @@ class StepValues:
 
 _FIND = (
     "SELECT id, channel, external_id, flow_id, flow_version, referrer_code, state, created_at,"
-    " reminded_at, held_by FROM conversations WHERE channel = :channel"
-    " AND external_id = :external_id"
+    " reminded_at, held_by, language, status, state_stage FROM conversations"
+    " WHERE channel = :channel AND external_id = :external_id"
 )
 _INSERT = (
     "INSERT INTO conversations (id, channel, external_id, flow_id, flow_version, language,"
@@ -91,13 +96,24 @@ _INSERT = (
     " VALUES (:id, :channel, :external_id, :flow_id, :flow_version, :language, :referrer_code,"
     " :status, :state, :now, :now, :remind_at, :close_at, :state_stage, :state_stage)"
 )
-_UPDATE = (
-    "UPDATE conversations SET flow_version = :flow_version, language = :language,"
-    " referrer_code = :referrer_code, status = :status, state = :state, updated_at = :now,"
-    " unreachable_at = NULL, remind_at = :remind_at, close_at = :close_at,"
-    " state_stage = :state_stage, funnel_stage = COALESCE(lead_stage, :state_stage)"
-    " WHERE id = :id"
+# A step's columns that most steps leave as they were. Written only when they change: the
+# database then keeps the indexes on them (the funnel's, the partners') as they are, which
+# SQLite would otherwise rewrite at every step, the value being the same or not.
+_SOMETIMES_CHANGED = ("flow_version", "language", "referrer_code", "status", "state_stage")
+_ALWAYS = (
+    "state = :state, updated_at = :now, unreachable_at = NULL, remind_at = :remind_at,"
+    " close_at = :close_at"
 )
+
+
+@cache
+def _update(changed: tuple[str, ...]) -> str:
+    """The UPDATE of a step that changed these columns (a few texts, each prepared once)."""
+    assignments = [_ALWAYS] + [f"{name} = :{name}" for name in changed]
+    if "state_stage" in changed:
+        assignments.append("funnel_stage = COALESCE(lead_stage, :state_stage)")
+    return f"UPDATE conversations SET {', '.join(assignments)} WHERE id = :id"
+
 
 # --- A step (hot path) ----------------------------------------------------------------------
 
@@ -135,10 +151,19 @@ async def insert(tx: Transaction, row: ConversationRow, values: StepValues, now:
 
 
 async def save_step(
-    tx: Transaction, conversation_id: str, values: StepValues, now: datetime
+    tx: Transaction, row: ConversationRow, values: StepValues, now: datetime
 ) -> None:
     """Store a conversation's state after a step; an answer makes the person reachable again."""
-    await tx.write(_UPDATE, {"id": conversation_id, "now": now, **values.__dict__})
+    written = values.__dict__
+    changed = tuple(
+        name
+        for name in _SOMETIMES_CHANGED
+        if name not in row.stored or row.stored[name] != written[name]
+    )
+    parameters = {"id": row.id, "now": now, "state": values.state}
+    parameters |= {"remind_at": values.remind_at, "close_at": values.close_at}
+    parameters |= {name: written[name] for name in changed}
+    await tx.write(_update(changed), parameters)
 
 
 async def touch(tx: Transaction, conversation_id: str, now: datetime) -> None:

@@ -350,7 +350,7 @@ class ConversationService:
         if new:
             await repository.insert(tx, row, values, now)
         else:
-            await repository.save_step(tx, row.id, values, now)
+            await repository.save_step(tx, row, values, now)
         entries = [("in", incoming)] if incoming is not None else []
         entries += [("out", m.text) for m in messages]
         await repository.record_transcript(tx, row.id, entries, now=now)

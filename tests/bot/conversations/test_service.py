@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy import select
+
 from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import ConversationService, Reply
 from bot.storage.database import open_database
-from bot.storage.models import TranscriptEntry
+from bot.storage.models import Conversation, TranscriptEntry
 from flows.flow_loader import FLOWS_DIR
 from flows.messages import Input
 from tests.auxil.service_chat import finish_as_lead
@@ -146,3 +148,31 @@ async def test_my_data_does_not_repeat_answers_the_lead_holds_alike(database_url
         shown = "\n".join(m.text for m in data.messages)
         assert shown.count("Samir") == 1
         assert "je garde aussi" not in shown
+
+
+async def test_what_a_step_changes_is_stored_and_counted_where_it_now_belongs(
+    database_url: str,
+) -> None:
+    """A step writes only the columns it changed: each change must still reach the row."""
+    async with Service(database_url) as service:
+        async with service.database.transaction() as tx:
+            await register_referrer(tx, "ML_POISSY")
+        await service.send(command="start")
+        await service.send(choice="yes")
+        await service.send(command="start", payload="ML_POISSY")  # the poster's code, later
+        await service.send(command="language", payload="en")
+        await service.send(choice="self")
+        async with service.database.transaction() as tx:
+            stored = await tx.first(
+                select(
+                    Conversation.referrer_code,
+                    Conversation.language,
+                    Conversation.status,
+                    Conversation.funnel_stage,
+                )
+            )
+        assert stored == ("ML_POISSY", "en", "active", "question:asker")
+        await finish_as_lead(service.service, "p1")
+        row = await conversation_row(service.database)
+        assert row is not None
+        assert row.status == "done"
