@@ -141,8 +141,9 @@ def _conversations_idle_since(before: datetime) -> Step:
 def _delivery_bodies_done_before(done_before: datetime) -> Step:
     """Empty the bodies of lead webhooks delivered or given up before then.
 
-    Walked in key order, a window of rows at a time: the rows already emptied (nearly all of
-    them, kept as traces) are then read once, not again at every batch.
+    Walked in key order among those that still hold a body (an index of them alone: the rows
+    already emptied, nearly all of them, kept as traces, are not read), a window at a time:
+    the bodies kept for their 30 days are then read once, not again at every batch.
     """
     after = ""
 
@@ -150,7 +151,7 @@ def _delivery_bodies_done_before(done_before: datetime) -> Step:
         nonlocal after
         window = await tx.scalars(
             select(WebhookDelivery.id)
-            .where(WebhookDelivery.id > after)
+            .where(WebhookDelivery.body.is_not(None), WebhookDelivery.id > after)
             .order_by(WebhookDelivery.id)
             .limit(limit)
         )

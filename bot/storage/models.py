@@ -332,6 +332,13 @@ class WebhookDelivery(Base):
             sqlite_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
             postgresql_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
         ),
+        # The purge's: those that still hold a body (the lead's data), a few among them all.
+        Index(
+            "ix_webhook_deliveries_body_kept",
+            "id",
+            sqlite_where=sql_text("body IS NOT NULL"),
+            postgresql_where=sql_text("body IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
