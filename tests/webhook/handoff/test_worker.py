@@ -302,7 +302,8 @@ async def test_a_secret_broken_by_hand_fails_its_endpoint_only_and_says_so_in_on
     errors = sorted(str(row["last_error"]) for row in rows)
     assert errors == ["None", "the endpoint's signing secret is malformed"]
     warnings = [r for r in caplog.records if "not whsec_" in r.getMessage()]
-    assert len(warnings) == 1 and warnings[0].exc_info is None
+    assert len(warnings) == 1
+    assert warnings[0].exc_info is None
     assert "whsec_not-base64" not in caplog.text
 
 
