@@ -100,7 +100,11 @@ async def lock_conversation_of(tx: Transaction, lead_id: str) -> None:
 
 
 async def refresh_lead(tx: Transaction, lead_id: str) -> None:
-    """Compute again the stage of this lead's conversation (its status or bookings changed)."""
+    """Compute again the stage of this lead's conversation (its status or bookings changed),
+    and what became of the lead for the partners' figures (bot/leads/outcomes.py)."""
+    from bot.leads import outcomes  # imports bookings, which calls this module
+
+    await outcomes.refresh(tx, [lead_id])
     conversation_id = await tx.scalar(select(Lead.conversation_id).where(Lead.id == lead_id))
     if conversation_id is not None:
         await refresh_conversations(tx, [conversation_id])

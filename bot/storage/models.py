@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -230,7 +231,13 @@ class Lead(Base):
         ),
         Index("ix_leads_phone", "phone", postgresql_ops={"phone": "text_pattern_ops"}),
         # The referrers' figures, read from the index alone (and a filter by referrer).
-        Index("ix_leads_referrer_status", "referrer_code", "status", "id"),
+        Index(
+            "ix_leads_referrer_outcomes",
+            "referrer_code",
+            "enrolled_once",
+            "booked",
+            "attended",
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
@@ -264,6 +271,10 @@ class Lead(Base):
     assigned_to: Mapped[str | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
+    # What became of it, for the partners' figures (bot/leads/outcomes.py keeps them).
+    enrolled_once: Mapped[bool] = mapped_column(default=False, server_default=false())
+    booked: Mapped[bool] = mapped_column(default=False, server_default=false())
+    attended: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class LeadStatusChange(Base):
@@ -338,6 +349,13 @@ class WebhookDelivery(Base):
             "id",
             sqlite_where=sql_text("body IS NOT NULL"),
             postgresql_where=sql_text("body IS NOT NULL"),
+        ),
+        # The deliveries page's count per endpoint of the failed ones that can be sent again.
+        Index(
+            "ix_webhook_deliveries_replayable",
+            "endpoint_id",
+            sqlite_where=sql_text("failed_at IS NOT NULL AND body IS NOT NULL"),
+            postgresql_where=sql_text("failed_at IS NOT NULL AND body IS NOT NULL"),
         ),
     )
 
@@ -470,8 +488,15 @@ class AppointmentBooking(Base):
 
     __tablename__ = "appointment_bookings"
     __table_args__ = (
-        # The referrers page: whether a lead booked, and came, from the index alone.
+        # Whether a lead booked, and came (its funnel stage, its outcomes), from the index.
         Index("ix_appointment_bookings_lead_status", "lead_id", "status"),
+        # The purge's: those that still keep how to reach the person, a few among them all.
+        Index(
+            "ix_appointment_bookings_contacts_kept",
+            "session_id",
+            sqlite_where=sql_text("external_id IS NOT NULL OR sms_phone IS NOT NULL"),
+            postgresql_where=sql_text("external_id IS NOT NULL OR sms_phone IS NOT NULL"),
+        ),
         # One active booking per person per programme: rebooking cancels the old one first.
         Index(
             "uq_appointment_bookings_active",
