@@ -117,13 +117,18 @@ class PostgresWriter:
         if not rows:
             return
         columns = list(rows[0])
-        # Times the seed left as SQLite stored them (text) are read back; the rest is as made.
-        texts = [c for c, kind in _kinds(table).items() if kind == "time" and c in columns]
+        # Times and booleans the seed left as SQLite stored them (text, 0 or 1) are read back;
+        # the rest is as made.
+        kinds = _kinds(table)
+        texts = [c for c, kind in kinds.items() if kind == "time" and c in columns]
+        flags = [c for c, kind in kinds.items() if kind == "bool" and c in columns]
         records = []
         for row in rows:
             for column in texts:
                 if isinstance(row[column], str):
                     row[column] = _time(row[column])
+            for column in flags:
+                row[column] = bool(row[column])
             records.append(tuple(row[c] for c in columns))
         await self.connection.copy_records_to_table(table, records=records, columns=columns)
 

@@ -51,6 +51,7 @@ from bot.conversations.flow_registry import FlowRegistry
 from bot.conversations.service import DEFAULT_FLOW
 from bot.funnel_rebuild import mark_current
 from bot.funnel_stages import refresh_conversations
+from bot.leads import outcomes
 from bot.storage.database import open_database
 from bot.storage.models import Lead
 from tests.auxil.admin_browser import PASSWORD, sign_in
@@ -275,7 +276,8 @@ async def fill(kind: str, url: str, templates: Templates, args: argparse.Namespa
 
 
 async def funnel_stages(url: str) -> float:
-    """Make the copied rows' funnel stages the service's, as its rebuild would; seconds taken.
+    """Make the copied rows' funnel stages (and leads' outcomes) the service's, as its rebuild
+    (and migration 0015) would; seconds taken.
 
     The copied states keep their template's ``state_stage`` (same state, same stage); a lead's
     stage depends on its own copied history and bookings, so the database computes it, with
@@ -294,6 +296,12 @@ async def funnel_stages(url: str) -> float:
             async with database.transaction() as tx:
                 chunk = [c for c in with_leads[start : start + 5000] if c is not None]
                 await refresh_conversations(tx, chunk)
+        # What became of each lead (the partners' figures), as migration 0015 fills it.
+        async with database.transaction() as tx:
+            lead_ids = await tx.scalars(select(Lead.id))
+        for start in range(0, len(lead_ids), 5000):
+            async with database.transaction() as tx:
+                await outcomes.refresh(tx, lead_ids[start : start + 5000])
         async with database.transaction() as tx:
             await mark_current(tx, flow)
     finally:
