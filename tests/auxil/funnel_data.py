@@ -3,11 +3,14 @@ figures: where each stops, what becomes of their lead, and when they came."""
 
 from __future__ import annotations
 
+import random
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
 
+from bot.appointments.bookings import BookingRecord
 from bot.clock import utcnow
 from bot.conversations.service import ConversationService
 from bot.leads.store import lead_of_conversation
@@ -79,6 +82,27 @@ async def change_statuses(
         assert lead is not None
         for status in statuses:
             await service.handoff.change_status(tx, lead.id, status, changed_by="t", now=utcnow())
+
+
+async def settle_bookings(
+    service: ConversationService,
+    bookings: Sequence[BookingRecord],
+    chance: random.Random,
+    *,
+    cancelled: float,
+    present: float,
+    corrected: float,
+) -> None:
+    """What becomes of each booking, at random: cancelled by the person (``cancelled`` of them),
+    marked present (``present``; then ``corrected`` of those marked absent after all), or left."""
+    for booking in bookings:
+        roll = chance.random()
+        if roll < cancelled:
+            await service.appointments.cancel_booking(booking.id, by="person")
+        elif roll < cancelled + present:
+            await service.appointments.mark_attendance(booking.id, True, by="c@poles.example")
+            if chance.random() < corrected:
+                await service.appointments.mark_attendance(booking.id, False, by="c@poles.example")
 
 
 async def move_to(service: ConversationService, conversation_id: str, moment: datetime) -> None:

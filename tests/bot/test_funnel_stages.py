@@ -22,7 +22,7 @@ from bot.funnel_rebuild import prepare, progress, rebuild
 from bot.leads.store import lead_of_conversation
 from bot.storage.models import Conversation, FunnelPlan
 from flows.flow import Flow
-from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to
+from tests.auxil.funnel_data import EARLY, change_statuses, converse, move_to, settle_bookings
 from tests.auxil.personas import SAMIR_IN_PANTIN
 from tests.auxil.sessions import open_session
 from tests.auxil.webhook_receiver import register_referrer
@@ -104,17 +104,7 @@ async def random_people(service: ConversationService, seed: int, people: int) ->
         if lead is None:
             continue
         await change_statuses(service, conversation_id, *chance.choice(STATUS_PATHS))
-        for booking in booked:
-            roll = chance.random()
-            if roll < 0.25:
-                await service.appointments.cancel_booking(booking.id, by="person")
-            elif roll < 0.6:
-                await service.appointments.mark_attendance(booking.id, True, by="c@poles.example")
-                if chance.random() < 0.3:
-                    # Corrected: absent after all.
-                    await service.appointments.mark_attendance(
-                        booking.id, False, by="c@poles.example"
-                    )
+        await settle_bookings(service, booked, chance, cancelled=0.25, present=0.35, corrected=0.3)
         if chance.random() < 0.1:
             async with service.database.transaction() as tx:
                 await service.handoff.erase(tx, conversation_id, now=utcnow())

@@ -15,7 +15,7 @@ from bot.leads.store import lead_of_conversation
 from bot.partners.referrers import referrer_stats
 from bot.storage.migrate import alembic_config
 from bot.storage.models import AppointmentBooking, Lead, LeadStatusChange
-from tests.auxil.funnel_data import change_statuses, converse
+from tests.auxil.funnel_data import change_statuses, converse, settle_bookings
 from tests.auxil.sessions import open_session
 from tests.auxil.webhook_receiver import register_referrer
 
@@ -108,16 +108,7 @@ async def leads_with_histories(service: ConversationService, seed: int) -> None:
             booked = await bookings_of_lead(tx, lead.id) if lead is not None else []
         # Enrolled then moved on, contacted, withdrawn…: enrolled once still counts.
         await change_statuses(service, conversation_id, *chance.choice(STATUS_PATHS))
-        for booking in booked:
-            roll = chance.random()
-            if roll < 0.3:
-                await service.appointments.cancel_booking(booking.id, by="person")
-            elif roll < 0.8:
-                await service.appointments.mark_attendance(booking.id, True, by="c@poles.example")
-                if chance.random() < 0.4:  # corrected: absent after all
-                    await service.appointments.mark_attendance(
-                        booking.id, False, by="c@poles.example"
-                    )
+        await settle_bookings(service, booked, chance, cancelled=0.3, present=0.5, corrected=0.4)
         if chance.random() < 0.15:
             async with service.database.transaction() as tx:
                 await service.handoff.erase(tx, conversation_id, now=utcnow())
