@@ -24,7 +24,7 @@ from bot.storage.models import AppointmentBooking, Conversation, Lead, LeadStatu
 _CHUNK = 500
 
 
-def _had(statuses: frozenset[str]) -> ColumnElement[bool]:
+def had_status(statuses: frozenset[str]) -> ColumnElement[bool]:
     """The lead has, or once had, one of these statuses."""
     listed = sorted(statuses)  # one order, so one SQL text for the statement cache
     return or_(
@@ -44,7 +44,7 @@ def lead_stage_query() -> Select[tuple[str]]:
     from bot.funnel import CONTACTED_STATUSES, ENROLLED_STATUSES
 
     stage = case(
-        (_had(ENROLLED_STATUSES), "enrolled"),
+        (had_status(ENROLLED_STATUSES), "enrolled"),
         (
             exists().where(
                 AppointmentBooking.lead_id == Lead.id, AppointmentBooking.status == ATTENDED
@@ -52,7 +52,7 @@ def lead_stage_query() -> Select[tuple[str]]:
             "attended",
         ),
         (exists().where(AppointmentBooking.lead_id == Lead.id), "booked"),
-        (_had(CONTACTED_STATUSES), "contacted"),
+        (had_status(CONTACTED_STATUSES), "contacted"),
         else_="lead",
     )
     return select(stage).where(Lead.conversation_id == Conversation.id)

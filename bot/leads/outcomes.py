@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import ColumnElement, exists, or_, update
+from sqlalchemy import ColumnElement, exists, update
 
+from bot.funnel_stages import had_status
 from bot.storage.database import Transaction
-from bot.storage.models import AppointmentBooking, Lead, LeadStatusChange
+from bot.storage.models import AppointmentBooking, Lead
 
 _CHUNK = 500
 
@@ -26,14 +27,9 @@ def outcome_values() -> dict[str, ColumnElement[bool]]:
     from bot.appointments.bookings import ATTENDED
     from bot.funnel import ENROLLED_STATUSES
 
-    enrolled = sorted(ENROLLED_STATUSES)
     return {
-        "enrolled_once": or_(
-            Lead.status.in_(enrolled),
-            exists().where(
-                LeadStatusChange.lead_id == Lead.id, LeadStatusChange.status.in_(enrolled)
-            ),
-        ),
+        # As the funnel counts a lead enrolled (bot/funnel_stages.py).
+        "enrolled_once": had_status(ENROLLED_STATUSES),
         "booked": exists().where(AppointmentBooking.lead_id == Lead.id),
         "attended": exists().where(
             AppointmentBooking.lead_id == Lead.id, AppointmentBooking.status == ATTENDED
