@@ -29,8 +29,7 @@ BATCH_SIZE = 500
 # A batch should hold the write lock (and, on SQLite, the event loop) about this long at most:
 # the size shrinks when a batch took longer, and grows back to ``size`` when batches are quick.
 BATCH_TARGET_S = 0.025
-# The longest sleep between two tries of a busy SQLite BEGIN, and a margin over it.
-_WAITER_RETRY_S = BUSY_RETRY_MAX_S
+# A margin over the longest sleep between two tries of a busy SQLite BEGIN.
 _MARGIN_S = 0.005
 _SMALLEST = 10
 _FIRST = 50
@@ -95,7 +94,7 @@ def _next_size(size: int, took: float, batching: Batching) -> int:
 
 async def _pause(database: Database, took: float) -> None:
     if database.dialect == "sqlite":
-        await asyncio.sleep(min(took, _WAITER_RETRY_S) + _MARGIN_S)
+        await asyncio.sleep(min(took, BUSY_RETRY_MAX_S) + _MARGIN_S)
     else:
         # PostgreSQL locks rows, not the database: others only need the loop in between.
         await asyncio.sleep(0)

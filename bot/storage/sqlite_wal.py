@@ -25,7 +25,7 @@ wrote from another process, some 100 MB a second into the log):
 - A connection reading an old snapshot (another process's, or one of our counsellors' pages
   on a reading thread) makes RESTART give up after ``reset_wait_ms``; the next round tries
   again. A log that grew meanwhile is cut back to ``journal_size_limit`` when it starts over
-  (db.py).
+  (sqlite_pragmas.py).
 
 A batch job in a process of its own (``aiguillage purge``) never restarts the log
 (``restarts=False``): its PASSIVE rounds block nobody, and the service's rounds restart the log

@@ -5,7 +5,7 @@ but only on the table's pages the visibility map marks all-visible; every page w
 the last vacuum is read from the table too. By default autovacuum comes once a fifth of the
 rows changed: at a million conversations, 200k updates, some days of steps. Right after 100k
 conversations were rewritten the all-time funnel read 1M rows from the table (2.9 s, against
-about 0.2 s after a vacuum; issue #18). Here it comes once 1 % of them changed or were added.
+0.11-0.15 s after a vacuum; issue #18). Here it comes once 1 % of them changed or were added.
 SQLite has no such map: nothing to do there.
 
 Revision ID: 0016_conversations_autovacuum
