@@ -77,6 +77,7 @@ async def in_batches(database: Database, step: Step, batching: Batching) -> int:
         if not batch.more:
             break
         size = _next_size(size, took, batching)
+        await database.between_batches()
         await _pause(database, took)
         if batching.between is not None:
             await batching.between()

@@ -111,7 +111,8 @@ async def rebuild(
                 await _finish(tx)
                 logger.info("funnel stages rebuilt", extra={"conversations": computed})
                 return computed
-        # Others' requests run between two batches.
+        # Others' requests run between two batches; a command's own SQLite log stays bounded.
+        await database.between_batches()
         await asyncio.sleep(0)
     return computed
 

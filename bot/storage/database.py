@@ -173,6 +173,11 @@ class Database(ABC):
         page: a SQLite snapshot held long keeps the log from starting over).
         """
 
+    async def between_batches(self) -> None:
+        """A long job, between two of its batches (bot/batches.py), outside any transaction:
+        where a driver tidies up after what the batch wrote (SQLite: its log). Nothing here."""
+        return None
+
     @abstractmethod
     async def close(self) -> None:
         """Close the connections."""

@@ -105,13 +105,13 @@ class SqliteDatabase(Database):
         self.path = path
         self._lock = asyncio.Lock()
         self._connection: sqlite3.Connection | None = None
-        # A batch job of its own process leaves restarting the log to the service (sqlite_wal).
+        # A batch job of its own process restarts the log only between its batches (sqlite_wal).
         self.checkpoints = WalCheckpointer(
             self._connect_sync,
             self._lock,
             every=checkpoint_every,
             reset_pages=wal_reset_pages,
-            restarts=not batch_job,
+            batch_job=batch_job,
         )
         # Counsellors' pages read on threads, off the loop (sqlite_reading.py); a database in
         # memory exists on the one connection only.
@@ -162,6 +162,9 @@ class SqliteDatabase(Database):
                     connection.execute("ROLLBACK")
                 raise
         self.checkpoints.committed()
+
+    async def between_batches(self) -> None:
+        await self.checkpoints.between_batches()
 
     def reading(self) -> AbstractAsyncContextManager[Transaction]:
         if self._readers is not None:

@@ -12,6 +12,7 @@ import asyncio
 import random
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import update
 
 from bot.appointments.bookings import bookings_of_lead
@@ -160,3 +161,20 @@ async def test_a_rebuild_computes_stages_lost_or_of_another_plan(
     assert (done.current, done.done, done.total) == (True, 12, 12)
     # Up to date: nothing to do.
     assert await rebuild(service.database, flow_of(service)) == 0
+
+
+async def test_a_rebuild_lets_the_database_tidy_up_between_its_batches(
+    service: ConversationService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As a command of its own beside the service, SQLite's log is bounded there (sqlite_wal).
+    await random_people(service, seed=3, people=12)
+    async with service.database.transaction() as tx:
+        await tx.run(update(FunnelPlan).values(fingerprint="another flow", complete=True))
+    tidied: list[int] = []
+
+    async def between_batches() -> None:
+        tidied.append(1)
+
+    monkeypatch.setattr(service.database, "between_batches", between_batches)
+    assert await rebuild(service.database, flow_of(service), batch=5) == 12
+    assert len(tidied) == 2  # after the batches of 5 and 5, none after the last one of 2

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -11,7 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.storage import sqlite_pragmas
+from bot.batches import Batch, Batching, in_batches
+from bot.storage import sqlite_pragmas, sqlite_wal
+from bot.storage.database import Transaction
 from bot.storage.sqlite_driver import SqliteDatabase
 from tests.auxil.clock import Ticks
 
@@ -191,13 +195,96 @@ async def test_the_log_is_not_restarted_while_another_process_writes_fast(
     assert log_size(database) < BOUND
 
 
-async def test_a_batch_job_never_restarts_the_log(
+async def test_a_batch_job_restarts_the_log_between_its_batches_only(
     database: SqliteDatabase, copies: type[Copies]
 ) -> None:
-    database.checkpoints.restarts = False  # as ``aiguillage purge`` opens it
+    database.checkpoints.batch_job = True  # as ``aiguillage purge`` opens it
     await fill_the_log(database)
+    # Its own rounds, while it writes, only copy: a restart would hold the service's writers
+    # while it copied what the job wrote meanwhile.
     assert copies.modes
     assert set(copies.modes) == {"PASSIVE"}
+    assert log_size(database) > RESET_PAGES * FRAME
+
+    copies.modes.clear()
+    await database.between_batches()
+    assert copies.modes == ["PASSIVE", "RESTART"]  # all copied first, then started over
+    await write_a_step(database)
+    assert log_pages(database) <= PAGES_PER_STEP  # the next step wrote the log from its start
+    assert log_size(database) <= SIZE_LIMIT
+
+
+async def test_the_files_are_on_disk_before_a_restart_holds_every_writer(
+    database: SqliteDatabase, copies: type[Copies], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # RESTART syncs the database file with every writer held: what earlier copies left in
+    # memory is written out before, holding nothing, so that its sync is short.
+    written_out: list[tuple[str, bool]] = []
+
+    def fdatasync(descriptor: int) -> None:
+        name = os.readlink(f"/proc/self/fd/{descriptor}")
+        written_out.append((Path(name).name, database._lock.locked()))
+        copies.modes.append("write out")
+
+    monkeypatch.setattr(sqlite_wal.os, "fdatasync", fdatasync)
+    await fill_the_log(database)
+    restart = copies.modes.index("RESTART")
+    assert copies.modes[restart - 2 : restart] == ["write out", "write out"]
+    assert written_out[:2] == [("wal.db", False), ("wal.db-wal", False)]
+
+
+async def test_a_checkpoint_that_fails_never_stops_a_batch_job(
+    database: SqliteDatabase, caplog: pytest.LogCaptureFixture
+) -> None:
+    database.checkpoints.batch_job = True
+    await write_a_step(database)
+    await database.checkpoints.wait()
+
+    def disk_error(mode: str) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    database.checkpoints._checkpoint = disk_error  # type: ignore[method-assign]
+    await database.between_batches()  # the purge goes on with its next batch
+    await write_a_step(database)
+    failed = [r for r in caplog.records if r.getMessage() == "sqlite checkpoint failed"]
+    assert [getattr(r, "error", None) for r in failed] == ["OperationalError"]
+
+
+async def test_the_service_leaves_restarting_the_log_to_its_own_rounds(
+    database: SqliteDatabase, copies: type[Copies]
+) -> None:
+    for _ in range(EVERY - 1):  # no round due yet
+        await write_a_step(database)
+    await database.between_batches()  # its own purge, on a schedule, calls it too
+    assert copies.modes == []
+
+
+async def test_the_log_of_a_long_batch_job_stays_bounded(database: SqliteDatabase) -> None:
+    database.checkpoints.batch_job = True
+    largest = 0
+
+    async def a_batch(tx: Transaction, size: int) -> Batch:
+        for _ in range(PAGES_PER_STEP * 4):
+            await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "x" * 3000})
+        return Batch(changed=1, more=True)
+
+    async def measure() -> None:
+        nonlocal largest
+        largest = max(largest, log_size(database))
+
+    stop = asyncio.Event()
+    batches = 0
+
+    async def count() -> None:
+        nonlocal batches
+        await measure()
+        batches += 1
+        if batches == ROUNDS * 2:
+            stop.set()
+
+    await in_batches(database, a_batch, Batching(between=count, stop=stop))
+    # About 1,500 pages were written: the log held a threshold and a batch at most.
+    assert largest < BOUND, f"the log reached {largest // FRAME} pages"
 
 
 async def test_a_round_comes_after_a_second_even_with_few_commits(
