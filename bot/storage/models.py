@@ -33,6 +33,12 @@ NAMING_CONVENTION = {
 }
 
 
+def partial_index(name: str, *columns: str, where: str, unique: bool = False) -> Index:
+    """An index of only the rows ``where`` holds for, the same on SQLite and PostgreSQL."""
+    condition = sql_text(where)
+    return Index(name, *columns, unique=unique, sqlite_where=condition, postgresql_where=condition)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON}
@@ -159,11 +165,10 @@ class InboxUpdate(Base):
     __table_args__ = (
         Index("ix_inbox_updates_chat", "channel", "chat_id", "position"),
         # Only what waits (a few rows at most): the scan and "is an older one waiting?".
-        Index(
+        partial_index(
             "ix_inbox_updates_pending",
             "position",
-            sqlite_where=sql_text("processed_at IS NULL"),
-            postgresql_where=sql_text("processed_at IS NULL"),
+            where="processed_at IS NULL",
         ),
     )
 
@@ -327,35 +332,31 @@ class WebhookDelivery(Base):
         Index("ix_webhook_deliveries_due", "delivered_at", "failed_at", "next_attempt_at"),
         # The deliveries page: its failed and waiting ones, newest first, and their counts
         # by endpoint, each a few among every delivery.
-        Index(
+        partial_index(
             "ix_webhook_deliveries_failed",
             "created_at",
             "id",
             "endpoint_id",
-            sqlite_where=sql_text("failed_at IS NOT NULL"),
-            postgresql_where=sql_text("failed_at IS NOT NULL"),
+            where="failed_at IS NOT NULL",
         ),
-        Index(
+        partial_index(
             "ix_webhook_deliveries_pending",
             "created_at",
             "id",
             "endpoint_id",
-            sqlite_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
-            postgresql_where=sql_text("delivered_at IS NULL AND failed_at IS NULL"),
+            where="delivered_at IS NULL AND failed_at IS NULL",
         ),
         # The purge's: those that still hold a body (the lead's data), a few among them all.
-        Index(
+        partial_index(
             "ix_webhook_deliveries_body_kept",
             "id",
-            sqlite_where=sql_text("body IS NOT NULL"),
-            postgresql_where=sql_text("body IS NOT NULL"),
+            where="body IS NOT NULL",
         ),
         # The deliveries page's count per endpoint of the failed ones that can be sent again.
-        Index(
+        partial_index(
             "ix_webhook_deliveries_replayable",
             "endpoint_id",
-            sqlite_where=sql_text("failed_at IS NOT NULL AND body IS NOT NULL"),
-            postgresql_where=sql_text("failed_at IS NOT NULL AND body IS NOT NULL"),
+            where="failed_at IS NOT NULL AND body IS NOT NULL",
         ),
     )
 
@@ -491,20 +492,18 @@ class AppointmentBooking(Base):
         # Whether a lead booked, and came (its funnel stage, its outcomes), from the index.
         Index("ix_appointment_bookings_lead_status", "lead_id", "status"),
         # The purge's: those that still keep how to reach the person, a few among them all.
-        Index(
+        partial_index(
             "ix_appointment_bookings_contacts_kept",
             "session_id",
-            sqlite_where=sql_text("external_id IS NOT NULL OR sms_phone IS NOT NULL"),
-            postgresql_where=sql_text("external_id IS NOT NULL OR sms_phone IS NOT NULL"),
+            where="external_id IS NOT NULL OR sms_phone IS NOT NULL",
         ),
         # One active booking per person per programme: rebooking cancels the old one first.
-        Index(
+        partial_index(
             "uq_appointment_bookings_active",
             "lead_id",
             "programme",
             unique=True,
-            sqlite_where=sql_text("status = 'booked'"),
-            postgresql_where=sql_text("status = 'booked'"),
+            where="status = 'booked'",
         ),
     )
 
@@ -534,11 +533,10 @@ class AppointmentReminder(Base):
 
     __tablename__ = "appointment_reminders"
     __table_args__ = (
-        Index(
+        partial_index(
             "ix_appointment_reminders_due",
             "due_at",
-            sqlite_where=sql_text("sent_at IS NULL"),
-            postgresql_where=sql_text("sent_at IS NULL"),
+            where="sent_at IS NULL",
         ),
     )
 
