@@ -268,21 +268,17 @@ async def test_the_log_of_a_long_batch_job_stays_bounded(database: SqliteDatabas
             await tx.write("INSERT INTO note (body) VALUES (:body)", {"body": "x" * 3000})
         return Batch(changed=1, more=True)
 
-    async def measure() -> None:
-        nonlocal largest
-        largest = max(largest, log_size(database))
-
     stop = asyncio.Event()
     batches = 0
 
-    async def count() -> None:
-        nonlocal batches
-        await measure()
+    async def measure() -> None:
+        nonlocal largest, batches
+        largest = max(largest, log_size(database))
         batches += 1
         if batches == ROUNDS * 2:
             stop.set()
 
-    await in_batches(database, a_batch, Batching(between=count, stop=stop))
+    await in_batches(database, a_batch, Batching(between=measure, stop=stop))
     # About 1,500 pages were written: the log held a threshold and a batch at most.
     assert largest < BOUND, f"the log reached {largest // FRAME} pages"
 
